@@ -1,0 +1,1 @@
+"""Consultant, finance and admin accounts with bearer tokens."""

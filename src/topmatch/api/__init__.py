@@ -1,0 +1,1 @@
+"""HTTP wiring: the app factory, dependencies, error mapping and limits."""

@@ -1,0 +1,120 @@
+"""Everything a handler needs, as dependencies with short ``Annotated`` aliases.
+
+Tests replace any of them with ``app.dependency_overrides``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from topmatch.accounts import service as accounts
+from topmatch.accounts.models import Role, User
+from topmatch.cardbox.crypto import BsnVault
+from topmatch.cardbox.service import Actor
+from topmatch.clock import Clock
+from topmatch.errors import InputError
+from topmatch.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_vault(request: Request) -> BsnVault:
+    vault: BsnVault = request.app.state.vault
+    return vault
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """One transaction per request: commit when the handler returns, roll back if it raises.
+
+    Used with ``scope="function"`` so that the commit happens before the response is
+    sent: a client never sees 2xx for a change that then failed to commit.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+VaultDep = Annotated[BsnVault, Depends(get_vault)]
+
+
+def now(clock: ClockDep) -> datetime:
+    return clock()
+
+
+NowDep = Annotated[datetime, Depends(now)]
+
+
+def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def current_user(session: SessionDep, token: Annotated[str | None, Depends(bearer_token)]) -> User:
+    return accounts.authenticate(session=session, token=token)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: Role) -> Callable[[User], User]:
+    allowed = frozenset(roles)
+
+    def check(user: CurrentUser) -> User:
+        accounts.require_role(user, allowed)
+        return user
+
+    return check
+
+
+ConsultantUser = Annotated[User, Depends(require(Role.consultant, Role.admin))]
+AdminUser = Annotated[User, Depends(require(Role.admin))]
+
+
+def actor(user: CurrentUser) -> Actor:
+    return Actor(name=user.name)
+
+
+ActorDep = Annotated[Actor, Depends(actor)]
+
+
+def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    """The version an ``If-Match: "3"`` header names (our ETags are the record version)."""
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InputError(
+            f'If-Match must be an ETag such as "3", got {if_match!r}', field="If-Match"
+        )
+    return int(value)
+
+
+IfMatchDep = Annotated[int | None, Depends(if_match)]

@@ -1,0 +1,120 @@
+"""Mapping errors to HTTP: one status per error class, one body shape for all.
+
+Bodies follow RFC 9457 (``application/problem+json``): ``type``, ``title``, ``status``,
+``detail``, plus ``code`` (stable, machine-readable) and ``errors`` (one entry per bad
+field, for validation errors). The same shape is documented in schemas/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from topmatch.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    TopmatchError,
+    VersionConflictError,
+)
+
+PROBLEM = "application/problem+json"
+
+_STATUS: list[tuple[type[TopmatchError], int]] = [
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InputError, 422),
+    (ConfigurationError, 500),
+]
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """The error body of every Topmatch endpoint (RFC 9457 problem details)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] = []
+
+
+def status_of(error: TopmatchError) -> int:
+    if isinstance(error, VersionConflictError) and error.precondition:
+        return 412
+    for cls, status in _STATUS:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        errors=errors or [],
+    )
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    # Drop FastAPI's leading "body"/"query" so that the field reads as the client sent it.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _validation_message(item: dict[str, Any]) -> str:
+    if item["type"] == "extra_forbidden":
+        return "unknown field"
+    if item["type"] == "json_invalid":
+        return f"malformed JSON: {item.get('ctx', {}).get('error', 'cannot parse')}"
+    return str(item["msg"]).removeprefix("Value error, ")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TopmatchError)
+    async def _domain(_request: Request, error: TopmatchError) -> JSONResponse:
+        status = status_of(error)
+        errors = [FieldError(field=error.field, message=error.message)] if error.field else []
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None  # noqa: PLR2004
+        return problem(status, error.code, error.diagnostics(), errors, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            FieldError(field=_loc(tuple(e["loc"])), message=_validation_message(e))
+            for e in error.errors()
+        ]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        return problem(422, "invalid_input", detail, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem(error.status_code, "http_error", str(error.detail), headers=error.headers)

@@ -1,0 +1,357 @@
+"""Card-box API models: what consultants send and receive. Unknown fields are refused.
+
+``XCreate`` validates a new record, ``XUpdate`` a partial change (every field optional,
+``version`` optionally stating which version the edit was made on), ``XPublic`` is what
+the API returns. Client lists return :class:`ClientListItem`, which holds no BSN and no
+contact details.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Generic, Self, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from topmatch.cardbox.validation import (
+    NLQF,
+    BaanopeningStatus,
+    BenefitType,
+    ClientStatus,
+    ContractType,
+    DrivingLicence,
+    EducationLevel,
+    SbiSection,
+    SizeClass,
+    VacancyStatus,
+    normalise_bsn,
+    normalise_kvk,
+    normalise_postcode,
+)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+LongText = Annotated[str, StringConstraints(max_length=10_000)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Bsn = Annotated[str, AfterValidator(normalise_bsn)]
+Kvk = Annotated[str, AfterValidator(normalise_kvk)]
+Postcode = Annotated[str, AfterValidator(normalise_postcode)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^(\+?[0-9() \-]{8,20})?$")
+]
+Municipality = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+Hours = Annotated[int, Field(ge=0, le=60)]
+Isco08 = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
+EscoUri = Annotated[
+    str, StringConstraints(pattern=r"^http://data\.europa\.eu/esco/occupation/[\w-]+$")
+]
+LanguageCode = Annotated[str, StringConstraints(to_lower=True, pattern=r"^[a-z]{2}$")]
+Skills = Annotated[list[Label], Field(max_length=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Occupation(Strict):
+    """A desired or offered occupation: a free label, optionally an ISCO-08 or ESCO code."""
+
+    label: Label
+    isco08: Isco08 | None = None
+    esco_uri: EscoUri | None = None
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, with the total count for the filters given."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- Employers -------------------------------------------------------------------------
+
+
+class EmployerFields(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    kvk_number: Kvk
+    contact_name: Text = ""
+    contact_phone: Phone = ""
+    contact_email: EmailStr | None = None
+    sector: SbiSection
+    municipality: Municipality
+    size_class: SizeClass
+    notes: LongText = ""
+
+
+class EmployerCreate(EmployerFields):
+    pass
+
+
+class EmployerUpdate(Strict):
+    version: int | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    kvk_number: Kvk | None = None
+    contact_name: Text | None = None
+    contact_phone: Phone | None = None
+    contact_email: EmailStr | None = None
+    sector: SbiSection | None = None
+    municipality: Municipality | None = None
+    size_class: SizeClass | None = None
+    notes: LongText | None = None
+
+
+class EmployerPublic(EmployerFields):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    contact_email: str | None = None  # stored, not re-validated
+
+
+# --- Clients ---------------------------------------------------------------------------
+
+
+class ClientFields(Strict):
+    first_name: Name
+    name_prefix: Annotated[str, StringConstraints(max_length=20)] = ""
+    last_name: Name
+    date_of_birth: date
+    phone: Phone = ""
+    email: EmailStr | None = None
+    street: Text = ""
+    house_number: Annotated[str, StringConstraints(max_length=20)] = ""
+    postcode: Postcode
+    city: Text = ""
+    municipality: Municipality
+    benefit_type: BenefitType
+    doelgroepregister: bool = False
+    education_level: EducationLevel | None = None
+    skills: Skills = []
+    desired_occupations: Annotated[list[Occupation], Field(max_length=20)] = []
+    hours_per_week: Hours | None = None
+    max_travel_km: Annotated[int, Field(ge=0, le=300)] | None = None
+    languages: Annotated[list[LanguageCode], Field(max_length=20)] = []
+    driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] = []
+    available_from: date | None = None
+    consent_share_profile: bool = False
+    consent_date: date | None = None
+    notes: LongText = ""
+    status: ClientStatus = ClientStatus.active
+
+
+class ClientCreate(ClientFields):
+    bsn: Bsn
+
+
+class ClientUpdate(Strict):
+    version: int | None = None
+    bsn: Bsn | None = None
+    first_name: Name | None = None
+    name_prefix: Annotated[str, StringConstraints(max_length=20)] | None = None
+    last_name: Name | None = None
+    date_of_birth: date | None = None
+    phone: Phone | None = None
+    email: EmailStr | None = None
+    street: Text | None = None
+    house_number: Annotated[str, StringConstraints(max_length=20)] | None = None
+    postcode: Postcode | None = None
+    city: Text | None = None
+    municipality: Municipality | None = None
+    benefit_type: BenefitType | None = None
+    doelgroepregister: bool | None = None
+    education_level: EducationLevel | None = None
+    skills: Skills | None = None
+    desired_occupations: Annotated[list[Occupation], Field(max_length=20)] | None = None
+    hours_per_week: Hours | None = None
+    max_travel_km: Annotated[int, Field(ge=0, le=300)] | None = None
+    languages: Annotated[list[LanguageCode], Field(max_length=20)] | None = None
+    driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] | None = None
+    available_from: date | None = None
+    consent_share_profile: bool | None = None
+    consent_date: date | None = None
+    notes: LongText | None = None
+    status: ClientStatus | None = None
+
+
+class ClientPublic(ClientFields):
+    """One client in full, BSN included: only on the client's own page, and audited."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    version: int
+    bsn: str
+    nlqf: int | None
+    created_at: datetime
+    updated_at: datetime
+    email: str | None = None  # stored, not re-validated
+
+
+class ClientListItem(BaseModel):
+    """A client in a list: enough to recognise them, no BSN, no contact details."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    version: int
+    first_name: str
+    name_prefix: str
+    last_name: str
+    municipality: str
+    benefit_type: BenefitType
+    status: ClientStatus
+    consent_share_profile: bool
+    updated_at: datetime
+
+
+class BsnLookup(Strict):
+    """Body of ``POST /clients/lookup``: a BSN travels in a body, never in a URL or log."""
+
+    bsn: Bsn
+
+
+def nlqf_of(level: str | None) -> int | None:
+    return NLQF[EducationLevel(level)] if level else None
+
+
+# --- Vacancies -------------------------------------------------------------------------
+
+
+class HoursRange(Strict):
+    hours_min: Hours
+    hours_max: Hours
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.hours_min > self.hours_max:
+            raise ValueError(
+                f"hours_min ({self.hours_min}) is more than hours_max ({self.hours_max})"
+            )
+        return self
+
+
+class VacancyFields(HoursRange):
+    employer_id: str
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    occupation: Occupation
+    skills_required: Skills = []
+    skills_nice: Skills = []
+    education_level: EducationLevel | None = None
+    contract_type: ContractType
+    wage_min: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    wage_max: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    postcode: Postcode | None = None
+    municipality: Municipality
+    start_date: date | None = None
+    closing_date: date | None = None
+    description: LongText = ""
+    status: VacancyStatus = VacancyStatus.open
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (
+            self.wage_min is not None
+            and self.wage_max is not None
+            and self.wage_min > self.wage_max
+        ):
+            raise ValueError(f"wage_min ({self.wage_min}) is more than wage_max ({self.wage_max})")
+        return self
+
+
+class VacancyCreate(VacancyFields):
+    pass
+
+
+class VacancyUpdate(Strict):
+    version: int | None = None
+    employer_id: str | None = None
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    occupation: Occupation | None = None
+    skills_required: Skills | None = None
+    skills_nice: Skills | None = None
+    education_level: EducationLevel | None = None
+    hours_min: Hours | None = None
+    hours_max: Hours | None = None
+    contract_type: ContractType | None = None
+    wage_min: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    wage_max: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    postcode: Postcode | None = None
+    municipality: Municipality | None = None
+    start_date: date | None = None
+    closing_date: date | None = None
+    description: LongText | None = None
+    status: VacancyStatus | None = None
+
+
+class VacancyPublic(VacancyFields):
+    id: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- Baanopeningen ---------------------------------------------------------------------
+
+
+class BaanopeningFields(HoursRange):
+    employer_id: str
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    tasks: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=300)]],
+        Field(min_length=1, max_length=50),
+    ]
+    sector: SbiSection
+    postcode: Postcode | None = None
+    municipality: Municipality
+    suitable_profile: LongText = ""
+    status: BaanopeningStatus = BaanopeningStatus.open
+
+
+class BaanopeningCreate(BaanopeningFields):
+    pass
+
+
+class BaanopeningUpdate(Strict):
+    version: int | None = None
+    employer_id: str | None = None
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    tasks: (
+        Annotated[
+            list[Annotated[str, StringConstraints(min_length=1, max_length=300)]],
+            Field(min_length=1, max_length=50),
+        ]
+        | None
+    ) = None
+    hours_min: Hours | None = None
+    hours_max: Hours | None = None
+    sector: SbiSection | None = None
+    postcode: Postcode | None = None
+    municipality: Municipality | None = None
+    suitable_profile: LongText | None = None
+    status: BaanopeningStatus | None = None
+
+
+class BaanopeningPublic(BaanopeningFields):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,327 @@
+"""The ``topmatch`` command line. ``main(argv)`` returns an exit code; tests call it directly.
+
+Errors from the services are printed as one readable message on stderr (exit 1); usage
+errors are typer's (exit 2).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from topmatch import db, wire_schemas
+from topmatch.accounts import service as accounts
+from topmatch.accounts.models import Role
+from topmatch.api.app import create_app
+from topmatch.audit import service as audit
+from topmatch.cardbox import service as cardbox
+from topmatch.cardbox import synthetic
+from topmatch.cardbox.crypto import BsnVault
+from topmatch.clock import system_clock
+from topmatch.errors import InputError, TopmatchError
+from topmatch.identity import service as identity
+from topmatch.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="Topmatch node: private card-box, federation and fee ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+users_app = typer.Typer(help="Consultant, finance and admin accounts.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+clients_app = typer.Typer(help="Card-box clients (admin tasks).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+app.add_typer(clients_app, name="clients")
+schemas_app = typer.Typer(help="JSON Schemas of the wire formats.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+
+# Wide enough when piped (no terminal) that ids and messages are never cut or wrapped.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class State:
+    config: Path | None = None
+
+    def settings(self) -> Settings:
+        return load_settings(self.config)
+
+
+state = State()
+
+
+@app.callback()
+def _root(
+    config: Annotated[Path | None, typer.Option(help="Config file (TOML).")] = None,
+) -> None:
+    state.config = config
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    """One transaction per CLI command, on an up-to-date schema."""
+    engine = db.make_engine(settings.resolved_database_url())
+    try:
+        db.upgrade(engine)
+        with db.transaction(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+# --- identity --------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    node_id: Annotated[str, typer.Option(help="Stable node id, e.g. 'baanbrekers'.")],
+    name: Annotated[str, typer.Option(help="The bureau's display name.")],
+    url: Annotated[str, typer.Option(help="Base URL at which peers reach this node.")],
+    force: Annotated[bool, typer.Option(help="Replace an existing key.")] = False,
+) -> None:
+    """Create this node's Ed25519 key, card-box secret, config and public descriptor."""
+    settings = state.settings()
+    descriptor = identity.create_identity(
+        settings=settings, node_id=node_id, name=name, url=url, now=system_clock(), force=force
+    )
+    out.print(f"Node [bold]{descriptor.node_id}[/] initialised in {settings.data_dir}")
+    out.print(f"  key id:     {descriptor.keys[0].key_id}")
+    out.print(f"  private key: {settings.resolved_key_file()} (mode 0600: back it up)")
+    out.print(f"  descriptor: {settings.descriptor_file()} (give this file to your peers)")
+
+
+# --- database --------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    settings = state.settings()
+    engine = db.make_engine(settings.resolved_database_url())
+    try:
+        db.upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    out.print(f"database at {revision}")
+
+
+# --- accounts --------------------------------------------------------------------------
+
+
+@users_app.command("add")
+def users_add(
+    name: str, role: Annotated[Role, typer.Option(help="consultant, finance or admin")]
+) -> None:
+    """Create an account and print its bearer token (shown this once only)."""
+    with _session(state.settings()) as session:
+        user, token = accounts.add_user(session=session, name=name, role=role, now=system_clock())
+    out.print(f"account {user.name} ({Role(user.role).value}) created; its token, shown only now:")
+    print(token)  # plain print: one line, easy to copy or capture in a script
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List accounts (never their tokens)."""
+    with _session(state.settings()) as session:
+        table = Table("name", "role", "created", "revoked")
+        for user in accounts.list_users(session=session):
+            table.add_row(
+                user.name,
+                Role(user.role).value,
+                f"{user.created_at:%Y-%m-%d}",
+                f"{user.revoked_at:%Y-%m-%d}" if user.revoked_at else "",
+            )
+    out.print(table)
+
+
+@users_app.command("revoke")
+def users_revoke(name: str) -> None:
+    """Revoke an account's token at once."""
+    with _session(state.settings()) as session:
+        accounts.revoke_user(session=session, name=name, now=system_clock())
+    out.print(f"account {name} revoked")
+
+
+# --- card-box admin tasks --------------------------------------------------------------
+
+
+def _vault(settings: Settings) -> BsnVault:
+    return BsnVault(identity.load_cardbox_secret(settings))
+
+
+@clients_app.command("erase")
+def clients_erase(
+    client_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a client for good (AVG right to be forgotten); an audit record remains."""
+    if not yes:
+        typer.confirm(
+            f"Erase client {client_id} and all personal data? This cannot be undone", abort=True
+        )
+    with _session(state.settings()) as session:
+        cardbox.erase_client(
+            session=session,
+            client_id=client_id,
+            actor=cardbox.Actor(name="cli:admin"),
+            now=system_clock(),
+        )
+    out.print(f"client {client_id} erased")
+
+
+@app.command()
+def seed(
+    clients: Annotated[int, typer.Option(min=0, max=100_000)] = 20,
+    employers: Annotated[int, typer.Option(min=1, max=10_000)] = 6,
+    vacancies: Annotated[int, typer.Option(min=0, max=100_000)] = 10,
+    baanopeningen: Annotated[int, typer.Option(min=0, max=100_000)] = 4,
+    seed_value: Annotated[int, typer.Option("--seed")] = 2013,
+) -> None:
+    """Fill the card-box with fictional Dutch data (faker nl_NL), for demos and trials."""
+    settings = state.settings()
+    counts = synthetic.Counts(
+        employers=employers, clients=clients, vacancies=vacancies, baanopeningen=baanopeningen
+    )
+    with _session(settings) as session:
+        synthetic.seed(
+            session=session,
+            vault=_vault(settings),
+            now=system_clock(),
+            counts=counts,
+            seed_value=seed_value,
+        )
+    out.print(
+        f"added {employers} employers, {clients} clients, {vacancies} vacancies, "
+        f"{baanopeningen} baanopeningen"
+    )
+
+
+@app.command("audit")
+def audit_list(
+    entity_id: Annotated[str | None, typer.Option(help="Only events about this record.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """Show the audit trail: who read or changed which record (ids only, no personal data)."""
+    with _session(state.settings()) as session:
+        table = Table("when", "who", "action", "entity", "id", "detail")
+        for e in audit.events(session=session, entity_id=entity_id, limit=limit):
+            table.add_row(
+                f"{e.at:%Y-%m-%d %H:%M:%S}",
+                e.actor,
+                e.action,
+                e.entity,
+                e.entity_id or "",
+                str(e.detail) if e.detail else "",
+            )
+    out.print(table)
+
+
+@schemas_app.command("export")
+def schemas_export(
+    out_dir: Annotated[Path, typer.Option("--out", help="Target folder.")] = Path("schemas"),
+    check: Annotated[bool, typer.Option(help="Only compare; exit 1 on any difference.")] = False,
+) -> None:
+    """Write (or check) the JSON Schema of every wire format."""
+    if check:
+        problems = wire_schemas.differences(out_dir)
+        if problems:
+            raise InputError(
+                "schemas out of date (run `topmatch schemas export`): " + "; ".join(problems)
+            )
+        out.print(f"schemas in {out_dir} match the models")
+        return
+    for path in wire_schemas.export(out_dir):
+        out.print(f"wrote {path}")
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+) -> None:
+    """Run the node (migrates the database first)."""
+    settings = state.settings()
+    if host or port:
+        settings = settings.model_copy(
+            update={"host": host or settings.host, "port": port or settings.port}
+        )
+    application = create_app(settings)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo node keeps its files.")] = Path(
+        ".topmatch-demo"
+    ),
+    port: Annotated[int, typer.Option()] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up, then exit.")] = False,
+) -> None:
+    """Set up one demo node (identity, synthetic card-box, admin account) and run it."""
+    settings = load_settings(
+        data_dir=data_dir,
+        port=port,
+        node_id="demo-bureau",
+        display_name="Demo Re-integratie B.V.",
+        public_url=f"http://127.0.0.1:{port}",
+        peers_dir=data_dir / "peers",
+    )
+    first_time = not settings.resolved_key_file().exists()
+    if first_time:
+        identity.create_identity(
+            settings=settings,
+            node_id="demo-bureau",
+            name="Demo Re-integratie B.V.",
+            url=f"http://127.0.0.1:{port}",
+            now=system_clock(),
+            force=False,
+        )
+    with _session(settings) as session:
+        if first_time:
+            synthetic.seed(session=session, vault=_vault(settings), now=system_clock())
+        name = f"demo-admin-{len(accounts.list_users(session=session)) + 1}"
+        _, token = accounts.add_user(
+            session=session, name=name, role=Role.admin, now=system_clock()
+        )
+    out.print(f"[bold]Topmatch demo node[/] in {data_dir} ({'new' if first_time else 'existing'})")
+    out.print(f"  API docs:  http://127.0.0.1:{port}/docs")
+    out.print(f"  token for {name} (role admin): {token}")
+    out.print(
+        f"  try: curl -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/api/v1/clients"
+    )
+    if not no_serve:
+        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="info")
+
+
+# --- entry points ----------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv``; return the exit code instead of exiting."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=list(argv) if argv is not None else None, prog_name="topmatch")
+    except TopmatchError as e:
+        err.print(f"[red]error:[/] {e.diagnostics()}")
+        return 1
+    except SystemExit as e:  # typer's own exit: usage errors (2), aborts (1), done (0)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Creating and loading this node's identity on disk."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import ValidationError
+
+from topmatch.errors import ConfigurationError, InputError
+from topmatch.identity import keys
+from topmatch.identity.descriptor import PeerDescriptor, PublicKey
+from topmatch.settings import Settings
+
+SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    """The loaded signing key with its id."""
+
+    private_key: Ed25519PrivateKey
+    key_id: str
+
+
+def write_private(path: Path, data: bytes, *, force: bool) -> None:
+    """Write a secret file with mode 0600 from the start: never readable by others."""
+    if path.exists() and not force:
+        raise ConfigurationError(f"{path} already exists; use --force to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def create_identity(
+    *, settings: Settings, node_id: str, name: str, url: str, now: datetime, force: bool
+) -> PeerDescriptor:
+    """Generate the key pair and card-box secret; write key, secret, descriptor and config.
+
+    Refuses to replace an existing key unless ``force``: a lost key means peers can no
+    longer verify this node, so replacing one is never silent.
+    """
+    key = keys.generate()
+    public = key.public_key()
+    try:
+        descriptor = _descriptor(node_id=node_id, name=name, url=url, public=public, now=now)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise InputError(first["msg"], field=".".join(str(p) for p in first["loc"])) from e
+    write_private(
+        settings.resolved_key_file(), keys.private_pem(key, settings.passphrase()), force=force
+    )
+    secret_file = settings.resolved_cardbox_secret_file()
+    if not secret_file.exists():  # the secret encrypts stored BSNs: never regenerate it
+        write_private(secret_file, secrets.token_bytes(SECRET_BYTES), force=False)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.descriptor_file().write_text(descriptor.model_dump_json(indent=2) + "\n")
+    _write_config(settings.data_dir / "topmatch.toml", node_id=node_id, name=name, url=url)
+    return descriptor
+
+
+def _descriptor(
+    *, node_id: str, name: str, url: str, public: Ed25519PublicKey, now: datetime
+) -> PeerDescriptor:
+    return PeerDescriptor(
+        node_id=node_id,
+        name=name,
+        base_url=url,
+        keys=[
+            PublicKey(
+                key_id=keys.key_id(public),
+                public_key=keys.b64url(keys.raw_public(public)),
+                valid_from=now,
+            )
+        ],
+    )
+
+
+def _write_config(path: Path, *, node_id: str, name: str, url: str) -> None:
+    def q(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    path.write_text(
+        "# Written by `topmatch init`; environment variables TOPMATCH_* override these.\n"
+        f"node_id = {q(node_id)}\ndisplay_name = {q(name)}\npublic_url = {q(url)}\n"
+    )
+
+
+def load_identity(settings: Settings) -> NodeIdentity:
+    path = settings.resolved_key_file()
+    try:
+        pem = path.read_bytes()
+    except FileNotFoundError as e:
+        raise ConfigurationError(
+            f"no node key at {path}: run `topmatch init` first (or set TOPMATCH_KEY_FILE)"
+        ) from e
+    key = keys.load_private_pem(pem, settings.passphrase())
+    return NodeIdentity(private_key=key, key_id=keys.key_id(key.public_key()))
+
+
+def load_cardbox_secret(settings: Settings) -> bytes:
+    path = settings.resolved_cardbox_secret_file()
+    try:
+        secret = path.read_bytes()
+    except FileNotFoundError as e:
+        raise ConfigurationError(
+            f"no card-box secret at {path}: run `topmatch init` first "
+            "(or restore it from backup: without it, stored BSNs cannot be read)"
+        ) from e
+    if len(secret) != SECRET_BYTES:
+        raise ConfigurationError(
+            f"card-box secret {path} must be {SECRET_BYTES} bytes, got {len(secret)}"
+        )
+    return secret

@@ -1,0 +1,11 @@
+"""Every table, imported in one place so that Alembic sees the whole schema."""
+
+from sqlmodel import SQLModel
+
+from topmatch.accounts import models as accounts_models
+from topmatch.audit import models as audit_models
+from topmatch.cardbox import models as cardbox_models
+
+metadata = SQLModel.metadata
+
+__all__ = ["accounts_models", "audit_models", "cardbox_models", "metadata"]

@@ -1,0 +1,153 @@
+"""Node settings: one pydantic-settings object, read from the environment and a TOML file.
+
+Precedence, highest first: explicit overrides (CLI options), ``TOPMATCH_*`` environment
+variables, the config file, defaults. The config file is ``TOPMATCH_CONFIG_FILE`` if set,
+else ``<data_dir>/topmatch.toml`` when it exists (``topmatch init`` writes it there).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from topmatch.errors import ConfigurationError
+
+ENV_PREFIX = "TOPMATCH_"
+DEFAULT_DATA_DIR = Path("topmatch-data")
+CONFIG_FILE_NAME = "topmatch.toml"
+
+NodeId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+
+
+class Settings(BaseSettings):
+    """Everything a node needs to start. Paths are relative to the working directory."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, frozen=True
+    )
+
+    node_id: NodeId | None = Field(
+        default=None, description="Stable id of this bureau's node, e.g. 'baanbrekers'."
+    )
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    public_url: AnyHttpUrl | None = Field(
+        default=None, description="Base URL at which peers reach this node."
+    )
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in data_dir."
+    )
+    key_file: Path | None = Field(default=None, description="Ed25519 private key (PEM).")
+    key_passphrase: SecretStr | None = None
+    key_passphrase_file: Path | None = None
+    cardbox_secret_file: Path | None = Field(
+        default=None, description="32-byte secret that encrypts and indexes BSNs."
+    )
+    peers_dir: Path = Path("peers")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
+    max_page_size: int = Field(default=200, ge=1, le=10_000)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be an sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - no .env files: config is explicit
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls),
+            file_secret_settings,
+        )
+
+    # Derived locations. Kept as methods so that the stored settings stay exactly what
+    # the operator wrote.
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'topmatch.db'}"
+
+    def resolved_key_file(self) -> Path:
+        return self.key_file or self.data_dir / "node-key.pem"
+
+    def resolved_cardbox_secret_file(self) -> Path:
+        return self.cardbox_secret_file or self.data_dir / "cardbox.secret"
+
+    def descriptor_file(self) -> Path:
+        return self.data_dir / "node.json"
+
+    def passphrase(self) -> bytes | None:
+        """The key passphrase from the setting or its file; ``None`` for an unencrypted key."""
+        if self.key_passphrase is not None:
+            return self.key_passphrase.get_secret_value().encode()
+        if self.key_passphrase_file is not None:
+            try:
+                return self.key_passphrase_file.read_bytes().strip()
+            except OSError as e:
+                raise ConfigurationError(
+                    f"cannot read key passphrase file {self.key_passphrase_file}: {e.strerror}"
+                ) from e
+        return None
+
+
+def config_file_path(explicit: Path | None = None, data_dir: Path | None = None) -> Path:
+    """Where the config file is looked for (it need not exist)."""
+    if explicit is not None:
+        return explicit
+    if env := os.environ.get(f"{ENV_PREFIX}CONFIG_FILE"):
+        return Path(env)
+    if data_dir is None:
+        data_dir = Path(os.environ.get(f"{ENV_PREFIX}DATA_DIR", str(DEFAULT_DATA_DIR)))
+    return data_dir / CONFIG_FILE_NAME
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings, or raise :class:`ConfigurationError` naming each bad setting."""
+    path = config_file_path(config_file, overrides.get("data_dir"))
+    if config_file is not None and not path.is_file():
+        raise ConfigurationError(f"config file {path} does not exist")
+
+    class _Settings(Settings):
+        model_config = SettingsConfigDict(toml_file=path if path.is_file() else None)
+
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return _Settings(**clean)
+    except ValidationError as e:
+        raise ConfigurationError(describe_validation_error(e)) from e
+    except (OSError, ValueError) as e:  # an unreadable or malformed TOML file
+        raise ConfigurationError(f"cannot read config file {path}: {e}") from e
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per bad setting, named as an operator would set it (``TOPMATCH_PORT``)."""
+    lines = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]) or "settings"
+        lines.append(f"invalid setting {ENV_PREFIX}{name.upper()} ({name}): {item['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,101 @@
+"""Plain typed factories for test data: valid by default, override what the test is about."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+# Valid BSNs (11-proof) reserved for tests; none belongs to a real person we know of.
+BSNS = ["111222333", "123456782", "999999990", "100000009", "012345672"]
+
+
+class FrozenClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def employer_data(**overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "Bakkerij De Korenaar",
+        "kvk_number": "12345678",
+        "contact_name": "Marieke Jansen",
+        "contact_phone": "013-5551234",
+        "contact_email": "marieke@korenaar.example",
+        "sector": "C",
+        "municipality": "Waalwijk",
+        "size_class": "micro",
+        **overrides,
+    }
+
+
+def client_data(**overrides: Any) -> dict[str, Any]:
+    return {
+        "first_name": "Sanne",
+        "name_prefix": "van",
+        "last_name": "Dijk",
+        "bsn": BSNS[0],
+        "date_of_birth": "1999-04-12",
+        "phone": "06-12345678",
+        "email": "sanne@example.nl",
+        "street": "Grotestraat",
+        "house_number": "12a",
+        "postcode": "5141 JA",
+        "city": "Waalwijk",
+        "municipality": "Waalwijk",
+        "benefit_type": "wajong",
+        "doelgroepregister": True,
+        "education_level": "mbo-2",
+        "skills": ["orderpicken", "heftruck"],
+        "desired_occupations": [{"label": "Magazijnmedewerker", "isco08": "9321"}],
+        "hours_per_week": 24,
+        "max_travel_km": 15,
+        "languages": ["nl"],
+        "driving_licences": ["B"],
+        "available_from": "2026-12-01",
+        "consent_share_profile": True,
+        "notes": "Wil graag in de logistiek werken.",
+        **overrides,
+    }
+
+
+def vacancy_data(employer_id: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "employer_id": employer_id,
+        "title": "Magazijnmedewerker dagdienst",
+        "occupation": {"label": "Magazijnmedewerker", "isco08": "9321"},
+        "skills_required": ["orderpicken"],
+        "skills_nice": ["heftruck"],
+        "education_level": "mbo-2",
+        "hours_min": 24,
+        "hours_max": 32,
+        "contract_type": "tijdelijk",
+        "wage_min": 2300,
+        "wage_max": 2600,
+        "postcode": "5141 AB",
+        "municipality": "Waalwijk",
+        "start_date": "2027-01-04",
+        "description": "Orderpicken in een overzichtelijk magazijn.",
+        **overrides,
+    }
+
+
+def baanopening_data(employer_id: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "employer_id": employer_id,
+        "title": "Ondersteuning productie en inpak",
+        "tasks": ["dozen vouwen", "etiketten plakken", "lichte schoonmaak"],
+        "hours_min": 12,
+        "hours_max": 20,
+        "sector": "C",
+        "municipality": "Waalwijk",
+        "suitable_profile": "Iemand die van structuur en herhaling houdt.",
+        **overrides,
+    }

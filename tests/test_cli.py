@@ -1,0 +1,150 @@
+"""The CLI through ``main(argv)``: exit codes, output, and what it leaves behind."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from topmatch.cli import main
+
+Run = tuple[int, str, str]
+
+
+@pytest.fixture
+def node_dir(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, engine: Engine
+) -> Path:
+    """A data dir; the CLI reads it (and the test database) from the environment."""
+    monkeypatch.setenv("TOPMATCH_DATA_DIR", str(tmp_path / "node"))
+    monkeypatch.setenv("TOPMATCH_DATABASE_URL", database_url)
+    return tmp_path / "node"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _init(capsys: pytest.CaptureFixture[str]) -> Run:
+    return run(
+        capsys,
+        "init",
+        "--node-id",
+        "werkpad",
+        "--name",
+        "Werkpad",
+        "--url",
+        "https://werkpad.example",
+    )
+
+
+def test_init_then_refuse_overwrite(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _init(capsys)
+    assert code == 0
+    assert "werkpad" in out
+    assert (node_dir / "node-key.pem").exists()
+    assert (node_dir / "node.json").exists()
+    code, _, err = _init(capsys)
+    assert code == 1
+    assert "already exists; use --force" in err
+    assert (
+        run(
+            capsys,
+            "init",
+            "--node-id",
+            "werkpad",
+            "--name",
+            "W",
+            "--url",
+            "https://w.example",
+            "--force",
+        )[0]
+        == 0
+    )
+
+
+def test_init_with_bad_node_id_fails_cleanly(
+    node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "init", "--node-id", "Bad Id", "--name", "W", "--url", "x")
+    assert code == 1
+    assert "node_id" in err
+    assert not (node_dir / "node-key.pem").exists()
+
+
+def test_users_add_list_revoke(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "users", "add", "anna", "--role", "consultant")
+    assert code == 0
+    token = re.search(r"tm_[\w-]{40,}", out)
+    assert token is not None
+    code, out, _ = run(capsys, "users", "list")
+    assert "anna" in out
+    assert token.group() not in out
+    assert run(capsys, "users", "add", "anna", "--role", "admin")[0] == 1
+    assert run(capsys, "users", "revoke", "anna")[0] == 0
+    code, _, err = run(capsys, "users", "revoke", "bob")
+    assert (code, "no account named 'bob'" in err) == (1, True)
+    assert run(capsys, "users", "add", "x", "--role", "boss")[0] == 2  # usage error
+
+
+def test_seed_audit_and_erase(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _init(capsys)
+    code, out, _ = run(
+        capsys,
+        "seed",
+        "--clients",
+        "3",
+        "--employers",
+        "2",
+        "--vacancies",
+        "2",
+        "--baanopeningen",
+        "1",
+    )
+    assert code == 0
+    assert "3 clients" in out
+    code, out, _ = run(capsys, "audit", "--limit", "100")
+    ids = re.findall(r"client\s+│\s+([0-9a-f]{32})", out)
+    assert len(ids) == 3
+    assert run(capsys, "clients", "erase", ids[0], "--yes")[0] == 0
+    code, out, _ = run(capsys, "audit", "--entity-id", ids[0])
+    assert "erase" in out
+    code, _, err = run(capsys, "clients", "erase", ids[0], "--yes")
+    assert code == 1
+    assert "no client with id" in err
+
+
+def test_db_upgrade_is_idempotent(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "db", "upgrade")[0] == 0
+    assert run(capsys, "db", "upgrade")[0] == 0
+
+
+def test_invalid_setting_is_reported_by_name(
+    node_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOPMATCH_PORT", "not-a-port")
+    code, _, err = run(capsys, "users", "list")
+    assert code == 1
+    assert "TOPMATCH_PORT" in err
+
+
+def test_committed_schemas_match_the_models(capsys: pytest.CaptureFixture[str]) -> None:
+    schemas = Path(__file__).parent.parent / "schemas"
+    code, out, err = run(capsys, "schemas", "export", "--check", "--out", str(schemas))
+    assert code == 0, err
+    assert "match the models" in out
+
+
+def test_schema_drift_is_detected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "schemas", "export", "--out", str(tmp_path))[0] == 0
+    stale = tmp_path / "problem.schema.json"
+    stale.write_text(stale.read_text().replace('"detail"', '"details"', 1))
+    (tmp_path / "old.schema.json").write_text("{}")
+    code, _, err = run(capsys, "schemas", "export", "--check", "--out", str(tmp_path))
+    assert code == 1
+    assert "problem.schema.json: differs" in err
+    assert "old.schema.json: no model generates it" in err

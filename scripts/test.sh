@@ -6,8 +6,8 @@ scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== lint: ruff, mypy --strict, import contracts"
-ruff check src tests bench
-ruff format --check src tests bench
+ruff check .
+ruff format --check .
 mypy
 lint-imports
 

@@ -99,7 +99,10 @@ def test_init_refuses_to_replace_a_key_unless_forced(tmp_path: Path) -> None:
     second = identity.create_identity(
         settings=settings, node_id="werkpad", name="W", url="https://w.example", now=NOW, force=True
     )
-    assert first.keys[0].key_id != second.keys[0].key_id
+    assert second.keys[0].key_id == first.keys[0].key_id  # kept, retired
+    assert second.keys[0].valid_until == NOW
+    assert second.keys[-1].key_id != first.keys[0].key_id
+    assert second.keys[-1].valid_until is None
     # The card-box secret is never regenerated: stored BSNs must stay readable.
     assert settings.resolved_cardbox_secret_file().read_bytes() == secret
 

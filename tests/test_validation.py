@@ -13,6 +13,7 @@ from topmatch.cardbox.validation import (
     normalise_kvk,
     normalise_postcode,
 )
+from topmatch.errors import ConfigurationError
 
 
 def _elfproef(digits: str) -> bool:
@@ -85,7 +86,7 @@ def test_tampered_or_foreign_ciphertext_is_refused() -> None:
     vault = BsnVault(b"\x01" * 32)
     blob = bytearray(vault.encrypt("111222333"))
     blob[-1] ^= 1
-    with pytest.raises(ValueError, match="does not decrypt"):
+    with pytest.raises(ConfigurationError, match="does not decrypt"):
         vault.decrypt(bytes(blob))
-    with pytest.raises(ValueError, match="does not decrypt"):
+    with pytest.raises(ConfigurationError, match="does not decrypt"):
         BsnVault(b"\x02" * 32).decrypt(vault.encrypt("111222333"))

@@ -43,7 +43,10 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # The file holds personal data in clear: only the node's own user may read it.
+        Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not Path(database).exists():
+            Path(database).touch(mode=0o600)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

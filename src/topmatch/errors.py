@@ -11,10 +11,14 @@ body; the CLI prints :meth:`TopmatchError.diagnostics` and exits non-zero.
     ├── ConflictError             it clashes with the current state (409)
     │   └── VersionConflictError  an edit raced another edit (409/412)
     ├── AuthenticationError       no or bad credentials (401)
-    └── PermissionDeniedError     valid credentials, wrong role (403)
+    │   └── SignatureError        a node-to-node message failed verification (federation.errors)
+    ├── PermissionDeniedError     valid credentials, wrong role (403)
+    └── PeerError                 talking to a peer went wrong (we are the client)
+        ├── PeerUnavailableError  the network is bad: refused, timed out, 5xx; retry later
+        └── PeerDataError         the data is bad: malformed, oversized, not from that peer
 
-"The data is bad" (the branches above) is kept apart from "the network is bad", which
-later packages add under their own root so that retries can tell the two apart.
+"The data is bad" is kept apart from "the network is bad" so that sync can decide whether
+backing off and retrying can help.
 """
 
 from __future__ import annotations
@@ -79,3 +83,21 @@ class AuthenticationError(TopmatchError):
 
 class PermissionDeniedError(TopmatchError):
     code = "forbidden"
+
+
+class PeerError(TopmatchError):
+    """A peer did not give us a usable answer. ``peer`` names it."""
+
+    code = "peer_error"
+
+    def __init__(self, peer: str, message: str) -> None:
+        super().__init__(f"{peer}: {message}")
+        self.peer = peer
+
+
+class PeerUnavailableError(PeerError):
+    code = "peer_unavailable"
+
+
+class PeerDataError(PeerError):
+    code = "peer_bad_data"

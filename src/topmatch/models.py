@@ -5,7 +5,16 @@ from sqlmodel import SQLModel
 from topmatch.accounts import models as accounts_models
 from topmatch.audit import models as audit_models
 from topmatch.cardbox import models as cardbox_models
+from topmatch.federation import models as federation_models
+from topmatch.publishing import models as publishing_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["accounts_models", "audit_models", "cardbox_models", "metadata"]
+__all__ = [
+    "accounts_models",
+    "audit_models",
+    "cardbox_models",
+    "federation_models",
+    "metadata",
+    "publishing_models",
+]

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
     max_page_size: int = Field(default=200, ge=1, le=10_000)
+    publish_by_default: bool = Field(
+        default=False, description="New vacancies and baanopeningen are offered to peers."
+    )
+    sync_interval_seconds: float = Field(
+        default=60, ge=0, description="How often to pull peers' feeds; 0 turns the worker off."
+    )
+    peer_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    max_peer_response_bytes: int = Field(default=5_000_000, ge=10_000, le=500_000_000)
 
     @field_validator("database_url")
     @classmethod
@@ -129,7 +137,8 @@ def config_file_path(explicit: Path | None = None, data_dir: Path | None = None)
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings, or raise :class:`ConfigurationError` naming each bad setting."""
     path = config_file_path(config_file, overrides.get("data_dir"))
-    if config_file is not None and not path.is_file():
+    named = config_file is not None or f"{ENV_PREFIX}CONFIG_FILE" in os.environ
+    if named and not path.is_file():
         raise ConfigurationError(f"config file {path} does not exist")
 
     class _Settings(Settings):

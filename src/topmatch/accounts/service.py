@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from topmatch.accounts.models import Role, User
+from topmatch.audit import service as audit
 from topmatch.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError
 
 TOKEN_PREFIX = "tm_"  # noqa: S105 - a prefix that makes leaked tokens greppable, not a secret
@@ -24,7 +25,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_user(*, session: Session, name: str, role: Role, now: datetime) -> tuple[User, str]:
+def add_user(
+    *, session: Session, name: str, role: Role, now: datetime, actor: str = "system"
+) -> tuple[User, str]:
     """Create an account; returns it with its token (the only time the token exists)."""
     if session.exec(select(User).where(User.name == name)).first() is not None:
         raise ConflictError(f"an account named {name!r} already exists", field="name")
@@ -32,6 +35,15 @@ def add_user(*, session: Session, name: str, role: Role, now: datetime) -> tuple
     user = User(name=name, role=role, token_hash=hash_token(token), created_at=now)
     session.add(user)
     session.flush()
+    audit.record(
+        session=session,
+        now=now,
+        actor=actor,
+        action=audit.Action.create,
+        entity="account",
+        entity_id=user.id,
+        detail={"name": name, "role": role.value},
+    )
     return user, token
 
 
@@ -39,7 +51,7 @@ def list_users(*, session: Session) -> Sequence[User]:
     return session.exec(select(User).order_by(User.name)).all()
 
 
-def revoke_user(*, session: Session, name: str, now: datetime) -> User:
+def revoke_user(*, session: Session, name: str, now: datetime, actor: str = "system") -> User:
     user = session.exec(select(User).where(User.name == name)).first()
     if user is None:
         raise NotFoundError(f"no account named {name!r}")
@@ -47,6 +59,15 @@ def revoke_user(*, session: Session, name: str, now: datetime) -> User:
         user.revoked_at = now
         session.add(user)
         session.flush()
+        audit.record(
+            session=session,
+            now=now,
+            actor=actor,
+            action=audit.Action.revoke,
+            entity="account",
+            entity_id=user.id,
+            detail={"name": name},
+        )
     return user
 
 

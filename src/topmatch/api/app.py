@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 
+import httpx
 from fastapi import FastAPI, Query
 from pydantic import BaseModel
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from topmatch import __version__, db
 from topmatch.accounts.models import Role
@@ -20,8 +26,17 @@ from topmatch.cardbox import api as cardbox_api
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.clock import Clock, system_clock
 from topmatch.errors import ConfigurationError
+from topmatch.federation import api as federation_api
+from topmatch.federation import replication
+from topmatch.federation.inbound import SignResponses
+from topmatch.federation.peers import PeerRegistry
+from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
+from topmatch.publishing import service as publishing
+from topmatch.publishing.service import Publisher, derive_publishing_secret
 from topmatch.settings import Settings, load_settings
+
+log = logging.getLogger("topmatch")
 
 
 class Health(BaseModel):
@@ -51,7 +66,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     if not settings.node_id:
         raise ConfigurationError("node_id is not set: run `topmatch init` or set TOPMATCH_NODE_ID")
     node_identity = identity.load_identity(settings)
-    vault = BsnVault(identity.load_cardbox_secret(settings))
+    secret = identity.load_cardbox_secret(settings)
+    vault = BsnVault(secret)
+    registry = PeerRegistry(settings.peers_dir, own_node_id=settings.node_id)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,10 +76,28 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
         if migrate:
             db.upgrade(engine)
         app.state.engine = engine
-        try:
-            yield
-        finally:
-            engine.dispose()
+        async with httpx.AsyncClient(
+            auth=SignatureAuth(node_identity, clock),
+            timeout=settings.peer_timeout_seconds,
+            follow_redirects=False,
+        ) as http:
+            app.state.peer_client = PeerClient(
+                http=http,
+                registry=registry,
+                clock=clock,
+                max_response_bytes=settings.max_peer_response_bytes,
+            )
+            worker = None
+            if settings.sync_interval_seconds > 0:
+                worker = asyncio.create_task(sync_worker(app, settings.sync_interval_seconds))
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+                engine.dispose()
 
     app = FastAPI(
         title=f"Topmatch node {settings.display_name or settings.node_id}",
@@ -74,9 +109,16 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     app.state.clock = clock
     app.state.vault = vault
     app.state.identity = node_identity
+    app.state.peers = registry
+    app.state.publisher = Publisher(
+        origin=settings.node_id, secret=derive_publishing_secret(secret)
+    )
+    app.add_middleware(SignResponses, identity=node_identity, clock=clock)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.include_router(cardbox_api.router)
+    app.include_router(federation_api.router)
+    app.include_router(federation_api.peer_router)
 
     node_id = settings.node_id
 
@@ -100,6 +142,30 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
         return [AuditEventPublic.model_validate(r, from_attributes=True) for r in rows]
 
     return app
+
+
+async def sync_worker(app: FastAPI, interval: float) -> None:
+    """Background loop: keep our own feed current, then pull every active peer's feed."""
+    state = app.state
+    while True:
+        try:
+            await run_in_threadpool(refresh_own, state.engine, state.publisher, state.clock())
+            await replication.sync_all(
+                peers=state.peers.active(),
+                client=state.peer_client,
+                engine=state.engine,
+                clock=state.clock,
+            )
+        except Exception:  # the loop must survive anything; the cause is logged
+            log.exception("sync round failed")
+        await asyncio.sleep(interval)
+
+
+def refresh_own(engine: Engine, publisher: Publisher, now: datetime) -> None:
+    """Re-check every record (closing dates pass; new client names must be scrubbed)."""
+    with db.transaction(engine) as session:
+        publishing.refresh(session=session, publisher=publisher, now=now)
+        replication.mirror_own_feed(session, origin=publisher.origin, now=now)
 
 
 def app_from_env() -> FastAPI:

@@ -15,8 +15,7 @@ from sqlmodel import Session
 
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role, User
-from topmatch.cardbox.crypto import BsnVault
-from topmatch.cardbox.service import Actor
+from topmatch.audit.service import Actor
 from topmatch.clock import Clock
 from topmatch.errors import InputError
 from topmatch.settings import Settings
@@ -37,11 +36,6 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-def get_vault(request: Request) -> BsnVault:
-    vault: BsnVault = request.app.state.vault
-    return vault
-
-
 def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
     """One transaction per request: commit when the handler returns, roll back if it raises.
 
@@ -60,7 +54,6 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
-VaultDep = Annotated[BsnVault, Depends(get_vault)]
 
 
 def now(clock: ClockDep) -> datetime:

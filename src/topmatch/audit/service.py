@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -12,6 +13,13 @@ from sqlmodel import Session, col, select
 from topmatch.audit.models import AuditEvent
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, as the audit trail names them (an account name, or ``cli:<user>``)."""
+
+    name: str
+
+
 class Action(StrEnum):
     read = "read"
     list = "list"
@@ -19,6 +27,7 @@ class Action(StrEnum):
     update = "update"
     erase = "erase"
     lookup = "lookup"
+    revoke = "revoke"
 
 
 def record(

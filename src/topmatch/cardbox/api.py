@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from topmatch.api.deps import (
     ActorDep,
@@ -13,9 +14,11 @@ from topmatch.api.deps import (
     NowDep,
     SessionDep,
     SettingsDep,
-    VaultDep,
 )
+from topmatch.api.errors import Problem, problem
+from topmatch.api.publish import PublisherDep, publish
 from topmatch.cardbox import service
+from topmatch.cardbox.crypto import BsnVault
 from topmatch.cardbox.schemas import (
     BaanopeningCreate,
     BaanopeningPublic,
@@ -43,6 +46,14 @@ from topmatch.cardbox.validation import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["card-box"])
+
+
+def get_vault(request: Request) -> BsnVault:
+    vault: BsnVault = request.app.state.vault
+    return vault
+
+
+VaultDep = Annotated[BsnVault, Depends(get_vault)]
 
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 Limit = Annotated[int | None, Query(ge=1, description="page size; capped by max_page_size")]
@@ -105,7 +116,11 @@ def create_client(
     return service.client_public(client, vault)
 
 
-@router.post("/clients/lookup", response_model=ClientPublic)
+@router.post(
+    "/clients/lookup",
+    response_model=ClientPublic,
+    responses={404: {"model": Problem, "description": "no client with this BSN"}},
+)
 def lookup_client(
     data: BsnLookup,
     response: Response,
@@ -114,11 +129,13 @@ def lookup_client(
     actor: ActorDep,
     now: NowDep,
     _: ConsultantUser,
-) -> ClientPublic:
+) -> ClientPublic | JSONResponse:
     """Find a client by exact BSN. The BSN goes in the body so that no URL or log holds it."""
     client = service.find_client_by_bsn(
         session=session, vault=vault, bsn=data.bsn, actor=actor, now=now
     )
+    if client is None:  # answered, not raised: the audit event of the lookup must commit
+        return problem(404, "not_found", "no client with this BSN")
     _etag(response, client.version)
     return client
 
@@ -226,6 +243,7 @@ def update_employer(
     changes: EmployerUpdate,
     response: Response,
     session: SessionDep,
+    publisher: PublisherDep,
     if_match: IfMatchDep,
     actor: ActorDep,
     now: NowDep,
@@ -239,6 +257,7 @@ def update_employer(
         actor=actor,
         now=now,
     )
+    publish(session=session, publisher=publisher, now=now, employer_id=employer.id)
     _etag(response, employer.version)
     return service.employer_public(employer)
 
@@ -275,11 +294,20 @@ def create_vacancy(
     data: VacancyCreate,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
     actor: ActorDep,
     now: NowDep,
     _: ConsultantUser,
 ) -> VacancyPublic:
-    vacancy = service.create_vacancy(session=session, data=data, actor=actor, now=now)
+    vacancy = service.create_vacancy(
+        session=session,
+        data=data,
+        actor=actor,
+        now=now,
+        publish_default=settings.publish_by_default,
+    )
+    publish(session=session, publisher=publisher, now=now, vacancy_ids=[vacancy.id])
     _etag(response, vacancy.version)
     response.headers["Location"] = f"/api/v1/vacancies/{vacancy.id}"
     return service.vacancy_public(vacancy)
@@ -300,6 +328,7 @@ def update_vacancy(
     changes: VacancyUpdate,
     response: Response,
     session: SessionDep,
+    publisher: PublisherDep,
     if_match: IfMatchDep,
     actor: ActorDep,
     now: NowDep,
@@ -313,6 +342,7 @@ def update_vacancy(
         actor=actor,
         now=now,
     )
+    publish(session=session, publisher=publisher, now=now, vacancy_ids=[vacancy.id])
     _etag(response, vacancy.version)
     return service.vacancy_public(vacancy)
 
@@ -349,11 +379,20 @@ def create_baanopening(
     data: BaanopeningCreate,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
+    publisher: PublisherDep,
     actor: ActorDep,
     now: NowDep,
     _: ConsultantUser,
 ) -> BaanopeningPublic:
-    opening = service.create_baanopening(session=session, data=data, actor=actor, now=now)
+    opening = service.create_baanopening(
+        session=session,
+        data=data,
+        actor=actor,
+        now=now,
+        publish_default=settings.publish_by_default,
+    )
+    publish(session=session, publisher=publisher, now=now, baanopening_ids=[opening.id])
     _etag(response, opening.version)
     response.headers["Location"] = f"/api/v1/baanopeningen/{opening.id}"
     return service.baanopening_public(opening)
@@ -374,6 +413,7 @@ def update_baanopening(
     changes: BaanopeningUpdate,
     response: Response,
     session: SessionDep,
+    publisher: PublisherDep,
     if_match: IfMatchDep,
     actor: ActorDep,
     now: NowDep,
@@ -387,5 +427,6 @@ def update_baanopening(
         actor=actor,
         now=now,
     )
+    publish(session=session, publisher=publisher, now=now, baanopening_ids=[opening.id])
     _etag(response, opening.version)
     return service.baanopening_public(opening)

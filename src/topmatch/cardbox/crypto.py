@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from topmatch.errors import ConfigurationError
+
 NONCE_BYTES = 12
 _AAD = b"topmatch.cardbox.bsn/1"
 
@@ -43,4 +45,7 @@ class BsnVault:
         try:
             return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _AAD).decode()
         except InvalidTag as e:
-            raise ValueError("stored BSN does not decrypt with this node's card-box secret") from e
+            raise ConfigurationError(
+                "a stored BSN does not decrypt with this node's card-box secret: "
+                "restore the cardbox.secret that belongs to this database"
+            ) from e

@@ -127,6 +127,7 @@ class Vacancy(Record, table=True):
     start_date: date | None = None
     closing_date: date | None = None
     description: str = _text()
+    published: bool = Field(default=False, description="offered to peers (anonymised)")
     status: VacancyStatus = Field(
         default=VacancyStatus.open, sa_column=Column(String(10), nullable=False, index=True)
     )
@@ -148,6 +149,7 @@ class Baanopening(Record, table=True):
     postcode: str | None = Field(default=None, max_length=7)
     municipality: str = Field(max_length=100)
     suitable_profile: str = _text()
+    published: bool = Field(default=False, description="offered to peers (anonymised)")
     status: BaanopeningStatus = Field(
         default=BaanopeningStatus.open, sa_column=Column(String(10), nullable=False, index=True)
     )

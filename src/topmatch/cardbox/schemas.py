@@ -263,6 +263,9 @@ class VacancyFields(HoursRange):
     closing_date: date | None = None
     description: LongText = ""
     status: VacancyStatus = VacancyStatus.open
+    published: bool | None = Field(
+        default=None, description="offer an anonymised summary to peers; default: node setting"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -298,9 +301,11 @@ class VacancyUpdate(Strict):
     closing_date: date | None = None
     description: LongText | None = None
     status: VacancyStatus | None = None
+    published: bool | None = None
 
 
 class VacancyPublic(VacancyFields):
+    published: bool
     id: str
     version: int
     created_at: datetime
@@ -322,6 +327,9 @@ class BaanopeningFields(HoursRange):
     municipality: Municipality
     suitable_profile: LongText = ""
     status: BaanopeningStatus = BaanopeningStatus.open
+    published: bool | None = Field(
+        default=None, description="offer an anonymised summary to peers; default: node setting"
+    )
 
 
 class BaanopeningCreate(BaanopeningFields):
@@ -346,11 +354,13 @@ class BaanopeningUpdate(Strict):
     municipality: Municipality | None = None
     suitable_profile: LongText | None = None
     status: BaanopeningStatus | None = None
+    published: bool | None = None
 
 
 class BaanopeningPublic(BaanopeningFields):
     model_config = ConfigDict(from_attributes=True)
 
+    published: bool
     id: str
     version: int
     created_at: datetime

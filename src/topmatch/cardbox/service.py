@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from topmatch.audit import service as audit
+from topmatch.audit.service import Actor
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.cardbox.models import Baanopening, Client, Employer, Record, Vacancy
 from topmatch.cardbox.schemas import (
@@ -46,13 +47,6 @@ from topmatch.errors import ConflictError, InputError, NotFoundError, VersionCon
 
 R = TypeVar("R", bound=Record)
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, as the audit trail names them."""
-
-    name: str
 
 
 @dataclass(frozen=True)
@@ -322,8 +316,12 @@ def read_client(
 
 def find_client_by_bsn(
     *, session: Session, vault: BsnVault, bsn: str, actor: Actor, now: datetime
-) -> ClientPublic:
-    """Exact-match lookup through the blind index; the BSN itself is not logged."""
+) -> ClientPublic | None:
+    """Exact-match lookup through the blind index; the BSN itself is not logged.
+
+    Returns None when no client has this BSN, so that the audit event of a lookup that
+    found nothing is committed too.
+    """
     client = session.exec(select(Client).where(Client.bsn_index == vault.index(bsn))).first()
     audit.record(
         session=session,
@@ -334,9 +332,7 @@ def find_client_by_bsn(
         entity_id=client.id if client else None,
         detail={"found": client is not None},
     )
-    if client is None:
-        raise NotFoundError("no client with this BSN")
-    return client_public(client, vault)
+    return client_public(client, vault) if client is not None else None
 
 
 def update_client(
@@ -427,6 +423,18 @@ def erase_client(*, session: Session, client_id: str, actor: Actor, now: datetim
     )
 
 
+def personal_names(*, session: Session) -> list[str]:
+    """Every name in the card-box (clients, employers, contact persons), for scrubbing."""
+    names: list[str] = []
+    for first, prefix, last in session.exec(
+        select(Client.first_name, Client.name_prefix, Client.last_name)
+    ):
+        names += [first, f"{prefix} {last}".strip()]
+    for name, contact in session.exec(select(Employer.name, Employer.contact_name)):
+        names += [name, contact]
+    return names
+
+
 # --- vacancies -------------------------------------------------------------------------
 
 
@@ -449,6 +457,13 @@ def _vacancy_columns(data: VacancyFields) -> dict[str, Any]:
     values["occupation_label"] = data.occupation.label
     values["occupation_isco08"] = data.occupation.isco08
     values["occupation_esco_uri"] = data.occupation.esco_uri
+    return _without_unset_publish(values)
+
+
+def _without_unset_publish(values: dict[str, Any]) -> dict[str, Any]:
+    """``published: null`` means "not said": keep the stored flag (or the node default)."""
+    if values.get("published") is None:
+        values.pop("published", None)
     return values
 
 
@@ -458,10 +473,16 @@ def _check_employer(session: Session, employer_id: str) -> None:
 
 
 def create_vacancy(
-    *, session: Session, data: VacancyCreate, actor: Actor, now: datetime
+    *,
+    session: Session,
+    data: VacancyCreate,
+    actor: Actor,
+    now: datetime,
+    publish_default: bool = False,
 ) -> Vacancy:
+    """A new vacancy; published to peers when asked, else as the node's default says."""
     _check_employer(session, data.employer_id)
-    vacancy = Vacancy(**_vacancy_columns(data))
+    vacancy = Vacancy(**{"published": publish_default, **_vacancy_columns(data)})
     _touch(vacancy, now, new=True)
     session.add(vacancy)
     _flush(session, vacancy, {})
@@ -540,10 +561,17 @@ def baanopening_public(opening: Baanopening) -> BaanopeningPublic:
 
 
 def create_baanopening(
-    *, session: Session, data: BaanopeningCreate, actor: Actor, now: datetime
+    *,
+    session: Session,
+    data: BaanopeningCreate,
+    actor: Actor,
+    now: datetime,
+    publish_default: bool = False,
 ) -> Baanopening:
     _check_employer(session, data.employer_id)
-    opening = Baanopening(**data.model_dump())
+    opening = Baanopening(
+        **{"published": publish_default, **_without_unset_publish(data.model_dump())}
+    )
     _touch(opening, now, new=True)
     session.add(opening)
     _flush(session, opening, {})
@@ -576,7 +604,7 @@ def update_baanopening(
     current = baanopening_public(opening).model_dump(include=set(BaanopeningFields.model_fields))
     merged = _revalidate(BaanopeningFields, current, changes)
     _check_employer(session, merged.employer_id)
-    for key, value in merged.model_dump().items():
+    for key, value in _without_unset_publish(merged.model_dump()).items():
         setattr(opening, key, value)
     _touch(opening, now)
     _flush(session, opening, {})

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from faker import Faker
 from sqlmodel import Session
 
+from topmatch.audit.service import Actor
 from topmatch.cardbox import service
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.cardbox.schemas import (
@@ -82,7 +83,7 @@ def seed(
     fake = Faker("nl_NL")
     fake.seed_instance(seed_value)
     rnd = random.Random(seed_value)  # noqa: S311 - reproducible fiction, not security
-    actor = service.Actor(name="synthetic-data")
+    actor = Actor(name="synthetic-data")
     employers = [
         service.create_employer(session=session, data=_employer(fake, rnd), actor=actor, now=now)
         for _ in range(counts.employers)
@@ -173,6 +174,7 @@ def _vacancy(fake: Faker, rnd: random.Random, employer_id: str, now: datetime) -
         postcode=fake.postcode(),
         start_date=(now + timedelta(days=rnd.randrange(7, 90))).date(),
         description=f"Wij zoeken een {label.lower()} voor ons team. {fake.sentence()}",
+        published=rnd.random() < 0.8,  # noqa: PLR2004 - most openings are shared
     )
 
 
@@ -187,4 +189,5 @@ def _baanopening(rnd: random.Random, employer_id: str) -> BaanopeningCreate:
         sector=sector,
         municipality=rnd.choice(MUNICIPALITIES),
         suitable_profile="Iemand die graag praktisch bezig is, met begeleiding op de werkvloer.",
+        published=True,
     )

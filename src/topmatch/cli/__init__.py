@@ -6,16 +6,22 @@ errors are typer's (exit 2).
 
 from __future__ import annotations
 
+import asyncio
+import getpass
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from topmatch import db, wire_schemas
@@ -23,12 +29,20 @@ from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
 from topmatch.api.app import create_app
 from topmatch.audit import service as audit
+from topmatch.audit.service import Actor
 from topmatch.cardbox import service as cardbox
 from topmatch.cardbox import synthetic
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.clock import system_clock
-from topmatch.errors import InputError, TopmatchError
+from topmatch.errors import ConfigurationError, InputError, TopmatchError
+from topmatch.federation import replication
+from topmatch.federation import service as federation_service
+from topmatch.federation.peers import PeerRegistry
+from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
+from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
+from topmatch.publishing import service as publishing
+from topmatch.publishing.service import Publisher, derive_publishing_secret
 from topmatch.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -44,6 +58,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(clients_app, name="clients")
 schemas_app = typer.Typer(help="JSON Schemas of the wire formats.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+peers_app = typer.Typer(help="The peers this node federates with.", no_args_is_help=True)
+app.add_typer(peers_app, name="peers")
+keys_app = typer.Typer(help="This node's signing keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 # Wide enough when piped (no terminal) that ids and messages are never cut or wrapped.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -100,6 +118,23 @@ def init(
     out.print(f"  descriptor: {settings.descriptor_file()} (give this file to your peers)")
 
 
+@keys_app.command("rotate")
+def keys_rotate(
+    overlap_days: Annotated[
+        int, typer.Option(min=0, max=365, help="Days the old key stays valid.")
+    ] = 30,
+) -> None:
+    """Sign with a new key from now on; hand the new descriptor to every peer."""
+    settings = state.settings()
+    descriptor = identity.rotate_key(
+        settings=settings, now=system_clock(), overlap=timedelta(days=overlap_days)
+    )
+    out.print(
+        f"new key {descriptor.keys[-1].key_id}; give {settings.descriptor_file()} to "
+        "every peer (topmatch peers add)"
+    )
+
+
 # --- database --------------------------------------------------------------------------
 
 
@@ -124,7 +159,9 @@ def users_add(
 ) -> None:
     """Create an account and print its bearer token (shown this once only)."""
     with _session(state.settings()) as session:
-        user, token = accounts.add_user(session=session, name=name, role=role, now=system_clock())
+        user, token = accounts.add_user(
+            session=session, name=name, role=role, now=system_clock(), actor=_cli_actor().name
+        )
     out.print(f"account {user.name} ({Role(user.role).value}) created; its token, shown only now:")
     print(token)  # plain print: one line, easy to copy or capture in a script
 
@@ -148,11 +185,18 @@ def users_list() -> None:
 def users_revoke(name: str) -> None:
     """Revoke an account's token at once."""
     with _session(state.settings()) as session:
-        accounts.revoke_user(session=session, name=name, now=system_clock())
+        accounts.revoke_user(
+            session=session, name=name, now=system_clock(), actor=_cli_actor().name
+        )
     out.print(f"account {name} revoked")
 
 
 # --- card-box admin tasks --------------------------------------------------------------
+
+
+def _cli_actor() -> Actor:
+    """The audit name of whoever runs the CLI: ``cli:<OS user>``."""
+    return Actor(name=f"cli:{getpass.getuser()}")
 
 
 def _vault(settings: Settings) -> BsnVault:
@@ -173,7 +217,7 @@ def clients_erase(
         cardbox.erase_client(
             session=session,
             client_id=client_id,
-            actor=cardbox.Actor(name="cli:admin"),
+            actor=_cli_actor(),
             now=system_clock(),
         )
     out.print(f"client {client_id} erased")
@@ -200,6 +244,8 @@ def seed(
             counts=counts,
             seed_value=seed_value,
         )
+        if settings.node_id:
+            _publish_all(session, settings)
     out.print(
         f"added {employers} employers, {clients} clients, {vacancies} vacancies, "
         f"{baanopeningen} baanopeningen"
@@ -224,6 +270,133 @@ def audit_list(
                 str(e.detail) if e.detail else "",
             )
     out.print(table)
+
+
+# --- peers, publishing and sync -------------------------------------------------------
+
+
+def _registry(settings: Settings) -> PeerRegistry:
+    return PeerRegistry(settings.peers_dir, own_node_id=settings.node_id or "")
+
+
+@peers_app.command("add")
+def peers_add(
+    descriptor: Annotated[Path, typer.Argument(help="The peer's node.json descriptor.")],
+    replace: Annotated[bool, typer.Option(help="Allow dropping keys of a known peer.")] = False,
+) -> None:
+    """Add a peer (or update its descriptor, e.g. after a key rotation)."""
+    settings = state.settings()
+    peer = _registry(settings).add(descriptor, replace=replace)
+    out.print(f"peer {peer.node_id} ({peer.name}) stored in {settings.peers_dir}")
+
+
+@peers_app.command("list")
+def peers_list() -> None:
+    """List peers with their status and sync state."""
+    settings = state.settings()
+    registry = _registry(settings)
+    with _session(settings) as session:
+        overview = federation_service.peers_overview(session=session, registry=registry)
+    table = Table("node", "name", "status", "openings", "cursor", "last success", "last error")
+    for p in overview.peers:
+        table.add_row(
+            p.node_id,
+            p.name,
+            p.status,
+            str(p.openings),
+            str(p.cursor),
+            f"{p.last_success_at:%Y-%m-%d %H:%M}" if p.last_success_at else "",
+            p.last_error or "",
+        )
+    out.print(table)
+    for name, problem in overview.problems.items():
+        err.print(f"[yellow]skipped {escape(name)}:[/] {escape(problem)}")
+
+
+def _set_status(node_id: str, status: PeerStatus) -> None:
+    peer = _registry(state.settings()).set_status(node_id, status)
+    out.print(f"peer {peer.node_id} is now {peer.status.value}")
+
+
+@peers_app.command("suspend")
+def peers_suspend(node_id: str) -> None:
+    """Stop trusting a peer at once: its requests are refused, its feed no longer pulled."""
+    _set_status(node_id, PeerStatus.suspended)
+
+
+@peers_app.command("activate")
+def peers_activate(node_id: str) -> None:
+    """Trust a suspended peer again."""
+    _set_status(node_id, PeerStatus.active)
+
+
+def _publish_all(session: Session, settings: Settings) -> publishing.RefreshReport:
+    if not settings.node_id:
+        raise ConfigurationError("node_id is not set: run `topmatch init` first")
+    publisher = Publisher(
+        origin=settings.node_id,
+        secret=derive_publishing_secret(identity.load_cardbox_secret(settings)),
+    )
+    now = system_clock()
+    report = publishing.refresh(session=session, publisher=publisher, now=now)
+    replication.mirror_own_feed(session, origin=publisher.origin, now=now)
+    return report
+
+
+@app.command()
+def publish() -> None:
+    """Re-check every vacancy and baanopening and publish what changed."""
+    settings = state.settings()
+    with _session(settings) as session:
+        report = _publish_all(session, settings)
+    out.print(f"{report.upserts} upserts, {report.tombstones} tombstones published")
+
+
+@app.command()
+def sync(
+    peer: Annotated[
+        str | None, typer.Argument(help="Only this peer (default: all active).")
+    ] = None,
+) -> None:
+    """Pull peers' feeds now (ignores back-off)."""
+    settings = state.settings()
+    if not settings.node_id:
+        raise ConfigurationError("node_id is not set: run `topmatch init` first")
+    registry = _registry(settings)
+    peers = [registry.get(peer)] if peer else registry.active()
+    engine = db.make_engine(settings.resolved_database_url())
+    try:
+        db.upgrade(engine)
+        results = asyncio.run(_sync(settings, registry, peers, engine))
+    finally:
+        engine.dispose()
+    failed = 0
+    for r in results:
+        if r.ok:
+            out.print(f"{r.node_id}: ok, {r.applied} changes, cursor {r.cursor}")
+        else:
+            failed += 1
+            err.print(f"[red]{r.node_id}: failed:[/] {escape(r.error or '')}")
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _sync(
+    settings: Settings, registry: PeerRegistry, peers: list[PeerDescriptor], engine: Engine
+) -> list[replication.SyncResult]:
+    node = identity.load_identity(settings)
+    async with httpx.AsyncClient(
+        auth=SignatureAuth(node, system_clock), timeout=settings.peer_timeout_seconds
+    ) as http:
+        client = PeerClient(
+            http=http,
+            registry=registry,
+            clock=system_clock,
+            max_response_bytes=settings.max_peer_response_bytes,
+        )
+        return await replication.sync_all(
+            peers=peers, client=client, engine=engine, clock=system_clock, respect_backoff=False
+        )
 
 
 @schemas_app.command("export")
@@ -292,6 +465,7 @@ def demo(
     with _session(settings) as session:
         if first_time:
             synthetic.seed(session=session, vault=_vault(settings), now=system_clock())
+            _publish_all(session, settings)
         name = f"demo-admin-{len(accounts.list_users(session=session)) + 1}"
         _, token = accounts.add_user(
             session=session, name=name, role=Role.admin, now=system_clock()
@@ -315,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         command.main(args=list(argv) if argv is not None else None, prog_name="topmatch")
     except TopmatchError as e:
-        err.print(f"[red]error:[/] {e.diagnostics()}")
+        err.print(f"[red]error:[/] {escape(e.diagnostics())}")
         return 1
     except SystemExit as e:  # typer's own exit: usage errors (2), aborts (1), done (0)
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)

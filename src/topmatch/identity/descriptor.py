@@ -1,6 +1,7 @@
 """The public peer descriptor: what a bureau hands its peers so they can verify it.
 
-One JSON file per node (``peers/<node_id>.json``); ``topmatch init`` writes this node's own.
+``topmatch init`` writes this node's own to ``<data_dir>/node.json``; its peers keep it as
+``<peers_dir>/<node_id>.json`` (``topmatch peers add``).
 The JSON Schema is ``schemas/peer-descriptor.schema.json``, generated from these models.
 """
 

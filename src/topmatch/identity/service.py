@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import tomllib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -31,7 +33,7 @@ def write_private(path: Path, data: bytes, *, force: bool) -> None:
     """Write a secret file with mode 0600 from the start: never readable by others."""
     if path.exists() and not force:
         raise ConfigurationError(f"{path} already exists; use --force to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
@@ -54,16 +56,37 @@ def create_identity(
     except ValidationError as e:
         first = e.errors()[0]
         raise InputError(first["msg"], field=".".join(str(p) for p in first["loc"])) from e
+    previous = _previous_keys(settings, now)
+    if previous:
+        descriptor = descriptor.model_copy(update={"keys": [*previous, *descriptor.keys]})
     write_private(
         settings.resolved_key_file(), keys.private_pem(key, settings.passphrase()), force=force
     )
     secret_file = settings.resolved_cardbox_secret_file()
     if not secret_file.exists():  # the secret encrypts stored BSNs: never regenerate it
         write_private(secret_file, secrets.token_bytes(SECRET_BYTES), force=False)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     settings.descriptor_file().write_text(descriptor.model_dump_json(indent=2) + "\n")
     _write_config(settings.data_dir / "topmatch.toml", node_id=node_id, name=name, url=url)
     return descriptor
+
+
+def _previous_keys(settings: Settings, now: datetime) -> list[PublicKey]:
+    """Keys of an identity being replaced (``--force``): retired now, but kept, so that what
+    they signed while valid still verifies."""
+    path = settings.descriptor_file()
+    if not settings.resolved_key_file().exists() or not path.exists():
+        return []
+    try:
+        old = PeerDescriptor.model_validate_json(path.read_text())
+    except ValidationError:
+        return []
+    return [
+        k
+        if k.valid_until is not None and k.valid_until <= now
+        else k.model_copy(update={"valid_until": now})
+        for k in old.keys
+    ]
 
 
 def _descriptor(
@@ -84,13 +107,27 @@ def _descriptor(
 
 
 def _write_config(path: Path, *, node_id: str, name: str, url: str) -> None:
-    def q(value: str) -> str:
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """Set the identity keys in the config file, keeping whatever else the admin put there."""
+    values: dict[str, object] = {}
+    if path.exists():
+        try:
+            values = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigurationError(f"cannot update {path}: {e}") from e
+    values.update(node_id=node_id, display_name=name, public_url=url)
+    lines = ["# Written by `topmatch init`; environment variables TOPMATCH_* override these."]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n")
 
-    path.write_text(
-        "# Written by `topmatch init`; environment variables TOPMATCH_* override these.\n"
-        f"node_id = {q(node_id)}\ndisplay_name = {q(name)}\npublic_url = {q(url)}\n"
-    )
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    raise ConfigurationError(f"cannot keep setting of type {type(value).__name__} in the config")
 
 
 def load_identity(settings: Settings) -> NodeIdentity:
@@ -119,3 +156,31 @@ def load_cardbox_secret(settings: Settings) -> bytes:
             f"card-box secret {path} must be {SECRET_BYTES} bytes, got {len(secret)}"
         )
     return secret
+
+
+def rotate_key(*, settings: Settings, now: datetime, overlap: timedelta) -> PeerDescriptor:
+    """Start signing with a new key; the old one stays valid for ``overlap``, then retires.
+
+    The descriptor keeps every key it ever listed (a retired key still verifies what it
+    signed while valid). Peers need the new descriptor (``topmatch peers add``) before
+    they can verify messages signed with the new key.
+    """
+    current = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+    old = load_identity(settings)
+    key = keys.generate()
+    public = key.public_key()
+    retired = [
+        k.model_copy(update={"valid_until": now + overlap})
+        if k.key_id == old.key_id and (k.valid_until is None or k.valid_until > now + overlap)
+        else k
+        for k in current.keys
+    ]
+    new_key = PublicKey(
+        key_id=keys.key_id(public), public_key=keys.b64url(keys.raw_public(public)), valid_from=now
+    )
+    descriptor = current.model_copy(update={"keys": [*retired, new_key]})
+    write_private(
+        settings.resolved_key_file(), keys.private_pem(key, settings.passphrase()), force=True
+    )
+    settings.descriptor_file().write_text(descriptor.model_dump_json(indent=2) + "\n")
+    return descriptor

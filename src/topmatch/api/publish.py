@@ -1,0 +1,50 @@
+"""After a card-box write: publish what changed and show it in our own openings list.
+
+Runs in the request's transaction, so a vacancy and its feed entry are stored together or
+not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from topmatch.federation import replication
+from topmatch.publishing import service as publishing
+from topmatch.publishing.service import Publisher
+
+
+def get_publisher(request: Request) -> Publisher:
+    publisher: Publisher = request.app.state.publisher
+    return publisher
+
+
+PublisherDep = Annotated[Publisher, Depends(get_publisher)]
+
+
+def publish(
+    *,
+    session: Session,
+    publisher: Publisher,
+    now: datetime,
+    vacancy_ids: Iterable[str] | None = None,
+    baanopening_ids: Iterable[str] | None = None,
+    employer_id: str | None = None,
+) -> None:
+    if employer_id is not None:
+        publishing.refresh_employer(
+            session=session, publisher=publisher, now=now, employer_id=employer_id
+        )
+    else:
+        publishing.refresh(
+            session=session,
+            publisher=publisher,
+            now=now,
+            vacancy_ids=vacancy_ids or [],
+            baanopening_ids=baanopening_ids or [],
+        )
+    replication.mirror_own_feed(session, origin=publisher.origin, now=now)

@@ -1,0 +1,1 @@
+"""Federation: peers, signed transport, feed and replication."""

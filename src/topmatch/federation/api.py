@@ -1,0 +1,84 @@
+"""Federation endpoints: the signed feed for peers, and peers/openings for our own users."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from topmatch.api.deps import AdminUser, ConsultantUser, SessionDep, SettingsDep
+from topmatch.federation import replication, service
+from topmatch.federation.inbound import VerifiedPeer
+from topmatch.federation.peers import PeerRegistry
+from topmatch.federation.transport import PeerClient
+from topmatch.publishing import feed
+from topmatch.publishing.schemas import MAX_PAGE_ITEMS, FeedPage
+from topmatch.vocabulary import ContractType
+
+peer_router = APIRouter(prefix="/federation/v1", tags=["federation (node to node)"])
+router = APIRouter(prefix="/api/v1", tags=["federation"])
+
+
+@peer_router.get("/feed", response_model=FeedPage)
+def get_feed(
+    peer: VerifiedPeer,  # noqa: ARG001 - the dependency verifies the caller; any peer may read
+    session: SessionDep,
+    settings: SettingsDep,
+    after: Annotated[int, Query(ge=0, description="last sequence number you hold")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_ITEMS)] = 200,
+) -> Response:
+    """Our own published changes after ``after``, oldest first (signed request required)."""
+    assert settings.node_id is not None  # noqa: S101 - create_app refuses to start without
+    page = feed.feed_page(session=session, origin=settings.node_id, after=after, limit=limit)
+    return Response(page.model_dump_json(), media_type="application/json")
+
+
+@router.get("/peers", response_model=service.PeersOverview)
+def list_peers(request: Request, session: SessionDep, _: ConsultantUser) -> service.PeersOverview:
+    """Every peer with its status and sync state (cursor, last success, last error)."""
+    registry: PeerRegistry = request.app.state.peers
+    return service.peers_overview(session=session, registry=registry)
+
+
+@router.post("/peers/sync", response_model=list[dict[str, object]])
+async def sync_now(request: Request, _: AdminUser) -> list[dict[str, object]]:
+    """Sync every active peer now, ignoring back-off (admin)."""
+    state = request.app.state
+    registry: PeerRegistry = state.peers
+    client: PeerClient = state.peer_client
+    results = await replication.sync_all(
+        peers=registry.active(),
+        client=client,
+        engine=state.engine,
+        clock=state.clock,
+        respect_backoff=False,
+    )
+    return [r.__dict__ for r in results]
+
+
+@router.get("/openings", response_model=service.OpeningsPage)
+def list_openings(
+    session: SessionDep,
+    settings: SettingsDep,
+    _: ConsultantUser,
+    type: Literal["vacancy", "baanopening"] | None = None,
+    origin: Annotated[str | None, Query(max_length=63)] = None,
+    municipality: Annotated[str | None, Query(max_length=100)] = None,
+    contract_type: ContractType | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    min_hours: Annotated[int | None, Query(ge=0, le=60)] = None,
+    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> service.OpeningsPage:
+    """Openings of every bureau (ours too), from the local replica: works with peers down."""
+    return service.list_openings(
+        session=session,
+        limit=min(limit, settings.max_page_size),
+        offset=offset,
+        type=type,
+        origin=origin,
+        municipality=municipality,
+        contract_type=contract_type,
+        q=q,
+        min_hours=min_hours,
+    )

@@ -1,0 +1,61 @@
+"""Federation tables: the replica of every node's openings, sync state, seen nonces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, String
+from sqlmodel import Field, SQLModel
+
+from topmatch.dbtypes import UtcDateTime
+
+
+class SeenNonce(SQLModel, table=True):
+    """Nonces of signed requests we accepted, kept as long as their signatures are fresh."""
+
+    __tablename__ = "federation_nonce"
+
+    key_id: str = Field(primary_key=True, max_length=64)
+    nonce: str = Field(primary_key=True, max_length=64)
+    seen_at: datetime = Field(sa_type=UtcDateTime(), nullable=False, index=True)
+
+
+class ReplicaSummary(SQLModel, table=True):
+    """One opening of one node (peers' and our own) as last published by its origin.
+
+    ``body`` is the summary exactly as validated; the other columns are copies of its
+    fields that lists filter on. A tombstone keeps the row (``deleted``) so that an older
+    upsert can never bring it back.
+    """
+
+    __tablename__ = "federation_summary"
+
+    origin: str = Field(primary_key=True, max_length=63)
+    summary_id: str = Field(primary_key=True, max_length=26)
+    type: str = Field(sa_column=Column(String(12), nullable=False, index=True))
+    version: int
+    deleted: bool = Field(default=False, index=True)
+    title: str = Field(max_length=200)
+    municipality: str = Field(max_length=100, index=True)
+    contract_type: str | None = Field(default=None, max_length=20)
+    hours_min: int
+    hours_max: int
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_type=UtcDateTime(), nullable=False)
+    received_at: datetime = Field(sa_type=UtcDateTime(), nullable=False)
+
+
+class PeerSyncState(SQLModel, table=True):
+    """Where we are in one node's feed, and how the last attempts went."""
+
+    __tablename__ = "federation_sync_state"
+
+    node_id: str = Field(primary_key=True, max_length=63)
+    cursor: int = 0
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    last_success_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    last_error_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    last_error: str | None = Field(default=None, max_length=500)
+    failures: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime())

@@ -1,0 +1,258 @@
+"""Replicating every peer's feed into our local replica, safely.
+
+A page is checked in full before anything is stored (:func:`check_page`, pure): it must
+be a valid feed page of the peer we asked, start after our cursor, have strictly
+increasing sequence numbers, and hold only the peer's own openings. Then it is applied in
+one transaction (:func:`apply_page`): upserts newer than what we hold replace it,
+tombstones mark it deleted, older or equal versions change nothing, and the cursor moves
+to the page's last item. A broken or malicious peer can therefore corrupt nothing: at
+worst its own openings stop updating, and its sync state says why.
+
+Our own openings go through the same :func:`apply_page`, read straight from our feed
+(:func:`mirror_own_feed`), so that one table holds every node's openings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
+
+from topmatch import db
+from topmatch.errors import PeerDataError, PeerError
+from topmatch.federation.models import PeerSyncState, ReplicaSummary
+from topmatch.federation.transport import PeerClient
+from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.publishing import feed
+from topmatch.publishing.schemas import FeedPage, Tombstone, Upsert
+
+log = logging.getLogger("topmatch.sync")
+
+FEED_PATH = "/federation/v1/feed"
+BACKOFF_BASE = timedelta(seconds=5)
+BACKOFF_MAX = timedelta(minutes=30)
+MAX_PAGES_PER_RUN = 1000
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    node_id: str
+    ok: bool
+    applied: int
+    cursor: int
+    error: str | None = None
+
+
+# --- pure checks -----------------------------------------------------------------------
+
+
+def check_page(raw: bytes, *, origin: str, after: int) -> FeedPage:
+    """Parse and check a feed page from ``origin`` requested with ``after``."""
+    try:
+        page = FeedPage.model_validate_json(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PeerDataError(
+            origin, f"feed page is not valid: {where}: {first['msg']} ({e.error_count()} error(s))"
+        ) from e
+    if page.origin != origin:
+        raise PeerDataError(origin, f"feed page claims origin {page.origin!r}")
+    if page.after != after:
+        raise PeerDataError(origin, f"feed page answers after={page.after}, we asked {after}")
+    previous = after
+    for item in page.items:
+        if item.seq <= previous:
+            raise PeerDataError(origin, f"feed goes backwards: seq {item.seq} after {previous}")
+        previous = item.seq
+        claimed = item.summary.origin if isinstance(item, Upsert) else item.origin
+        if claimed != origin:
+            raise PeerDataError(
+                origin,
+                f"item seq {item.seq} claims origin {claimed!r}: "
+                "a node may only publish its own openings",
+            )
+    if page.items and page.latest_seq < previous:
+        raise PeerDataError(origin, f"latest_seq {page.latest_seq} is below item seq {previous}")
+    return page
+
+
+# --- applying --------------------------------------------------------------------------
+
+
+def _apply_upsert(session: Session, item: Upsert, now: datetime) -> bool:
+    summary = item.summary
+    row = session.get(ReplicaSummary, (summary.origin, summary.id))
+    if row is not None and row.version >= summary.version:
+        return False
+    if row is None:
+        row = ReplicaSummary(
+            origin=summary.origin,
+            summary_id=summary.id,
+            type=summary.type,
+            version=summary.version,
+            title="",
+            municipality="",
+            hours_min=0,
+            hours_max=0,
+            body={},
+            updated_at=summary.updated_at,
+            received_at=now,
+        )
+    row.type = summary.type
+    row.version = summary.version
+    row.deleted = False
+    row.title = summary.title
+    row.municipality = summary.place.municipality
+    row.contract_type = getattr(summary, "contract_type", None)
+    row.hours_min, row.hours_max = summary.hours_min, summary.hours_max
+    row.body = summary.model_dump(mode="json")
+    row.updated_at = summary.updated_at
+    row.received_at = now
+    session.add(row)
+    return True
+
+
+def _apply_tombstone(session: Session, item: Tombstone, now: datetime) -> bool:
+    row = session.get(ReplicaSummary, (item.origin, item.id))
+    if row is None or row.version > item.version or row.deleted:
+        return False
+    row.version = item.version
+    row.deleted = True
+    row.received_at = now
+    session.add(row)
+    return True
+
+
+def sync_state(session: Session, node_id: str) -> PeerSyncState:
+    state = session.get(PeerSyncState, node_id)
+    if state is None:
+        state = PeerSyncState(node_id=node_id)
+        session.add(state)
+    return state
+
+
+def apply_page(session: Session, page: FeedPage, now: datetime) -> int:
+    """Apply a checked page and move the cursor; returns how many items changed the replica."""
+    changed = 0
+    for item in page.items:
+        if isinstance(item, Upsert):
+            changed += _apply_upsert(session, item, now)
+        else:
+            changed += _apply_tombstone(session, item, now)
+    state = sync_state(session, page.origin)
+    if page.items:
+        state.cursor = page.items[-1].seq
+    session.flush()
+    return changed
+
+
+def mirror_own_feed(session: Session, *, origin: str, now: datetime) -> int:
+    """Copy our own new feed items into the replica (same rules as for peers)."""
+    changed = 0
+    while True:
+        cursor = sync_state(session, origin).cursor
+        page = feed.feed_page(session=session, origin=origin, after=cursor, limit=500)
+        if not page.items:
+            return changed
+        changed += apply_page(session, page, now)
+
+
+# --- syncing a peer --------------------------------------------------------------------
+
+
+def _cursor(engine: Engine, node_id: str) -> int:
+    with db.transaction(engine) as session:
+        return sync_state(session, node_id).cursor
+
+
+def _apply(engine: Engine, page: FeedPage, now: datetime) -> int:
+    with db.transaction(engine) as session:
+        return apply_page(session, page, now)
+
+
+def _record(engine: Engine, node_id: str, now: datetime, error: str | None) -> None:
+    with db.transaction(engine) as session:
+        state = sync_state(session, node_id)
+        state.last_attempt_at = now
+        if error is None:
+            state.last_success_at, state.failures, state.next_attempt_at = now, 0, None
+            return
+        state.failures += 1
+        state.last_error_at, state.last_error = now, error[:500]
+        delay = min(BACKOFF_BASE * 2 ** (state.failures - 1), BACKOFF_MAX)
+        state.next_attempt_at = now + delay
+
+
+async def sync_peer(
+    *,
+    peer: PeerDescriptor,
+    client: PeerClient,
+    engine: Engine,
+    clock: Callable[[], datetime],
+    page_size: int = 200,
+) -> SyncResult:
+    """Pull ``peer``'s feed from our cursor to its end, one verified page per transaction."""
+    applied = 0
+    cursor = await run_in_threadpool(_cursor, engine, peer.node_id)
+    try:
+        for _ in range(MAX_PAGES_PER_RUN):
+            response = await client.call(
+                peer, "GET", FEED_PATH, params={"after": cursor, "limit": page_size}
+            )
+            if response.status != 200:  # noqa: PLR2004
+                raise PeerDataError(
+                    peer.node_id,
+                    f"feed answered HTTP {response.status}: "
+                    f"{response.body[:300].decode(errors='replace')}",
+                )
+            page = check_page(response.body, origin=peer.node_id, after=cursor)
+            applied += await run_in_threadpool(_apply, engine, page, clock())
+            if not page.items or page.items[-1].seq >= page.latest_seq:
+                break
+            cursor = page.items[-1].seq
+    except PeerError as e:
+        log.warning("sync of %s failed: %s", peer.node_id, e.diagnostics())
+        await run_in_threadpool(_record, engine, peer.node_id, clock(), e.diagnostics())
+        cursor = await run_in_threadpool(_cursor, engine, peer.node_id)
+        return SyncResult(
+            peer.node_id, ok=False, applied=applied, cursor=cursor, error=e.diagnostics()
+        )
+    await run_in_threadpool(_record, engine, peer.node_id, clock(), None)
+    cursor = await run_in_threadpool(_cursor, engine, peer.node_id)
+    return SyncResult(peer.node_id, ok=True, applied=applied, cursor=cursor)
+
+
+def _due(engine: Engine, peers: list[PeerDescriptor], now: datetime) -> list[PeerDescriptor]:
+    with Session(engine) as session:
+        states = {s.node_id: s for s in session.exec(select(PeerSyncState)).all()}
+    due = []
+    for peer in peers:
+        state = states.get(peer.node_id)
+        if state is None or state.next_attempt_at is None or state.next_attempt_at <= now:
+            due.append(peer)
+    return due
+
+
+async def sync_all(
+    *,
+    peers: list[PeerDescriptor],
+    client: PeerClient,
+    engine: Engine,
+    clock: Callable[[], datetime],
+    respect_backoff: bool = True,
+) -> list[SyncResult]:
+    """Sync every given peer concurrently; one failing peer never stops the others."""
+    if respect_backoff:
+        peers = await run_in_threadpool(_due, engine, peers, clock())
+    results = await asyncio.gather(
+        *(sync_peer(peer=p, client=client, engine=engine, clock=clock) for p in peers)
+    )
+    return list(results)

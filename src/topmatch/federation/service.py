@@ -1,0 +1,120 @@
+"""What consultants and admins see of the federation: peers, their sync state, openings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from topmatch.federation.models import PeerSyncState, ReplicaSummary
+from topmatch.federation.peers import PeerRegistry
+from topmatch.publishing.schemas import BaanopeningSummary, VacancySummary
+
+
+class PeerStatusPublic(BaseModel):
+    node_id: str
+    name: str
+    base_url: str
+    status: str
+    key_ids: list[str]
+    cursor: int
+    openings: int
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    failures: int
+    next_attempt_at: datetime | None
+
+
+class PeersOverview(BaseModel):
+    peers: list[PeerStatusPublic]
+    problems: dict[str, str] = Field(description="peer files that could not be loaded")
+
+
+Opening = Annotated[VacancySummary | BaanopeningSummary, Field(discriminator="type")]
+
+
+class OpeningsPage(BaseModel):
+    items: list[Opening]
+    total: int
+    limit: int
+    offset: int
+
+
+def peers_overview(*, session: Session, registry: PeerRegistry) -> PeersOverview:
+    states = {s.node_id: s for s in session.exec(select(PeerSyncState)).all()}
+    counts = dict(
+        session.exec(
+            select(ReplicaSummary.origin, func.count())
+            .where(col(ReplicaSummary.deleted).is_(False))
+            .group_by(col(ReplicaSummary.origin))
+        ).all()
+    )
+    peers = []
+    for peer in registry.all():
+        state = states.get(peer.node_id) or PeerSyncState(node_id=peer.node_id)
+        peers.append(
+            PeerStatusPublic(
+                node_id=peer.node_id,
+                name=peer.name,
+                base_url=str(peer.base_url),
+                status=peer.status.value,
+                key_ids=[k.key_id for k in peer.keys],
+                cursor=state.cursor,
+                openings=counts.get(peer.node_id, 0),
+                last_success_at=state.last_success_at,
+                last_error_at=state.last_error_at,
+                last_error=state.last_error,
+                failures=state.failures,
+                next_attempt_at=state.next_attempt_at,
+            )
+        )
+    return PeersOverview(peers=peers, problems=registry.problems)
+
+
+def list_openings(
+    *,
+    session: Session,
+    limit: int,
+    offset: int,
+    type: Literal["vacancy", "baanopening"] | None = None,
+    origin: str | None = None,
+    municipality: str | None = None,
+    contract_type: str | None = None,
+    q: str | None = None,
+    min_hours: int | None = None,
+    exclude_origins: frozenset[str] = frozenset(),
+) -> OpeningsPage:
+    """Every node's live openings (ours included), newest first, with simple filters."""
+    query = select(ReplicaSummary).where(col(ReplicaSummary.deleted).is_(False))
+    if type:
+        query = query.where(ReplicaSummary.type == type)
+    if origin:
+        query = query.where(ReplicaSummary.origin == origin)
+    if exclude_origins:
+        query = query.where(col(ReplicaSummary.origin).not_in(exclude_origins))
+    if municipality:
+        query = query.where(func.lower(ReplicaSummary.municipality) == municipality.lower())
+    if contract_type:
+        query = query.where(ReplicaSummary.contract_type == contract_type)
+    if q:
+        escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(func.lower(ReplicaSummary.title).like(f"%{escaped}%", escape="\\"))
+    if min_hours is not None:
+        query = query.where(ReplicaSummary.hours_max >= min_hours)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(col(ReplicaSummary.updated_at).desc(), col(ReplicaSummary.summary_id))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    items: list[VacancySummary | BaanopeningSummary] = [
+        VacancySummary.model_validate(r.body)
+        if r.type == "vacancy"
+        else BaanopeningSummary.model_validate(r.body)
+        for r in rows
+    ]
+    return OpeningsPage(items=items, total=total, limit=limit, offset=offset)

@@ -1,0 +1,114 @@
+"""Wire models of what a node publishes: summaries, tombstones and feed pages.
+
+These are the only shapes in which vacancies and baanopeningen leave a node. Every field
+is listed in docs/privacy.md with the reason it may travel. Unknown fields are refused, so
+a peer cannot smuggle extra data into our replica; JSON Schemas are in schemas/.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from topmatch.vocabulary import ContractType, EducationLevel, SbiSection
+
+NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+SummaryId = Annotated[str, StringConstraints(pattern=r"^[vb]-[0-9a-f]{24}$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+Hours = Annotated[int, Field(ge=0, le=60)]
+
+MAX_DESCRIPTION = 500
+MAX_PAGE_ITEMS = 500
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OccupationRef(Wire):
+    label: Label
+    isco08: Annotated[str, StringConstraints(pattern=r"^\d{4}$")] | None = None
+    esco_uri: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class Place(Wire):
+    """Where the work is, to municipality level: never a street or a full postcode."""
+
+    municipality: Label
+    province: Label | None = None
+    arbeidsmarktregio: Label | None = None
+
+
+class SummaryBase(Wire):
+    id: SummaryId = Field(description="Stable per record; unlinkable to our internal ids.")
+    origin: NodeId = Field(description="The node that holds the opening.")
+    version: Annotated[int, Field(ge=1)]
+    updated_at: datetime
+    title: ShortText
+    hours_min: Hours
+    hours_max: Hours
+    sector: SbiSection | None = None
+    place: Place
+
+
+class VacancySummary(SummaryBase):
+    type: Literal["vacancy"] = "vacancy"
+    occupation: OccupationRef
+    skills_required: Annotated[list[Label], Field(max_length=100)] = []
+    skills_nice: Annotated[list[Label], Field(max_length=100)] = []
+    education_level: EducationLevel | None = None
+    nlqf: Annotated[int, Field(ge=1, le=8)] | None = None
+    contract_type: ContractType
+    start_date: date | None = None
+    closing_date: date | None = None
+    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""
+
+
+class BaanopeningSummary(SummaryBase):
+    type: Literal["baanopening"] = "baanopening"
+    tasks: Annotated[list[ShortText], Field(min_length=1, max_length=50)]
+    suitable_profile: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""
+
+
+Summary = Annotated[VacancySummary | BaanopeningSummary, Field(discriminator="type")]
+
+
+class TombstoneReason(StrEnum):
+    filled = "filled"
+    withdrawn = "withdrawn"
+    expired = "expired"
+    unpublished = "unpublished"
+
+
+class Upsert(Wire):
+    seq: Annotated[int, Field(ge=1)]
+    op: Literal["upsert"] = "upsert"
+    summary: Summary
+
+
+class Tombstone(Wire):
+    seq: Annotated[int, Field(ge=1)]
+    op: Literal["tombstone"] = "tombstone"
+    id: SummaryId
+    type: Literal["vacancy", "baanopening"]
+    origin: NodeId
+    version: Annotated[int, Field(ge=1)]
+    reason: TombstoneReason
+    at: datetime
+
+
+FeedItem = Annotated[Upsert | Tombstone, Field(discriminator="op")]
+
+
+class FeedPage(Wire):
+    """One page of a node's feed: its own changes after ``after``, in sequence order."""
+
+    format: Literal["topmatch.feed/1"] = "topmatch.feed/1"
+    origin: NodeId
+    after: Annotated[int, Field(ge=0)]
+    items: Annotated[list[FeedItem], Field(max_length=MAX_PAGE_ITEMS)]
+    latest_seq: Annotated[int, Field(ge=0, description="The feed's newest sequence number.")]

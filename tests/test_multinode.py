@@ -1,0 +1,237 @@
+"""Three real nodes (uvicorn processes on loopback), each with its own database and keys.
+
+Publishing in one, syncing the others; tombstones; a suspended peer; a key rotation; a
+node that goes down and comes back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.factories import employer_data, vacancy_data
+from tests.test_serve import free_port, wait_healthy
+
+pytestmark = pytest.mark.slow
+
+NODES = ("alfa", "bravo", "charlie")
+
+
+@dataclass
+class Node:
+    node_id: str
+    port: int
+    env: dict[str, str]
+    data_dir: Path
+    token: str = ""
+    process: subprocess.Popen[bytes] | None = None
+    log: Path = field(default_factory=Path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def cli(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "topmatch", *argv],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def start(self) -> None:
+        self.log = self.data_dir / "server.log"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "topmatch", "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_healthy(self.url, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = httpx.get(self.url + path, params=params, headers=self.headers, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post(self, path: str, body: Any = None) -> Any:
+        response = httpx.post(self.url + path, json=body, headers=self.headers, timeout=30)
+        assert response.status_code in {200, 201}, response.text
+        return response.json()
+
+    def patch(self, path: str, body: Any) -> Any:
+        response = httpx.patch(self.url + path, json=body, headers=self.headers, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def sync(self) -> dict[str, Any]:
+        return {r["node_id"]: r for r in self.post("/api/v1/peers/sync")}
+
+    def openings(self) -> list[Any]:
+        items: list[Any] = self.get("/api/v1/openings")["items"]
+        return items
+
+
+def _database_urls(database_url: str) -> Iterator[dict[str, str]]:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield {}
+        return
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    names = {n: f"tm_{n}_{uuid.uuid4().hex[:8]}" for n in NODES}
+    with admin.connect() as c:
+        for name in names.values():
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    yield {n: url.set(database=db).render_as_string(hide_password=False) for n, db in names.items()}
+    with admin.connect() as c:
+        for name in names.values():
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def federation(tmp_path: Path, database_url: str) -> Iterator[dict[str, Node]]:
+    urls_iter = _database_urls(database_url)
+    urls = next(urls_iter)
+    nodes: dict[str, Node] = {}
+    for node_id in NODES:
+        data_dir = tmp_path / node_id
+        env = {
+            **os.environ,
+            "TOPMATCH_DATA_DIR": str(data_dir),
+            "TOPMATCH_PEERS_DIR": str(data_dir / "peers"),
+            "TOPMATCH_SYNC_INTERVAL_SECONDS": "0",
+        }
+        env.pop("TOPMATCH_TEST_DATABASE_URL", None)
+        if node_id in urls:
+            env["TOPMATCH_DATABASE_URL"] = urls[node_id]
+        node = Node(node_id, free_port(), env, data_dir)
+        assert (
+            node.cli(
+                "init", "--node-id", node_id, "--name", f"Bureau {node_id}", "--url", node.url
+            ).returncode
+            == 0
+        )
+        added = node.cli("users", "add", "admin", "--role", "admin")
+        node.token = added.stdout.strip().splitlines()[-1]
+        nodes[node_id] = node
+    for node in nodes.values():
+        for other in nodes.values():
+            if other is not node:
+                assert node.cli("peers", "add", str(other.data_dir / "node.json")).returncode == 0
+    for node in nodes.values():
+        node.start()
+    try:
+        yield nodes
+    finally:
+        for node in nodes.values():
+            node.stop()
+        next(urls_iter, None)
+
+
+def _publish(node: Node, title: str) -> Any:
+    employer = node.post(
+        "/api/v1/employers", employer_data(kvk_number=f"{abs(hash(title)) % 10**8:08d}")
+    )
+    return node.post("/api/v1/vacancies", vacancy_data(employer["id"], title=title, published=True))
+
+
+def test_publish_sync_tombstone_and_peer_down(federation: dict[str, Node]) -> None:
+    alfa, bravo, charlie = (federation[n] for n in NODES)
+    vacancy = _publish(alfa, "Heftruckchauffeur")
+    _publish(bravo, "Kok")
+    results = charlie.sync()
+    assert results["alfa"]["ok"], results
+    assert results["bravo"]["ok"], results
+    titles = {(o["origin"], o["title"]) for o in charlie.openings()}
+    assert titles == {("alfa", "Heftruckchauffeur"), ("bravo", "Kok")}
+
+    alfa.patch(f"/api/v1/vacancies/{vacancy['id']}", {"status": "filled"})
+    assert charlie.sync()["alfa"]["ok"]
+    assert {o["title"] for o in charlie.openings()} == {"Kok"}
+
+    # alfa goes down: charlie keeps its replica and records the failure
+    _publish(alfa, "Schoonmaker")
+    assert bravo.sync()["alfa"]["ok"]
+    alfa.stop()
+    failed = bravo.sync()["alfa"]
+    assert not failed["ok"]
+    assert "unreachable" in failed["error"]
+    assert "Schoonmaker" in {o["title"] for o in bravo.openings()}
+    peers = {p["node_id"]: p for p in bravo.get("/api/v1/peers")["peers"]}
+    assert peers["alfa"]["failures"] == 1
+    assert peers["alfa"]["last_error"]
+    alfa.start()
+    assert bravo.sync()["alfa"]["ok"]
+
+
+def test_suspended_peer_and_key_rotation(federation: dict[str, Node]) -> None:
+    alfa, bravo, charlie = (federation[n] for n in NODES)
+    _publish(alfa, "Hovenier")
+    # alfa suspends charlie: charlie's signed requests are refused from now on
+    assert alfa.cli("peers", "suspend", "charlie").returncode == 0
+    refused = charlie.sync()["alfa"]
+    assert not refused["ok"]
+    assert "suspended" in refused["error"]
+    assert bravo.sync()["alfa"]["ok"]
+    assert alfa.cli("peers", "activate", "charlie").returncode == 0
+    assert charlie.sync()["alfa"]["ok"]
+
+    # alfa rotates its key; bravo learns the new descriptor, charlie not yet
+    alfa.stop()
+    assert alfa.cli("keys", "rotate", "--overlap-days", "0").returncode == 0
+    alfa.start()
+    _publish(alfa, "Kapper")
+    assert bravo.cli("peers", "add", str(alfa.data_dir / "node.json")).returncode == 0
+    assert bravo.sync()["alfa"]["ok"]
+    stale = charlie.sync()["alfa"]
+    assert not stale["ok"]
+    assert "unknown key id" in stale["error"]
+    shutil.copy(alfa.data_dir / "node.json", charlie.data_dir / "incoming.json")
+    assert charlie.cli("peers", "add", str(charlie.data_dir / "incoming.json")).returncode == 0
+    assert charlie.sync()["alfa"]["ok"]
+    assert "Kapper" in {o["title"] for o in charlie.openings()}
+
+
+def test_background_worker_syncs_by_itself(federation: dict[str, Node]) -> None:
+    alfa, bravo = federation["alfa"], federation["bravo"]
+    bravo.stop()
+    bravo.env["TOPMATCH_SYNC_INTERVAL_SECONDS"] = "0.3"
+    bravo.start()
+    _publish(alfa, "Bakker")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if "Bakker" in {o["title"] for o in bravo.openings()}:
+            return
+        time.sleep(0.2)
+    raise AssertionError("bravo did not pick up alfa's opening by itself")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from tests.factories import FrozenClock
@@ -56,8 +56,12 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
 def engine(migrated_engine: Engine) -> Iterator[Engine]:
     yield migrated_engine
     with migrated_engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:  # SQLite reuses rowids from 1 once a table is empty
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(table.delete())
 
 
 @pytest.fixture
@@ -73,7 +77,12 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, clock: FrozenClock) -> Settings:
-    s = load_settings(data_dir=tmp_path / "node", database_url=database_url)
+    overrides = {
+        "data_dir": tmp_path / "node",
+        "database_url": database_url,
+        "sync_interval_seconds": 0,
+    }  # tests sync explicitly, never in the background
+    s = load_settings(**overrides)
     identity.create_identity(
         settings=s,
         node_id="baanbrekers",
@@ -82,7 +91,7 @@ def settings(tmp_path: Path, database_url: str, clock: FrozenClock) -> Settings:
         now=clock(),
         force=False,
     )
-    return load_settings(data_dir=tmp_path / "node", database_url=database_url)
+    return load_settings(**overrides)
 
 
 @pytest.fixture

@@ -87,16 +87,16 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
                 clock=clock,
                 max_response_bytes=settings.max_peer_response_bytes,
             )
+            stop = asyncio.Event()
             worker = None
             if settings.sync_interval_seconds > 0:
-                worker = asyncio.create_task(sync_worker(app, settings.sync_interval_seconds))
+                worker = asyncio.create_task(sync_worker(app, settings.sync_interval_seconds, stop))
             try:
                 yield
             finally:
+                stop.set()
                 if worker is not None:
-                    worker.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await worker
+                    await _finish(worker)
                 engine.dispose()
 
     app = FastAPI(
@@ -144,10 +144,13 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     return app
 
 
-async def sync_worker(app: FastAPI, interval: float) -> None:
-    """Background loop: keep our own feed current, then pull every active peer's feed."""
+async def sync_worker(app: FastAPI, interval: float, stop: asyncio.Event) -> None:
+    """Background loop: keep our own feed current, then pull every active peer's feed.
+
+    Stops between rounds when ``stop`` is set, so that shutdown never cuts a transaction.
+    """
     state = app.state
-    while True:
+    while not stop.is_set():
         try:
             await run_in_threadpool(refresh_own, state.engine, state.publisher, state.clock())
             await replication.sync_all(
@@ -158,7 +161,18 @@ async def sync_worker(app: FastAPI, interval: float) -> None:
             )
         except Exception:  # the loop must survive anything; the cause is logged
             log.exception("sync round failed")
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def _finish(worker: asyncio.Task[None], grace: float = 30) -> None:
+    """Let the worker end its round; cancel it only if it overruns the grace period."""
+    try:
+        await asyncio.wait_for(asyncio.shield(worker), timeout=grace)
+    except TimeoutError:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
 
 
 def refresh_own(engine: Engine, publisher: Publisher, now: datetime) -> None:

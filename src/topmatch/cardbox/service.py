@@ -424,12 +424,13 @@ def erase_client(*, session: Session, client_id: str, actor: Actor, now: datetim
 
 
 def personal_names(*, session: Session) -> list[str]:
-    """Every name in the card-box (clients, employers, contact persons), for scrubbing."""
+    """Every name in the card-box, for scrubbing: clients' names and streets, employers'
+    names and contact persons."""
     names: list[str] = []
-    for first, prefix, last in session.exec(
-        select(Client.first_name, Client.name_prefix, Client.last_name)
+    for first, prefix, last, street in session.exec(
+        select(Client.first_name, Client.name_prefix, Client.last_name, Client.street)
     ):
-        names += [first, f"{prefix} {last}".strip()]
+        names += [first, f"{prefix} {last}".strip(), street]
     for name, contact in session.exec(select(Employer.name, Employer.contact_name)):
         names += [name, contact]
     return names

@@ -59,9 +59,10 @@ def engine(migrated_engine: Engine) -> Iterator[Engine]:
         if connection.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:  # SQLite reuses rowids from 1 once a table is empty
+        else:
             for table in reversed(metadata.sorted_tables):
                 connection.execute(table.delete())
+            connection.execute(text("DELETE FROM sqlite_sequence"))  # AUTOINCREMENT counters
 
 
 @pytest.fixture

@@ -9,12 +9,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from tests.factories import FrozenClock, baanopening_data, client_data, employer_data, vacancy_data
-from tests.fednodes import FakePeer
-from topmatch.federation import signatures
+from tests.fednodes import FakePeer, page, vacancy_body
+from topmatch import db
+from topmatch.federation import replication, signatures
+from topmatch.federation.peers import PeerRegistry
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
+from topmatch.publishing.schemas import FeedPage
 from topmatch.settings import Settings
 
 PUBLIC = "http://127.0.0.1:8001"
@@ -185,15 +189,20 @@ def test_changes_become_upserts_and_closing_becomes_a_tombstone(
 ) -> None:
     vacancy = _publish_vacancy(client, consultant)
     path = f"/api/v1/vacancies/{vacancy['id']}"
+
+    def items() -> list[tuple[int, str, int]]:
+        feed = read_feed(client, peer, clock)["items"]
+        return [(i["seq"], i["op"], (i.get("summary") or i)["version"]) for i in feed]
+
+    assert items() == [(1, "upsert", 1)]
     client.patch(path, json={"hours_max": 36}, headers=consultant)
     client.patch(path, json={"hours_max": 36}, headers=consultant)  # no change: no item
+    # The feed is compacted: only the latest state of each opening is served.
+    assert items() == [(2, "upsert", 2)]
     client.patch(path, json={"status": "filled"}, headers=consultant)
-    items = read_feed(client, peer, clock)["items"]
-    assert [(i["seq"], i["op"]) for i in items] == [(1, "upsert"), (2, "upsert"), (3, "tombstone")]
-    assert items[1]["summary"]["version"] == 2
-    assert (items[2]["reason"], items[2]["version"]) == ("filled", 3)
+    assert items() == [(3, "tombstone", 3)]
     later = read_feed(client, peer, clock, "/federation/v1/feed?after=2")
-    assert [i["seq"] for i in later["items"]] == [3]
+    assert [(i["seq"], i["reason"]) for i in later["items"]] == [(3, "filled")]
     assert later["latest_seq"] == 3
 
 
@@ -213,3 +222,77 @@ def test_feed_rejects_bad_parameters_with_a_signed_422(
     response = client.get(path, headers=signed(peer, clock, path))
     assert response.status_code == 422
     assert "signature" in {k.lower() for k in response.headers}
+
+
+def test_an_erased_clients_name_stays_scrubbed(
+    client: TestClient, peer: FakePeer, clock: FrozenClock, consultant: Headers
+) -> None:
+    created = client.post(
+        "/api/v1/clients", json=client_data(first_name="Zorabel"), headers=consultant
+    ).json()
+    _publish_vacancy(client, consultant, description="Zorabel heeft hier stage gelopen.")
+    assert "Zorabel" not in json.dumps(read_feed(client, peer, clock))
+    assert client.delete(f"/api/v1/clients/{created['id']}", headers=consultant).status_code == 204
+    employer = client.get("/api/v1/employers", headers=consultant).json()["items"][0]
+    client.patch(
+        f"/api/v1/employers/{employer['id']}", json={"contact_name": "Piet"}, headers=consultant
+    )
+    feed = json.dumps(read_feed(client, peer, clock))
+    assert "Zorabel" not in feed
+    assert "[naam] heeft hier stage gelopen" in feed
+
+
+def test_unknown_municipality_is_refused_at_the_card_box(
+    client: TestClient, consultant: Headers
+) -> None:
+    employer = client.post("/api/v1/employers", json=employer_data(), headers=consultant).json()
+    response = client.post(
+        "/api/v1/vacancies",
+        headers=consultant,
+        json=vacancy_data(employer["id"], municipality="Jan de Vries 0612"),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "municipality"
+    fixed = client.post(
+        "/api/v1/vacancies",
+        headers=consultant,
+        json=vacancy_data(employer["id"], municipality="den bosch"),
+    )
+    assert fixed.json()["municipality"] == "'s-Hertogenbosch"
+
+
+def test_a_too_long_nonce_is_refused(
+    client: TestClient, peer: FakePeer, clock: FrozenClock
+) -> None:
+    path = "/federation/v1/feed"
+    response = client.get(path, headers=signed(peer, clock, path, nonce="n" * 65))
+    assert response.status_code == 401
+    assert response.json()["code"] == "malformed_signature"
+
+
+def test_suspended_peers_openings_are_hidden(
+    client: TestClient,
+    peer: FakePeer,
+    consultant: Headers,
+    settings: Settings,
+    engine: Engine,
+    clock: FrozenClock,
+) -> None:
+    body = {
+        "seq": 1,
+        "op": "upsert",
+        "summary": vacancy_body("werkpad", "v-" + "c" * 24, 1, clock()),
+    }
+    with db.transaction(engine) as session:
+        replication.apply_page(
+            session, FeedPage.model_validate(page("werkpad", 0, [body])), clock()
+        )
+    assert client.get("/api/v1/openings", headers=consultant).json()["total"] == 1
+    PeerRegistry(settings.peers_dir, own_node_id="baanbrekers").set_status(
+        "werkpad", PeerStatus.suspended
+    )
+    assert client.get("/api/v1/openings", headers=consultant).json()["total"] == 0
+    assert (
+        client.get("/api/v1/search", params={"q": "magazijn"}, headers=consultant).json()["hits"]
+        == []
+    )

@@ -42,7 +42,9 @@ def test_upgrade_from_empty_matches_the_models(empty_engine: Engine) -> None:
     tables = set(inspect(empty_engine).get_table_names())
     assert {t.name for t in metadata.sorted_tables} <= tables
     with empty_engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": db.include_object}
+        )
         assert compare_metadata(context, metadata) == []
 
 

@@ -98,3 +98,12 @@ def test_add_validates_and_refuses_to_drop_keys(tmp_path: Path) -> None:
         registry.add(bad)
     with pytest.raises(InputError, match="describes this node itself"):
         registry.add(write(tmp_path / "incoming3", descriptor("self")))
+
+
+def test_a_new_descriptor_never_lifts_a_suspension(tmp_path: Path) -> None:
+    registry = PeerRegistry(tmp_path / "peers", own_node_id="self")
+    peer = descriptor("werkpad")
+    registry.add(write(tmp_path / "in", peer))
+    registry.set_status("werkpad", PeerStatus.suspended)
+    rotated = peer.model_copy(update={"keys": [*peer.keys, descriptor("xx").keys[0]]})
+    assert registry.add(write(tmp_path / "in2", rotated)).status == PeerStatus.suspended

@@ -245,3 +245,9 @@ def test_check_page_is_pure_and_strict(clock: FrozenClock) -> None:
     raw = page("werkpad", 0, [_upsert(1, SID, 1, clock())], latest=0)
     with pytest.raises(PeerDataError, match="latest_seq 0 is below item seq 1"):
         replication.check_page(json.dumps(raw).encode(), origin="werkpad", after=0)
+
+
+def test_a_feed_that_went_backwards_is_reported(clock: FrozenClock) -> None:
+    raw = json.dumps(page("werkpad", 7, [], latest=3)).encode()
+    with pytest.raises(PeerDataError, match="feed went backwards"):
+        replication.check_page(raw, origin="werkpad", after=7)

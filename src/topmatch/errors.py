@@ -13,6 +13,7 @@ body; the CLI prints :meth:`TopmatchError.diagnostics` and exits non-zero.
     ├── AuthenticationError       no or bad credentials (401)
     │   └── SignatureError        a node-to-node message failed verification (federation.errors)
     ├── PermissionDeniedError     valid credentials, wrong role (403)
+    ├── RateLimitedError          too many requests from one caller (429, Retry-After)
     └── PeerError                 talking to a peer went wrong (we are the client)
         ├── PeerUnavailableError  the network is bad: refused, timed out, 5xx; retry later
         └── PeerDataError         the data is bad: malformed, oversized, not from that peer
@@ -83,6 +84,16 @@ class AuthenticationError(TopmatchError):
 
 class PermissionDeniedError(TopmatchError):
     code = "forbidden"
+
+
+class RateLimitedError(TopmatchError):
+    """A caller used up its rate or quota; ``retry_after`` says when to try again (s)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PeerError(TopmatchError):

@@ -6,6 +6,7 @@ from topmatch.accounts import models as accounts_models
 from topmatch.audit import models as audit_models
 from topmatch.cardbox import models as cardbox_models
 from topmatch.federation import models as federation_models
+from topmatch.matching import models as matching_models
 from topmatch.publishing import models as publishing_models
 
 metadata = SQLModel.metadata
@@ -15,6 +16,7 @@ __all__ = [
     "audit_models",
     "cardbox_models",
     "federation_models",
+    "matching_models",
     "metadata",
     "publishing_models",
 ]

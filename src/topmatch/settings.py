@@ -71,6 +71,18 @@ class Settings(BaseSettings):
     )
     peer_timeout_seconds: float = Field(default=10, gt=0, le=300)
     max_peer_response_bytes: int = Field(default=5_000_000, ge=10_000, le=500_000_000)
+    candidate_deadline_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="How long a candidate query waits for peers."
+    )
+    candidate_min_group: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Answer a candidate query only when at least this many clients fit.",
+    )
+    candidate_rate_per_minute: int = Field(default=30, ge=1, le=10_000)
+    candidate_daily_quota: int = Field(default=500, ge=1, le=1_000_000)
+    candidate_handle_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from topmatch.api.errors import Problem
 from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.matching.schemas import CandidateAnswer, CandidateQuery
 from topmatch.publishing.schemas import BaanopeningSummary, FeedPage, VacancySummary
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -21,6 +22,8 @@ BASE_ID = "https://topmatch.example/schemas/"
 #: file stem -> model. Add every model that crosses a node boundary here.
 WIRE_MODELS: dict[str, type[BaseModel]] = {
     "baanopening-summary": BaanopeningSummary,
+    "candidate-answer": CandidateAnswer,
+    "candidate-query": CandidateQuery,
     "feed-page": FeedPage,
     "peer-descriptor": PeerDescriptor,
     "problem": Problem,

@@ -32,6 +32,7 @@ from topmatch.federation.inbound import SignResponses
 from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
+from topmatch.matching import api as matching_api
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher, derive_publishing_secret
 from topmatch.settings import Settings, load_settings
@@ -65,6 +66,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     missing or unreadable keys fails at start with a message, not at the first request."""
     if not settings.node_id:
         raise ConfigurationError("node_id is not set: run `topmatch init` or set TOPMATCH_NODE_ID")
+    if settings.public_url is None:
+        raise ConfigurationError(
+            "public_url is not set: peers sign requests to it, so it must be the URL they "
+            "reach this node at (TOPMATCH_PUBLIC_URL, or run `topmatch init`)"
+        )
     node_identity = identity.load_identity(settings)
     secret = identity.load_cardbox_secret(settings)
     vault = BsnVault(secret)
@@ -119,6 +125,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     app.include_router(cardbox_api.router)
     app.include_router(federation_api.router)
     app.include_router(federation_api.peer_router)
+    app.include_router(matching_api.router)
+    app.include_router(matching_api.peer_router)
 
     node_id = settings.node_id
 

@@ -24,6 +24,7 @@ from topmatch.errors import (
     InputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     TopmatchError,
     VersionConflictError,
 )
@@ -33,6 +34,7 @@ PROBLEM = "application/problem+json"
 _STATUS: list[tuple[type[TopmatchError], int]] = [
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
+    (RateLimitedError, 429),
     (NotFoundError, 404),
     (ConflictError, 409),
     (InputError, 422),
@@ -104,6 +106,8 @@ def install(app: FastAPI) -> None:
         status = status_of(error)
         errors = [FieldError(field=error.field, message=error.message)] if error.field else []
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None  # noqa: PLR2004
+        if isinstance(error, RateLimitedError):
+            headers = {"Retry-After": str(error.retry_after)}
         return problem(status, error.code, error.diagnostics(), errors, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -13,6 +13,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from topmatch.audit.service import Actor
+from topmatch.cardbox import service as cardbox
 from topmatch.federation import replication
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher
@@ -24,6 +26,23 @@ def get_publisher(request: Request) -> Publisher:
 
 
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]
+
+
+def erase_client(
+    *, session: Session, publisher: Publisher, client_id: str, actor: Actor, now: datetime
+) -> None:
+    """AVG erasure, then re-publish: the client's names stay scrubbed (as keyed digests)
+    and any text that mentioned them is published again without them."""
+    names = cardbox.names_of_client(session=session, client_id=client_id)
+    publishing.suppress_names(session=session, publisher=publisher, names=names)
+    cardbox.erase_client(session=session, client_id=client_id, actor=actor, now=now)
+    publish_all(session=session, publisher=publisher, now=now)
+
+
+def publish_all(*, session: Session, publisher: Publisher, now: datetime) -> None:
+    """Re-check every record: a client's name may now need scrubbing everywhere."""
+    publishing.refresh(session=session, publisher=publisher, now=now)
+    replication.mirror_own_feed(session, origin=publisher.origin, now=now)
 
 
 def publish(

@@ -28,6 +28,7 @@ class Action(StrEnum):
     erase = "erase"
     lookup = "lookup"
     revoke = "revoke"
+    query = "query"
 
 
 def record(

@@ -16,7 +16,8 @@ from topmatch.api.deps import (
     SettingsDep,
 )
 from topmatch.api.errors import Problem, problem
-from topmatch.api.publish import PublisherDep, publish
+from topmatch.api.publish import PublisherDep, publish, publish_all
+from topmatch.api.publish import erase_client as erase_and_republish
 from topmatch.cardbox import service
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.cardbox.schemas import (
@@ -106,11 +107,13 @@ def create_client(
     response: Response,
     session: SessionDep,
     vault: VaultDep,
+    publisher: PublisherDep,
     actor: ActorDep,
     now: NowDep,
     _: ConsultantUser,
 ) -> ClientPublic:
     client = service.create_client(session=session, vault=vault, data=data, actor=actor, now=now)
+    publish_all(session=session, publisher=publisher, now=now)  # scrub the new name everywhere
     _etag(response, client.version)
     response.headers["Location"] = f"/api/v1/clients/{client.id}"
     return service.client_public(client, vault)
@@ -164,6 +167,7 @@ def update_client(
     response: Response,
     session: SessionDep,
     vault: VaultDep,
+    publisher: PublisherDep,
     if_match: IfMatchDep,
     actor: ActorDep,
     now: NowDep,
@@ -178,16 +182,25 @@ def update_client(
         actor=actor,
         now=now,
     )
+    if changes.model_fields_set & {"first_name", "name_prefix", "last_name", "street"}:
+        publish_all(session=session, publisher=publisher, now=now)
     _etag(response, client.version)
     return client
 
 
 @router.delete("/clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
 def erase_client(
-    client_id: str, session: SessionDep, actor: ActorDep, now: NowDep, _: ConsultantUser
+    client_id: str,
+    session: SessionDep,
+    publisher: PublisherDep,
+    actor: ActorDep,
+    now: NowDep,
+    _: ConsultantUser,
 ) -> None:
     """Erase a client for good (AVG right to be forgotten); only an audit record remains."""
-    service.erase_client(session=session, client_id=client_id, actor=actor, now=now)
+    erase_and_republish(
+        session=session, publisher=publisher, client_id=client_id, actor=actor, now=now
+    )
 
 
 # --- employers -------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from topmatch.cardbox.validation import (
     VacancyStatus,
     normalise_bsn,
     normalise_kvk,
+    normalise_municipality,
     normalise_postcode,
 )
 
@@ -48,7 +49,9 @@ Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^(\+?[0-9() \-]{8,20})?$")
 ]
 Municipality = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(normalise_municipality),
 ]
 Hours = Annotated[int, Field(ge=0, le=60)]
 Isco08 = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]

@@ -423,6 +423,12 @@ def erase_client(*, session: Session, client_id: str, actor: Actor, now: datetim
     )
 
 
+def names_of_client(*, session: Session, client_id: str) -> list[str]:
+    """The names that identify one client in free text: given name, surname, street."""
+    client = _get(session, Client, client_id)
+    return [client.first_name, f"{client.name_prefix} {client.last_name}".strip(), client.street]
+
+
 def personal_names(*, session: Session) -> list[str]:
     """Every name in the card-box, for scrubbing: clients' names and streets, employers'
     names and contact persons."""

@@ -13,6 +13,8 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.nl import bsn as stdnum_bsn
 from stdnum.nl import postcode as stdnum_postcode
 
+from topmatch.errors import InputError
+from topmatch.geography import places
 from topmatch.vocabulary import NLQF, ContractType, EducationLevel, SbiSection
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "mask_bsn",
     "normalise_bsn",
     "normalise_kvk",
+    "normalise_municipality",
     "normalise_postcode",
 ]
 
@@ -56,6 +59,14 @@ def normalise_kvk(value: str) -> str:
     if not _KVK.match(compact):
         raise ValueError("a KvK number is 8 digits")
     return compact
+
+
+def normalise_municipality(value: str) -> str:
+    """The official (CBS) name of a Dutch municipality; ``ValueError`` with suggestions."""
+    try:
+        return places.municipality(value).name
+    except InputError as e:
+        raise ValueError(e.message) from e
 
 
 def mask_bsn(bsn: str) -> str:

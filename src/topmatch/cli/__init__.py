@@ -28,9 +28,9 @@ from topmatch import db, wire_schemas
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
 from topmatch.api.app import create_app
+from topmatch.api.publish import erase_client as erase_and_republish
 from topmatch.audit import service as audit
 from topmatch.audit.service import Actor
-from topmatch.cardbox import service as cardbox
 from topmatch.cardbox import synthetic
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.clock import system_clock
@@ -41,6 +41,7 @@ from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
+from topmatch.matching import service as matching
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher, derive_publishing_secret
 from topmatch.settings import Settings, load_settings
@@ -213,9 +214,11 @@ def clients_erase(
         typer.confirm(
             f"Erase client {client_id} and all personal data? This cannot be undone", abort=True
         )
-    with _session(state.settings()) as session:
-        cardbox.erase_client(
+    settings = state.settings()
+    with _session(settings) as session:
+        erase_and_republish(
             session=session,
+            publisher=_publisher(settings),
             client_id=client_id,
             actor=_cli_actor(),
             now=system_clock(),
@@ -330,13 +333,17 @@ def peers_activate(node_id: str) -> None:
     _set_status(node_id, PeerStatus.active)
 
 
-def _publish_all(session: Session, settings: Settings) -> publishing.RefreshReport:
+def _publisher(settings: Settings) -> Publisher:
     if not settings.node_id:
         raise ConfigurationError("node_id is not set: run `topmatch init` first")
-    publisher = Publisher(
+    return Publisher(
         origin=settings.node_id,
         secret=derive_publishing_secret(identity.load_cardbox_secret(settings)),
     )
+
+
+def _publish_all(session: Session, settings: Settings) -> publishing.RefreshReport:
+    publisher = _publisher(settings)
     now = system_clock()
     report = publishing.refresh(session=session, publisher=publisher, now=now)
     replication.mirror_own_feed(session, origin=publisher.origin, now=now)
@@ -397,6 +404,37 @@ async def _sync(
         return await replication.sync_all(
             peers=peers, client=client, engine=engine, clock=system_clock, respect_backoff=False
         )
+
+
+@app.command("search")
+def search_cmd(
+    q: Annotated[str | None, typer.Argument(help="Free text, e.g. 'magazijn'.")] = None,
+    place: Annotated[str | None, typer.Option(help="Place or municipality.")] = None,
+    radius_km: Annotated[float | None, typer.Option(min=0.1, max=300)] = None,
+    hours: Annotated[int | None, typer.Option(min=1, max=60)] = None,
+    occupation: Annotated[str | None, typer.Option(help="ISCO-08 unit group (4 digits).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+) -> None:
+    """Ranked search over every bureau's openings (from the local replica)."""
+    settings = state.settings()
+    names = {p.node_id: p.name for p in _registry(settings).all()}
+    names[settings.node_id or ""] = settings.display_name or settings.node_id or ""
+    request = matching.SearchRequest(
+        q=q, place=place, radius_km=radius_km, hours=hours, isco08=occupation, limit=limit
+    )
+    with _session(settings) as session:
+        result = matching.search(session=session, request=request, bureau_names=names)
+    table = Table("score", "opening", "place", "bureau", "why")
+    for hit in result.hits:
+        table.add_row(
+            f"{hit.score:.0f}",
+            hit.opening.title,
+            hit.opening.place.municipality,
+            hit.bureau,
+            hit.explanation,
+        )
+    out.print(table)
+    out.print(f"{len(result.hits)} of {result.candidates} candidate openings shown")
 
 
 @schemas_app.command("export")

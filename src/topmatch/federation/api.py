@@ -58,6 +58,7 @@ async def sync_now(request: Request, _: AdminUser) -> list[dict[str, object]]:
 
 @router.get("/openings", response_model=service.OpeningsPage)
 def list_openings(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     _: ConsultantUser,
@@ -81,4 +82,5 @@ def list_openings(
         contract_type=contract_type,
         q=q,
         min_hours=min_hours,
+        origins=service.visible_origins(request.app.state.peers, settings.node_id or ""),
     )

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from topmatch import db
 from topmatch.federation import signatures
-from topmatch.federation.errors import ReplayError
+from topmatch.federation.errors import MalformedSignatureError, ReplayError
 from topmatch.federation.models import SeenNonce
 from topmatch.federation.peers import PeerRegistry
 from topmatch.identity.descriptor import PeerDescriptor
@@ -35,6 +35,7 @@ from topmatch.identity.service import NodeIdentity
 
 STATE_KEY = "topmatch_verified"
 MAX_SKEW_SECONDS = 300
+MAX_NONCE_LENGTH = 64  # the width of federation_nonce.nonce
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,11 @@ async def verified_peer(request: Request) -> VerifiedRequest:
         now=int(now.timestamp()),
         max_skew=MAX_SKEW_SECONDS,
     )
+    if not 8 <= len(verified.nonce) <= MAX_NONCE_LENGTH:  # noqa: PLR2004
+        raise MalformedSignatureError(
+            f"nonce must be 8 to {MAX_NONCE_LENGTH} characters, got {len(verified.nonce)}",
+            field="Signature-Input",
+        )
     await run_in_threadpool(_record_nonce, state.engine, verified.key_id, verified.nonce, now)
     result = VerifiedRequest(
         peer=refs[verified.key_id],

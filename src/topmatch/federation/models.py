@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String
+from sqlalchemy import JSON, Column, String, Text
 from sqlmodel import Field, SQLModel
 
 from topmatch.dbtypes import UtcDateTime
@@ -41,6 +41,15 @@ class ReplicaSummary(SQLModel, table=True):
     contract_type: str | None = Field(default=None, max_length=20)
     hours_min: int
     hours_max: int
+    # Copies for ranking without parsing every body (see topmatch.matching).
+    isco08: str | None = Field(default=None, max_length=4, index=True)
+    nlqf: int | None = None
+    start_date: date | None = None
+    lat: float | None = Field(default=None, index=True)
+    lon: float | None = None
+    skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    search_words: str = Field(default="", sa_column=Column(Text, nullable=False))
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(sa_type=UtcDateTime(), nullable=False)
     received_at: datetime = Field(sa_type=UtcDateTime(), nullable=False)

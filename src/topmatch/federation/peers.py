@@ -150,8 +150,11 @@ class PeerRegistry:
         if peer.node_id == self.own_node_id:
             raise InputError(f"{descriptor_file} describes this node itself ({peer.node_id})")
         target = self.path_for(peer.node_id)
-        if target.exists() and not replace:
+        if target.exists():
             current = PeerDescriptor.model_validate_json(target.read_bytes())
+            # A new descriptor (a key rotation) never lifts a suspension by itself.
+            peer = peer.model_copy(update={"status": current.status})
+        if target.exists() and not replace:
             lost = {k.key_id for k in current.keys} - {k.key_id for k in peer.keys}
             if lost:
                 raise ConflictError(

@@ -26,12 +26,20 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
-from topmatch.errors import PeerDataError, PeerError
+from topmatch.errors import InputError, PeerDataError, PeerError
 from topmatch.federation.models import PeerSyncState, ReplicaSummary
 from topmatch.federation.transport import PeerClient
+from topmatch.geography import places
 from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.matching import text
 from topmatch.publishing import feed
-from topmatch.publishing.schemas import FeedPage, Tombstone, Upsert
+from topmatch.publishing.schemas import (
+    BaanopeningSummary,
+    FeedPage,
+    Tombstone,
+    Upsert,
+    VacancySummary,
+)
 
 log = logging.getLogger("topmatch.sync")
 
@@ -67,6 +75,12 @@ def check_page(raw: bytes, *, origin: str, after: int) -> FeedPage:
         raise PeerDataError(origin, f"feed page claims origin {page.origin!r}")
     if page.after != after:
         raise PeerDataError(origin, f"feed page answers after={page.after}, we asked {after}")
+    if page.latest_seq < after:
+        raise PeerDataError(
+            origin,
+            f"feed went backwards: its latest_seq {page.latest_seq} is "
+            f"below our cursor {after} (restored from a backup?)",
+        )
     previous = after
     for item in page.items:
         if item.seq <= previous:
@@ -113,11 +127,34 @@ def _apply_upsert(session: Session, item: Upsert, now: datetime) -> bool:
     row.municipality = summary.place.municipality
     row.contract_type = getattr(summary, "contract_type", None)
     row.hours_min, row.hours_max = summary.hours_min, summary.hours_max
+    _index(row, summary)
     row.body = summary.model_dump(mode="json")
     row.updated_at = summary.updated_at
     row.received_at = now
     session.add(row)
     return True
+
+
+def _index(row: ReplicaSummary, summary: VacancySummary | BaanopeningSummary) -> None:
+    """The columns that ranking reads (topmatch.matching), taken from the summary."""
+    if isinstance(summary, VacancySummary):
+        row.isco08, row.nlqf = summary.occupation.isco08, summary.nlqf
+        row.start_date = summary.start_date
+        row.skills = [*summary.skills_required, *summary.skills_nice]
+        texts = [summary.title, summary.occupation.label, *row.skills, summary.description]
+    else:
+        row.isco08, row.nlqf, row.start_date = None, None, None
+        row.skills = list(summary.tasks)
+        texts = [summary.title, *summary.tasks, summary.suitable_profile]
+    texts.append(summary.place.municipality)
+    row.search_text = text.search_text(*texts)
+    row.search_words = " ".join(text.words(" ".join(texts)))
+    try:
+        place = places.municipality(summary.place.municipality)
+    except InputError:  # unknown or ambiguous: searchable, but not by distance
+        row.lat = row.lon = None
+    else:
+        row.lat, row.lon = place.lat, place.lon
 
 
 def _apply_tombstone(session: Session, item: Tombstone, now: datetime) -> bool:
@@ -208,7 +245,7 @@ async def sync_peer(
                 peer, "GET", FEED_PATH, params={"after": cursor, "limit": page_size}
             )
             if response.status != 200:  # noqa: PLR2004
-                raise PeerDataError(
+                raise PeerDataError(  # noqa: TRY301 - handled with every other peer failure
                     peer.node_id,
                     f"feed answered HTTP {response.status}: "
                     f"{response.body[:300].decode(errors='replace')}",
@@ -218,13 +255,12 @@ async def sync_peer(
             if not page.items or page.items[-1].seq >= page.latest_seq:
                 break
             cursor = page.items[-1].seq
-    except PeerError as e:
-        log.warning("sync of %s failed: %s", peer.node_id, e.diagnostics())
-        await run_in_threadpool(_record, engine, peer.node_id, clock(), e.diagnostics())
+    except Exception as e:
+        reason = e.diagnostics() if isinstance(e, PeerError) else f"internal error: {e!r}"
+        log.warning("sync of %s failed: %s", peer.node_id, reason)
+        await run_in_threadpool(_record, engine, peer.node_id, clock(), reason)
         cursor = await run_in_threadpool(_cursor, engine, peer.node_id)
-        return SyncResult(
-            peer.node_id, ok=False, applied=applied, cursor=cursor, error=e.diagnostics()
-        )
+        return SyncResult(peer.node_id, ok=False, applied=applied, cursor=cursor, error=reason)
     await run_in_threadpool(_record, engine, peer.node_id, clock(), None)
     cursor = await run_in_threadpool(_cursor, engine, peer.node_id)
     return SyncResult(peer.node_id, ok=True, applied=applied, cursor=cursor)

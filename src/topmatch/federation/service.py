@@ -44,6 +44,11 @@ class OpeningsPage(BaseModel):
     offset: int
 
 
+def visible_origins(registry: PeerRegistry, own_node_id: str) -> frozenset[str]:
+    """Whose openings consultants see: ours and those of active peers."""
+    return frozenset({own_node_id, *(p.node_id for p in registry.active())})
+
+
 def peers_overview(*, session: Session, registry: PeerRegistry) -> PeersOverview:
     states = {s.node_id: s for s in session.exec(select(PeerSyncState)).all()}
     counts = dict(
@@ -86,7 +91,7 @@ def list_openings(
     contract_type: str | None = None,
     q: str | None = None,
     min_hours: int | None = None,
-    exclude_origins: frozenset[str] = frozenset(),
+    origins: frozenset[str] | None = None,
 ) -> OpeningsPage:
     """Every node's live openings (ours included), newest first, with simple filters."""
     query = select(ReplicaSummary).where(col(ReplicaSummary.deleted).is_(False))
@@ -94,8 +99,8 @@ def list_openings(
         query = query.where(ReplicaSummary.type == type)
     if origin:
         query = query.where(ReplicaSummary.origin == origin)
-    if exclude_origins:
-        query = query.where(col(ReplicaSummary.origin).not_in(exclude_origins))
+    if origins is not None:  # suspended or removed peers' openings are not shown
+        query = query.where(col(ReplicaSummary.origin).in_(origins))
     if municipality:
         query = query.where(func.lower(ReplicaSummary.municipality) == municipality.lower())
     if contract_type:

@@ -16,6 +16,8 @@ structured field, which is not scrubbed.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -124,15 +126,30 @@ def name_words(names: Iterable[str]) -> frozenset[str]:
     return frozenset(words)
 
 
-class Scrubber:
-    """Scrubs text against a fixed set of names; build one per publishing run."""
+def word_digest(key: bytes, word: str) -> str:
+    """Keyed digest of a folded name word, for names that must stay scrubbed after the
+    person was erased: the digest cannot be turned back into the name without the key."""
+    return hmac.new(key, _fold(word).encode(), hashlib.sha256).hexdigest()
 
-    def __init__(self, names: Iterable[str]) -> None:
+
+class Scrubber:
+    """Scrubs text against a fixed set of names; build one per publishing run.
+
+    ``suppressed`` holds :func:`word_digest` values (under ``key``) of the names of erased
+    clients: their names are gone from the card-box, yet a text that mentions them must
+    not suddenly publish them.
+    """
+
+    def __init__(
+        self, names: Iterable[str], *, suppressed: frozenset[str] = frozenset(), key: bytes = b""
+    ) -> None:
         self._names = name_words(names)
+        self._suppressed = suppressed
+        self._key = key
 
     def with_names(self, names: Iterable[str]) -> Scrubber:
         """A scrubber that also knows ``names`` (e.g. one record's employer)."""
-        extended = Scrubber(())
+        extended = Scrubber((), suppressed=self._suppressed, key=self._key)
         extended._names = self._names | name_words(names)
         return extended
 
@@ -156,4 +173,9 @@ class Scrubber:
 
     def _name_or_word(self, match: re.Match[str]) -> str:
         word = match.group()
-        return "[naam]" if _fold(word) in self._names else word
+        folded = _fold(word)
+        if folded in self._names:
+            return "[naam]"
+        if self._suppressed and word_digest(self._key, folded) in self._suppressed:
+            return "[naam]"
+        return word

@@ -24,10 +24,20 @@ class PublishedRecord(SQLModel, table=True):
     live: bool = Field(description="False once a tombstone was published")
 
 
+class SuppressedName(SQLModel, table=True):
+    """Keyed digest of one name word of an erased client (see anonymise.word_digest)."""
+
+    __tablename__ = "publishing_suppressed_name"
+
+    digest: str = Field(primary_key=True, max_length=64)
+
+
 class FeedEntry(SQLModel, table=True):
     """One item of our own feed. Append-only: a change is a new entry with a higher seq."""
 
     __tablename__ = "publishing_feed"
+    # Sequence numbers are never reused, even after compaction deletes the newest row.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     seq: int | None = Field(default=None, primary_key=True)
     summary_id: str = Field(max_length=26, index=True)

@@ -19,13 +19,14 @@ from typing import Literal
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
 
 from topmatch.cardbox import service as cardbox
 from topmatch.cardbox.models import Baanopening, Employer, Vacancy
 from topmatch.publishing import summarise
-from topmatch.publishing.anonymise import Scrubber
-from topmatch.publishing.models import FeedEntry, PublishedRecord
+from topmatch.publishing.anonymise import Scrubber, name_words, word_digest
+from topmatch.publishing.models import FeedEntry, PublishedRecord, SuppressedName
 from topmatch.publishing.schemas import (
     BaanopeningSummary,
     Tombstone,
@@ -98,7 +99,21 @@ def _summarise(
     return summarise.baanopening_summary(opening=record, **common)  # type: ignore[arg-type]
 
 
+FEED_LOCK = 0x746F706D  # "topm": the advisory lock that orders feed appends (PostgreSQL)
+
+
 def _append(session: Session, summary_id: str, item: Upsert | Tombstone, now: datetime) -> None:
+    """Append an item, dropping the summary's older items: the feed is compacted.
+
+    A peer reading from the start gets only each opening's latest state, so text that was
+    re-scrubbed, withdrawn or erased is never served again. On PostgreSQL, appends are
+    serialised with a transaction-scoped advisory lock: sequence numbers then become
+    visible in the order they were given, and no reader's cursor can skip one that
+    commits late.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+    session.execute(delete(FeedEntry).where(col(FeedEntry.summary_id) == summary_id))
     body = item.model_dump(mode="json", exclude={"seq"})
     session.add(FeedEntry(summary_id=summary_id, op=item.op, body=body, created_at=now))
 
@@ -164,9 +179,19 @@ def _refresh_one(
     report.upserts += 1
 
 
-def scrubber_for(session: Session) -> Scrubber:
-    """A scrubber that knows every name in the card-box."""
-    return Scrubber(cardbox.personal_names(session=session))
+def scrubber_for(session: Session, key: bytes = b"") -> Scrubber:
+    """A scrubber that knows every name in the card-box, and those of erased clients."""
+    suppressed = frozenset(session.exec(select(SuppressedName.digest)).all())
+    return Scrubber(cardbox.personal_names(session=session), suppressed=suppressed, key=key)
+
+
+def suppress_names(*, session: Session, publisher: Publisher, names: Iterable[str]) -> None:
+    """Keep scrubbing these names after their owner is erased (stored as keyed digests)."""
+    for word in name_words(names):
+        digest = word_digest(publisher.secret, word)
+        if session.get(SuppressedName, digest) is None:
+            session.add(SuppressedName(digest=digest))
+    session.flush()
 
 
 def _records(
@@ -195,7 +220,7 @@ def refresh(
 ) -> RefreshReport:
     """Publish what changed. With no ids given, every record is checked."""
     report = RefreshReport()
-    scrubber = scrubber_for(session)
+    scrubber = scrubber_for(session, publisher.secret)
     for record in _records(session, vacancy_ids, baanopening_ids):
         _refresh_one(
             session, record=record, scrubber=scrubber, publisher=publisher, now=now, report=report

@@ -12,6 +12,7 @@ import hmac
 from datetime import datetime
 
 from topmatch.cardbox.models import Baanopening, Employer, Vacancy
+from topmatch.errors import InputError
 from topmatch.geography import places
 from topmatch.publishing.anonymise import Scrubber
 from topmatch.publishing.schemas import (
@@ -34,8 +35,10 @@ def place_of(municipality: str) -> Place:
     """Municipality with its province and arbeidsmarktregio (both unknown for an unknown name)."""
     try:
         found = places.municipality(municipality)
-    except places.UnknownPlaceError:
-        return Place(municipality=municipality)
+    except InputError:
+        # The card-box accepts only known municipalities; a name that no longer resolves
+        # (e.g. after a merger) is not sent as free text, which could hold anything.
+        return Place(municipality="onbekend")
     return Place(
         municipality=found.name, province=found.province, arbeidsmarktregio=found.arbeidsmarktregio
     )
@@ -64,7 +67,7 @@ def vacancy_summary(
         updated_at=updated_at,
         title=scrub.scrub(vacancy.title, max_length=200),
         occupation=OccupationRef(
-            label=vacancy.occupation_label,
+            label=scrub.scrub(vacancy.occupation_label, max_length=100) or "-",
             isco08=vacancy.occupation_isco08,
             esco_uri=vacancy.occupation_esco_uri,
         ),

@@ -1,0 +1,3 @@
+"""Matching: ranked search over every bureau's openings, openings for one of our clients,
+candidate queries.
+"""

@@ -1,0 +1,244 @@
+"""Search and client matches for consultants (`/api/v1/search`, `/clients/{id}/matches`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from topmatch import db
+from topmatch.api.deps import (
+    ActorDep,
+    AdminUser,
+    ConsultantUser,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+)
+from topmatch.api.errors import problem
+from topmatch.audit import service as audit
+from topmatch.cardbox import service as cardbox
+from topmatch.cardbox.crypto import BsnVault
+from topmatch.errors import InputError, PermissionDeniedError, RateLimitedError
+from topmatch.federation import service as federation_service
+from topmatch.federation.inbound import VerifiedPeer
+from topmatch.federation.peers import PeerRegistry
+from topmatch.matching import candidates, service
+from topmatch.matching.schemas import MAX_RESULTS, CandidateAnswer, CandidateQuery
+from topmatch.publishing import service as publishing
+from topmatch.publishing.service import Publisher
+from topmatch.settings import Settings
+from topmatch.vocabulary import ContractType, EducationLevel
+
+router = APIRouter(prefix="/api/v1", tags=["matching"])
+
+
+def bureau_names(request: Request, settings: SettingsDep) -> dict[str, str]:
+    """Node id -> bureau name, for every peer and ourselves."""
+    registry: PeerRegistry = request.app.state.peers
+    names = {peer.node_id: peer.name for peer in registry.all()}
+    names[settings.node_id or ""] = settings.display_name or settings.node_id or ""
+    return names
+
+
+BureauNames = Annotated[dict[str, str], Depends(bureau_names)]
+
+
+def visible(request: Request, settings: SettingsDep) -> frozenset[str]:
+    return federation_service.visible_origins(request.app.state.peers, settings.node_id or "")
+
+
+Visible = Annotated[frozenset[str], Depends(visible)]
+
+
+def _skills(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    skills = tuple(s.strip() for s in raw.split(",") if s.strip())
+    if len(skills) > 50:  # noqa: PLR2004
+        raise InputError(f"at most 50 skills, got {len(skills)}", field="skills")
+    return skills
+
+
+@router.get("/search", response_model=service.SearchResult)
+def search(
+    session: SessionDep,
+    names: BureauNames,
+    origins: Visible,
+    _: ConsultantUser,
+    q: Annotated[str | None, Query(max_length=200, description="free text")] = None,
+    place: Annotated[str | None, Query(max_length=100, description="e.g. Waalwijk")] = None,
+    radius_km: Annotated[float | None, Query(gt=0, le=300)] = None,
+    hours: Annotated[int | None, Query(ge=1, le=60, description="hours a week available")] = None,
+    education: EducationLevel | None = None,
+    contract_type: Annotated[list[ContractType] | None, Query()] = None,
+    occupation: Annotated[str | None, Query(pattern=r"^\d{4}$", description="ISCO-08")] = None,
+    skills: Annotated[str | None, Query(max_length=2000, description="comma-separated")] = None,
+    type: Literal["vacancy", "baanopening"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> service.SearchResult:
+    """Rank every bureau's openings (ours included), each hit with why it matched."""
+    request = service.SearchRequest(
+        q=q,
+        place=place,
+        radius_km=radius_km,
+        hours=hours,
+        education=education,
+        contract_types=frozenset(contract_type or ()),
+        isco08=occupation,
+        skills=_skills(skills),
+        type=type,
+        limit=limit,
+        origins=origins,
+    )
+    return service.search(session=session, request=request, bureau_names=names)
+
+
+def _vault(request: Request) -> BsnVault:
+    vault: BsnVault = request.app.state.vault
+    return vault
+
+
+@router.get("/clients/{client_id}/matches", response_model=service.SearchResult)
+def client_matches(
+    client_id: str,
+    session: SessionDep,
+    names: BureauNames,
+    origins: Visible,
+    actor: ActorDep,
+    now: NowDep,
+    _: ConsultantUser,
+    vault: Annotated[BsnVault, Depends(_vault)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> service.SearchResult:
+    """Openings at every bureau for one of our clients, computed here: no peer is asked."""
+    client = cardbox.read_client(
+        session=session, vault=vault, client_id=client_id, actor=actor, now=now
+    )
+    return service.openings_for_client(
+        session=session, client=client, bureau_names=names, limit=limit, origins=origins
+    )
+
+
+# --- candidate queries -----------------------------------------------------------------
+
+peer_router = APIRouter(prefix="/federation/v1", tags=["federation (node to node)"])
+
+
+def _limits(settings: Settings) -> candidates.Limits:
+    return candidates.Limits(
+        min_group=settings.candidate_min_group,
+        rate_per_minute=settings.candidate_rate_per_minute,
+        daily_quota=settings.candidate_daily_quota,
+        handle_days=settings.candidate_handle_days,
+    )
+
+
+@peer_router.post("/candidate-queries", response_model=CandidateAnswer)
+def answer_candidate_query(
+    query: CandidateQuery,
+    peer: VerifiedPeer,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> CandidateAnswer | JSONResponse:
+    """A peer asks for candidates for its vacancy; we answer with anonymised profiles only."""
+    asking = peer.peer.node_id
+    if query.origin != asking:
+        raise PermissionDeniedError(
+            f"query claims origin {query.origin!r} but is signed by {asking!r}"
+        )
+    try:
+        candidates.check_quota(session, asking_peer=asking, now=now, limits=_limits(settings))
+    except RateLimitedError as e:  # answered, not raised: the refusal itself is logged
+        candidates.log_query(
+            session,
+            asking_peer=asking,
+            query_id=query.query_id,
+            now=now,
+            status="refused",
+            reason=e.message[:200],
+        )
+        return problem(429, e.code, e.message, headers={"Retry-After": str(e.retry_after)})
+    return candidates.answer(
+        session=session,
+        query=query,
+        asking_peer=asking,
+        origin=settings.node_id or "",
+        now=now,
+        limits=_limits(settings),
+        scrubber=publishing.scrubber_for(session),
+    )
+
+
+def _build_query(
+    engine: Engine,
+    publisher: Publisher,
+    vacancy_id: str,
+    now: datetime,
+    actor: str,
+    max_results: int,
+) -> CandidateQuery:
+    with db.transaction(engine) as session:
+        vacancy = cardbox.get_vacancy(session=session, vacancy_id=vacancy_id)
+        employer = cardbox.get_employer(session=session, employer_id=vacancy.employer_id)
+        profile = candidates.vacancy_profile(
+            vacancy=vacancy,
+            employer=employer,
+            scrubber=publishing.scrubber_for(session),
+            secret=publisher.secret,
+            origin=publisher.origin,
+            now=now,
+        )
+        query = candidates.new_query(
+            origin=publisher.origin, profile=profile, max_results=max_results
+        )
+        audit.record(
+            session=session,
+            now=now,
+            actor=actor,
+            action=audit.Action.query,
+            entity="vacancy",
+            entity_id=vacancy_id,
+            detail={"query_id": query.query_id},
+        )
+        return query
+
+
+@router.post("/vacancies/{vacancy_id}/candidate-query", response_model=candidates.CandidateSearch)
+async def candidate_query(
+    vacancy_id: str,
+    request: Request,
+    settings: SettingsDep,
+    names: BureauNames,
+    actor: ActorDep,
+    _: ConsultantUser,
+    max_results: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 10,
+) -> candidates.CandidateSearch:
+    """Ask every active peer at once for anonymised candidates for this vacancy."""
+    state = request.app.state
+    now = state.clock()
+    query = await run_in_threadpool(
+        _build_query, state.engine, state.publisher, vacancy_id, now, actor.name, max_results
+    )
+    registry: PeerRegistry = state.peers
+    return await candidates.ask_peers(
+        peers=registry.active(),
+        client=state.peer_client,
+        query=query,
+        deadline=settings.candidate_deadline_seconds,
+        names=names,
+    )
+
+
+@router.get("/candidate-queries/stats", response_model=list[candidates.PeerQueryStats])
+def candidate_query_stats(
+    session: SessionDep, now: NowDep, _: AdminUser
+) -> list[candidates.PeerQueryStats]:
+    """Per asking peer: queries in the last hour, today and in total, refusals, profiles
+    sent. One peer harvesting profiles shows up here first."""
+    return candidates.stats(session=session, now=now)

@@ -1,0 +1,312 @@
+"""Ranked search over every bureau's openings, and openings for one of our clients.
+
+Two stages. Retrieval narrows the replica in SQL: type, contract type, hours, a bounding
+box around the place, and the full-text index when there are words to search (SQLite
+FTS5 over Snowball stems; PostgreSQL ``tsvector`` with the Dutch configuration), keeping
+at most :data:`CANDIDATES` rows. Ranking scores those few in Python with
+:func:`topmatch.matching.scoring.score`, which also explains each match in Dutch.
+
+Everything happens on our own node, on our own replica: no request to any peer is made,
+and nothing about a client leaves the node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    table,
+    text,
+)
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from topmatch.cardbox.schemas import ClientPublic
+from topmatch.federation.models import ReplicaSummary
+from topmatch.geography import places
+from topmatch.matching import scoring
+from topmatch.matching import text as mtext
+from topmatch.publishing.schemas import BaanopeningSummary, VacancySummary
+from topmatch.vocabulary import NLQF, EducationLevel
+
+CANDIDATES = 1000
+_FTS = table("matching_fts", column("rowid"))
+KM_PER_DEGREE = 111.2
+DEFAULT_RADIUS_KM = 25.0
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What a consultant asks for. Empty fields do not filter."""
+
+    q: str | None = None
+    place: str | None = None
+    radius_km: float | None = None
+    hours: int | None = None
+    education: EducationLevel | None = None
+    contract_types: frozenset[str] = frozenset()
+    isco08: str | None = None
+    skills: tuple[str, ...] = ()
+    type: Literal["vacancy", "baanopening"] | None = None
+    limit: int = 20
+    available_from: date | None = None
+    driving_licences: frozenset[str] = frozenset()
+    occupation_labels: tuple[str, ...] = field(default_factory=tuple)
+    origins: frozenset[str] | None = None  # whose openings may be shown; None: everyone's
+
+
+Opening = Annotated[VacancySummary | BaanopeningSummary, Field(discriminator="type")]
+
+
+class Hit(BaseModel):
+    score: float
+    explanation: str
+    reasons: list[str]
+    bureau: str = Field(description="The bureau that holds the opening (never the employer).")
+    opening: Opening
+
+
+class SearchResult(BaseModel):
+    hits: list[Hit]
+    candidates: int = Field(description="openings that passed retrieval and were scored")
+    place: str | None = None
+
+
+def _sought(request: SearchRequest, where: places.PlaceInfo | None) -> scoring.Sought:
+    hours_min = hours_max = None
+    if request.hours is not None:
+        hours_min = hours_max = request.hours  # the hours a week the seeker wants
+    nlqf = NLQF[request.education] if request.education else None
+    radius = request.radius_km if request.radius_km is not None else DEFAULT_RADIUS_KM
+    return scoring.Sought(
+        isco08=(request.isco08,) if request.isco08 else (),
+        occupation_words=tuple(
+            w for label in request.occupation_labels for w in mtext.stems(label)
+        ),
+        skills=tuple(mtext.term(skill) for skill in request.skills),
+        nlqf=nlqf,
+        hours_min=hours_min,
+        hours_max=hours_max,
+        contract_types=request.contract_types,
+        origin=(where.lat, where.lon) if where else None,
+        max_km=radius if where else None,
+        available_from=request.available_from,
+        driving_licences=request.driving_licences,
+    )
+
+
+def _fts_expression(terms: Sequence[str], dialect: str) -> str:
+    safe = [t for t in (re.sub(r"[^0-9a-z]", "", term) for term in terms) if t]
+    if dialect == "postgresql":
+        return " | ".join(f"{t}:*" for t in safe)
+    return " OR ".join(f'"{t}"*' for t in safe)
+
+
+def _filters(request: SearchRequest, sought: scoring.Sought) -> list[ColumnElement[bool]]:
+    """The SQL conditions that cheaply narrow the replica before ranking."""
+    conditions: list[ColumnElement[bool]] = [col(ReplicaSummary.deleted).is_(False)]
+    if request.origins is not None:
+        conditions.append(col(ReplicaSummary.origin).in_(request.origins))
+    if request.type:
+        conditions.append(col(ReplicaSummary.type) == request.type)
+    if request.contract_types:
+        conditions.append(
+            or_(
+                col(ReplicaSummary.contract_type).is_(None),
+                col(ReplicaSummary.contract_type).in_(request.contract_types),
+            )
+        )
+    if sought.hours_max is not None:
+        conditions.append(col(ReplicaSummary.hours_min) <= sought.hours_max)
+    if sought.origin is not None and sought.max_km is not None:
+        lat, lon = sought.origin
+        dlat = sought.max_km / KM_PER_DEGREE
+        dlon = sought.max_km / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
+        conditions.append(col(ReplicaSummary.lat).between(lat - dlat, lat + dlat))
+        conditions.append(col(ReplicaSummary.lon).between(lon - dlon, lon + dlon))
+    return conditions
+
+
+def _retrieve(
+    session: Session, request: SearchRequest, sought: scoring.Sought
+) -> list[tuple[ReplicaSummary, float]]:
+    """At most CANDIDATES rows with their text rank (0..1), filtered in SQL."""
+    conditions = _filters(request, sought)
+    terms = mtext.query_terms(request.q or "")
+    dialect = session.get_bind().dialect.name
+    if terms and dialect == "postgresql":
+        tsquery = func.to_tsquery("dutch", _fts_expression(mtext.words(request.q or ""), dialect))
+        vector: ColumnElement[Any] = literal_column("federation_summary.search_vector")
+        pg_rank = func.ts_rank(vector, tsquery)
+        query = (
+            sa_select(ReplicaSummary, pg_rank)
+            .where(*conditions, vector.op("@@")(tsquery))
+            .order_by(pg_rank.desc())
+        )
+    elif terms:
+        # FTS5: bm25() is lower for better matches; negated so that higher is better.
+        fts_rank = literal_column("-bm25(matching_fts)", Float)
+        match = text("matching_fts MATCH :q").bindparams(
+            bindparam("q", _fts_expression(terms, dialect))
+        )
+        query = (
+            sa_select(ReplicaSummary, fts_rank)
+            .join(_FTS, _FTS.c.rowid == literal_column("federation_summary.rowid"))
+            .where(*conditions, match)
+            .order_by(fts_rank.desc())
+        )
+    else:
+        order: list[Any] = []
+        if sought.isco08:
+            order.append(col(ReplicaSummary.isco08).in_(sought.isco08).desc())
+        order.append(col(ReplicaSummary.updated_at).desc())
+        query = (
+            sa_select(ReplicaSummary, literal_column("0.0", Float))
+            .where(*conditions)
+            .order_by(*order)
+        )
+    rows = session.execute(query.limit(CANDIDATES)).all()
+    return _normalise_ranks([(row[0], float(row[1] or 0.0)) for row in rows], bool(terms))
+
+
+def _normalise_ranks(
+    rows: list[tuple[ReplicaSummary, float]], ranked: bool
+) -> list[tuple[ReplicaSummary, float]]:
+    """Text ranks (negated bm25 or ts_rank) scaled to 0..1 by the best one; by position
+    when no rank is positive."""
+    if not ranked or not rows:
+        return [(row, 0.0) for row, _ in rows]
+    best = max(rank for _, rank in rows)
+    if best > 0:
+        return [(row, rank / best) for row, rank in rows]
+    count = len(rows)
+    return [(row, 1.0 - i / count) for i, (row, _) in enumerate(rows)]
+
+
+def _offered(row: ReplicaSummary, text_rank: float) -> scoring.Offered:
+    return scoring.Offered(
+        isco08=row.isco08,
+        occupation_words=tuple(mtext.stems(row.title)),
+        skills_required=tuple(row.skills),
+        skills_nice=(),
+        nlqf=row.nlqf,
+        hours_min=row.hours_min,
+        hours_max=row.hours_max,
+        contract_type=row.contract_type,
+        location=(row.lat, row.lon) if row.lat is not None and row.lon is not None else None,
+        place_name=row.municipality,
+        start_date=row.start_date,
+        text_rank=text_rank,
+    )
+
+
+def rank(
+    *,
+    session: Session,
+    request: SearchRequest,
+    sought: scoring.Sought,
+    bureau_names: Mapping[str, str],
+    weights: scoring.Weights = scoring.Weights(),
+) -> SearchResult:
+    candidates = _retrieve(session, request, sought)
+    scored = []
+    for row, text_rank in candidates:
+        match = scoring.score(sought, _offered(row, text_rank), weights=weights)
+        if match is not None:
+            scored.append((match, row))
+    scored.sort(
+        key=lambda pair: (-pair[0].score, -pair[1].updated_at.timestamp(), pair[1].summary_id)
+    )
+    hits = []
+    for match, row in scored[: request.limit]:
+        opening: VacancySummary | BaanopeningSummary = (
+            VacancySummary.model_validate(row.body)
+            if row.type == "vacancy"
+            else BaanopeningSummary.model_validate(row.body)
+        )
+        hits.append(
+            Hit(
+                score=match.score,
+                explanation=scoring.explain(match),
+                reasons=[r.text for r in match.reasons],
+                bureau=bureau_names.get(row.origin, row.origin),
+                opening=opening,
+            )
+        )
+    return SearchResult(hits=hits, candidates=len(candidates))
+
+
+def search(
+    *,
+    session: Session,
+    request: SearchRequest,
+    bureau_names: Mapping[str, str],
+    weights: scoring.Weights = scoring.Weights(),
+) -> SearchResult:
+    """Rank every bureau's openings for a consultant's search."""
+    where = places.place(request.place) if request.place else None
+    result = rank(
+        session=session,
+        request=request,
+        sought=_sought(request, where),
+        bureau_names=bureau_names,
+        weights=weights,
+    )
+    return result.model_copy(update={"place": where.name if where else None})
+
+
+def request_for_client(
+    client: ClientPublic, *, limit: int = 20, origins: frozenset[str] | None = None
+) -> SearchRequest:
+    """The search a consultant would type for this client, from the private profile."""
+    return SearchRequest(
+        place=client.municipality,
+        radius_km=float(client.max_travel_km) if client.max_travel_km is not None else None,
+        hours=client.hours_per_week,
+        education=client.education_level,
+        isco08=next((o.isco08 for o in client.desired_occupations if o.isco08), None),
+        occupation_labels=tuple(o.label for o in client.desired_occupations),
+        skills=tuple(client.skills),
+        available_from=client.available_from,
+        driving_licences=frozenset(client.driving_licences),
+        limit=limit,
+        origins=origins,
+    )
+
+
+def openings_for_client(
+    *,
+    session: Session,
+    client: ClientPublic,
+    bureau_names: Mapping[str, str],
+    limit: int = 20,
+    weights: scoring.Weights = scoring.Weights(),
+    origins: frozenset[str] | None = None,
+) -> SearchResult:
+    """Every bureau's openings ranked for one of our clients; computed on our node only."""
+    request = request_for_client(client, limit=limit, origins=origins)
+    try:
+        where: places.PlaceInfo | None = places.place(client.municipality)
+    except places.UnknownPlaceError:
+        where = None  # an unknown home municipality: rank without distance
+    sought = _sought(request, where)
+    codes = tuple(o.isco08 for o in client.desired_occupations if o.isco08)
+    sought = dataclasses.replace(sought, isco08=codes) if codes else sought
+    result = rank(
+        session=session, request=request, sought=sought, bureau_names=bureau_names, weights=weights
+    )
+    return result.model_copy(update={"place": where.name if where else None})

@@ -1,0 +1,253 @@
+"""Candidate queries: anonymised answers, minimum groups, quotas, and the fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from fastapi.testclient import TestClient
+
+from tests.factories import BSNS, FrozenClock, client_data
+from tests.fednodes import FakePeer
+from topmatch.federation import signatures
+from topmatch.federation.peers import PeerRegistry
+from topmatch.federation.transport import PeerClient, SignatureAuth
+from topmatch.identity import keys
+from topmatch.identity.service import NodeIdentity
+from topmatch.matching import candidates
+from topmatch.matching.schemas import CandidateAnswer, CandidateQuery, VacancyProfile
+from topmatch.publishing.schemas import OccupationRef, Place
+from topmatch.settings import Settings
+
+PUBLIC = "http://127.0.0.1:8001"
+Headers = dict[str, str]
+PATH = "/federation/v1/candidate-queries"
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    return settings.model_copy(
+        update={"peers_dir": tmp_path / "peers", "candidate_rate_per_minute": 3}
+    )
+
+
+@pytest.fixture
+def peer(settings: Settings, clock: FrozenClock) -> FakePeer:
+    fake = FakePeer.make("werkpad", clock())
+    fake.install(settings.peers_dir)
+    return fake
+
+
+def _query(origin: str = "werkpad", **overrides: Any) -> CandidateQuery:
+    profile = VacancyProfile(
+        occupation=OccupationRef(label="Magazijnmedewerker", isco08="9321"),
+        skills_required=["orderpicken"],
+        hours_min=16,
+        hours_max=32,
+        contract_type="tijdelijk",
+        place=Place(municipality="Tilburg"),
+    )
+    return CandidateQuery(
+        query_id=secrets.token_urlsafe(18), origin=origin, vacancy=profile, **overrides
+    )
+
+
+def _ask(
+    client: TestClient, peer: FakePeer, clock: FrozenClock, query: CandidateQuery
+) -> httpx.Response:
+    body = query.model_dump_json().encode()
+    headers = signatures.sign_request(
+        method="POST",
+        url=PUBLIC + PATH,
+        body=body,
+        key=peer.identity.private_key,
+        key_id=peer.identity.key_id,
+        created=int(clock().timestamp()),
+        nonce=secrets.token_urlsafe(8),
+    )
+    return client.post(PATH, content=body, headers={**headers, "Content-Type": "application/json"})
+
+
+@pytest.fixture
+def clients(client: TestClient, consultant: Headers) -> list[str]:
+    ids = []
+    for i, bsn in enumerate(BSNS):
+        created = client.post(
+            "/api/v1/clients",
+            headers=consultant,
+            json=client_data(
+                bsn=bsn,
+                first_name=f"Naam{i}",
+                municipality="Waalwijk",
+                max_travel_km=30,
+                consent_share_profile=i != 4,  # the last one did not consent
+                skills=["orderpicken", f"Naam{i} kan alles"],
+                notes="Schulden, zie dossier.",
+            ),
+        )
+        ids.append(created.json()["id"])
+    return ids
+
+
+def test_answers_with_anonymised_profiles_only(
+    client: TestClient,
+    peer: FakePeer,
+    clock: FrozenClock,
+    clients: list[str],
+    admin: Headers,
+) -> None:
+    response = _ask(client, peer, clock, _query())
+    assert response.status_code == 200, response.text
+    answer = CandidateAnswer.model_validate_json(response.content)
+    assert answer.status == "answered"
+    assert len(answer.candidates) == 4  # the fifth did not consent
+    text = response.text
+    for private in [
+        *BSNS,
+        "Sanne",
+        "Dijk",
+        "Grotestraat",
+        "5141 JA",
+        "1999-04-12",
+        "sanne@example.nl",
+        "06-12345678",
+        "Schulden",
+        "Naam0",
+        *clients,
+    ]:
+        assert private not in text
+    first = answer.candidates[0]
+    assert first.region == "Midden-Brabant"
+    assert first.age_band == "27-35"
+    assert first.handle.startswith("c-")
+    again = CandidateAnswer.model_validate_json(_ask(client, peer, clock, _query()).content)
+    assert {c.handle for c in again.candidates}.isdisjoint({c.handle for c in answer.candidates})
+    stats = client.get("/api/v1/candidate-queries/stats", headers=admin).json()
+    assert stats[0]["asking_peer"] == "werkpad"
+    assert (stats[0]["total"], stats[0]["profiles_sent"]) == (2, 8)
+
+
+def test_too_small_a_group_is_not_answered(
+    client: TestClient, peer: FakePeer, clock: FrozenClock, consultant: Headers
+) -> None:
+    for bsn in BSNS[:2]:
+        client.post(
+            "/api/v1/clients",
+            headers=consultant,
+            json=client_data(bsn=bsn, municipality="Waalwijk", skills=["orderpicken"]),
+        )
+    answer = _ask(client, peer, clock, _query()).json()
+    assert (answer["status"], answer["candidates"], answer["min_group_size"]) == ("too_few", [], 3)
+
+
+def test_rate_limit_and_forged_origin(
+    client: TestClient, peer: FakePeer, clock: FrozenClock, clients: list[str], admin: Headers
+) -> None:
+    for _ in range(3):
+        assert _ask(client, peer, clock, _query()).status_code == 200
+    refused = _ask(client, peer, clock, _query())
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "60"
+    assert "signature" in {k.lower() for k in refused.headers}  # still a signed answer
+    clock.advance(minutes=2)
+    assert _ask(client, peer, clock, _query()).status_code == 200
+    forged = _ask(client, peer, clock, _query(origin="rival"))
+    assert forged.status_code == 403
+    stats = client.get("/api/v1/candidate-queries/stats", headers=admin).json()[0]
+    assert stats["refused"] == 1
+
+
+def test_malformed_query_is_422_and_unsigned_is_401(
+    client: TestClient, peer: FakePeer, clock: FrozenClock
+) -> None:
+    query = json.loads(_query().model_dump_json())
+    query["vacancy"]["employer"] = "Bakkerij"
+    body = json.dumps(query).encode()
+    headers = signatures.sign_request(
+        method="POST",
+        url=PUBLIC + PATH,
+        body=body,
+        key=peer.identity.private_key,
+        key_id=peer.identity.key_id,
+        created=int(clock().timestamp()),
+        nonce="n-1234567",
+    )
+    response = client.post(
+        PATH, content=body, headers={**headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert client.post(PATH, json=json.loads(_query().model_dump_json())).status_code == 401
+
+
+# --- the asking side -------------------------------------------------------------------
+
+
+@pytest.fixture
+def asking(clock: FrozenClock, tmp_path: Path) -> Iterator[tuple[PeerClient, list[FakePeer]]]:
+    peers = [FakePeer.make(name, clock()) for name in ("alfa", "traag", "dood")]
+    for p in peers:
+        p.install(tmp_path / "asking-peers")
+    key = keys.generate()
+    me = NodeIdentity(private_key=key, key_id=keys.key_id(key.public_key()))
+    http = httpx.AsyncClient(auth=SignatureAuth(me, clock), timeout=5)
+    registry = PeerRegistry(tmp_path / "asking-peers", own_node_id="me")
+    yield PeerClient(http=http, registry=registry, clock=clock, max_response_bytes=100_000), peers
+    asyncio.run(http.aclose())
+
+
+@respx.mock
+def test_fan_out_reports_each_peer_and_never_waits_past_the_deadline(
+    asking: tuple[PeerClient, list[FakePeer]], clock: FrozenClock
+) -> None:
+    client, (alfa, slow, dead) = asking
+    query = _query(origin="me")
+    answer = CandidateAnswer(
+        query_id=query.query_id, origin="alfa", status="answered", min_group_size=3, candidates=[]
+    )
+
+    def answering(request: httpx.Request) -> httpx.Response:
+        return alfa.respond(request, json.loads(answer.model_dump_json()), now=clock())
+
+    async def sleeping(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return slow.respond(request, {}, now=clock())
+
+    respx.post("http://alfa.test" + PATH).mock(side_effect=answering)
+    respx.post("http://traag.test" + PATH).mock(side_effect=sleeping)
+    respx.post("http://dood.test" + PATH).mock(side_effect=httpx.ConnectError("refused"))
+    result = asyncio.run(
+        candidates.ask_peers(
+            peers=[alfa.descriptor, slow.descriptor, dead.descriptor],
+            client=client,
+            query=query,
+            deadline=0.5,
+            names={},
+        )
+    )
+    status = {p.node_id: p.status for p in result.peers}
+    assert status == {"alfa": "answered", "traag": "timed_out", "dood": "error"}
+    assert result.candidates == []
+
+
+@respx.mock
+def test_an_answer_for_another_query_is_an_error(
+    asking: tuple[PeerClient, list[FakePeer]], clock: FrozenClock
+) -> None:
+    client, (alfa, _, _) = asking
+    other = CandidateAnswer(query_id="x" * 24, origin="alfa", status="too_few", min_group_size=3)
+    respx.post("http://alfa.test" + PATH).mock(
+        side_effect=lambda r: alfa.respond(r, json.loads(other.model_dump_json()), now=clock())
+    )
+    result = asyncio.run(
+        candidates.ask_peers(
+            peers=[alfa.descriptor], client=client, query=_query(origin="me"), deadline=2, names={}
+        )
+    )
+    assert result.peers[0].status == "error"

@@ -1,0 +1,174 @@
+"""Ranked search and client matches over every bureau's openings (in-process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from tests.factories import FrozenClock, client_data, employer_data, vacancy_data
+from tests.fednodes import FakePeer, page, vacancy_body
+from topmatch import db
+from topmatch.federation import replication
+from topmatch.publishing.schemas import FeedPage
+from topmatch.settings import Settings
+
+Headers = dict[str, str]
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    return settings.model_copy(update={"peers_dir": tmp_path / "peers"})
+
+
+@pytest.fixture
+def peer(settings: Settings, clock: FrozenClock) -> FakePeer:
+    fake = FakePeer.make("werkpad", clock())
+    fake.install(settings.peers_dir)
+    return fake
+
+
+def _peer_openings(engine: Engine, now: datetime, items: list[dict[str, Any]]) -> None:
+    upserts = [{"seq": i + 1, "op": "upsert", "summary": body} for i, body in enumerate(items)]
+    with db.transaction(engine) as session:
+        replication.apply_page(session, FeedPage.model_validate(page("werkpad", 0, upserts)), now)
+
+
+def _sid(n: int) -> str:
+    return f"v-{n:024x}"
+
+
+@pytest.fixture
+def openings(
+    client: TestClient, consultant: Headers, engine: Engine, clock: FrozenClock, peer: FakePeer
+) -> Iterator[None]:
+    now = clock()
+    employer = client.post("/api/v1/employers", json=employer_data(), headers=consultant).json()
+    client.post(
+        "/api/v1/vacancies",
+        headers=consultant,
+        json=vacancy_data(
+            employer["id"],
+            published=True,
+            title="Magazijnmedewerker dagdienst",
+            municipality="Waalwijk",
+        ),
+    )
+    client.post(
+        "/api/v1/vacancies",
+        headers=consultant,
+        json=vacancy_data(employer["id"], published=False, title="Geheime magazijnbaan"),
+    )
+    _peer_openings(
+        engine,
+        now,
+        [
+            vacancy_body(
+                "werkpad",
+                _sid(1),
+                1,
+                now,
+                title="Magazijnmedewerkers gezocht",
+                place={"municipality": "Tilburg"},
+            ),
+            vacancy_body(
+                "werkpad",
+                _sid(2),
+                1,
+                now,
+                title="Orderpicker magazijn",
+                place={"municipality": "Groningen"},
+            ),
+            vacancy_body(
+                "werkpad",
+                _sid(3),
+                1,
+                now,
+                title="Kok in restaurant",
+                occupation={"label": "Kok", "isco08": "5120"},
+                place={"municipality": "Waalwijk"},
+                description="Koken voor gasten.",
+            ),
+        ],
+    )
+
+
+def test_free_text_search_ranks_every_bureau_and_explains(
+    client: TestClient, consultant: Headers, openings: None
+) -> None:
+    result = client.get(
+        "/api/v1/search", params={"q": "magazijnmedewerker"}, headers=consultant
+    ).json()
+    titles = [h["opening"]["title"] for h in result["hits"]]
+    assert "Kok in restaurant" not in titles
+    assert "Geheime magazijnbaan" not in titles  # not published
+    assert set(titles) >= {"Magazijnmedewerker dagdienst", "Magazijnmedewerkers gezocht"}
+    bureaus = {h["opening"]["origin"]: h["bureau"] for h in result["hits"]}
+    assert bureaus == {"baanbrekers": "Baanbrekers", "werkpad": "Werkpad"}
+    assert all(h["explanation"] for h in result["hits"])
+    scores = [h["score"] for h in result["hits"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_place_and_radius_filter_by_distance(
+    client: TestClient, consultant: Headers, openings: None
+) -> None:
+    result = client.get(
+        "/api/v1/search",
+        params={"q": "magazijn", "place": "Waalwijk", "radius_km": 25},
+        headers=consultant,
+    ).json()
+    places = {h["opening"]["place"]["municipality"] for h in result["hits"]}
+    assert places == {"Waalwijk", "Tilburg"}
+    assert result["place"] == "Waalwijk"
+    near = next(h for h in result["hits"] if h["opening"]["place"]["municipality"] == "Tilburg")
+    assert any("km" in reason for reason in near["reasons"])
+
+
+def test_occupation_code_ranks_the_same_job_first(
+    client: TestClient, consultant: Headers, openings: None
+) -> None:
+    result = client.get(
+        "/api/v1/search", params={"occupation": "5120", "place": "Waalwijk"}, headers=consultant
+    ).json()
+    assert result["hits"][0]["opening"]["title"] == "Kok in restaurant"
+
+
+def test_unknown_place_is_a_422_with_suggestions(client: TestClient, consultant: Headers) -> None:
+    response = client.get("/api/v1/search", params={"place": "Walwijk"}, headers=consultant)
+    assert response.status_code == 422
+    assert "Waalwijk" in response.json()["detail"]
+
+
+def test_search_needs_a_consultant(client: TestClient, finance: Headers) -> None:
+    assert client.get("/api/v1/search").status_code == 401
+    assert client.get("/api/v1/search", headers=finance).status_code == 403
+
+
+@respx.mock(assert_all_called=False)
+def test_client_matches_are_computed_locally(
+    client: TestClient, consultant: Headers, openings: None, respx_mock: respx.MockRouter
+) -> None:
+    outbound = respx_mock.route()  # any request leaving the node would hit this
+    created = client.post(
+        "/api/v1/clients",
+        headers=consultant,
+        json=client_data(
+            municipality="Waalwijk",
+            max_travel_km=30,
+            skills=["orderpicken"],
+            desired_occupations=[{"label": "Magazijnmedewerker", "isco08": "9321"}],
+        ),
+    ).json()
+    result = client.get(f"/api/v1/clients/{created['id']}/matches", headers=consultant).json()
+    titles = [h["opening"]["title"] for h in result["hits"]]
+    assert titles[0] == "Magazijnmedewerker dagdienst"
+    assert "Orderpicker magazijn" not in titles  # Groningen is beyond 30 km
+    assert outbound.call_count == 0
+    assert client.get("/api/v1/clients/nope/matches", headers=consultant).status_code == 404

@@ -1,0 +1,635 @@
+"""Scoring an opening against what a client looks for: known answers, filters, properties.
+
+Most known-answer tests weigh one component only (:func:`only`), so the score is that
+component's share times 100.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from topmatch.geography.places import EARTH_RADIUS_KM
+from topmatch.matching.scoring import (
+    Match,
+    Offered,
+    ReasonKind,
+    Sought,
+    Weights,
+    age_band,
+    explain,
+    recall_at_k,
+    score,
+)
+from topmatch.matching.text import stems, term
+
+KM_PER_DEGREE = 2 * math.pi * EARTH_RADIUS_KM / 360
+HOME = (51.6866, 5.0619)  # roughly Waalwijk
+START = date(2025, 3, 3)
+
+
+def north(km: float, of: tuple[float, float] = HOME) -> tuple[float, float]:
+    """A point ``km`` due north of ``of`` (along a meridian, so distances are exact)."""
+    return of[0] + km / KM_PER_DEGREE, of[1]
+
+
+def opening(**changes: Any) -> Offered:
+    """A warehouse opening in Waalwijk that fits :func:`client` on every component."""
+    base = Offered(
+        isco08="9321",
+        occupation_words=tuple(stems("Magazijnmedewerker")),
+        skills_required=("Orderpicken", "Heftruck rijden"),
+        skills_nice=("Lassen",),
+        nlqf=2,
+        hours_min=24,
+        hours_max=32,
+        contract_type="vast",
+        location=HOME,
+        place_name="Waalwijk",
+        start_date=START,
+        text_rank=1.0,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def client(**changes: Any) -> Sought:
+    """A client in Waalwijk looking for warehouse work, 24 hours a week."""
+    base = Sought(
+        isco08=("9321",),
+        occupation_words=tuple(stems("magazijnmedewerker")),
+        skills=(term("orderpicken"), term("heftruck rijden")),
+        nlqf=2,
+        hours_min=24,
+        hours_max=24,
+        contract_types=frozenset({"vast", "tijdelijk"}),
+        origin=HOME,
+        max_km=50.0,
+        available_from=START,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def only(component: str) -> Weights:
+    """Weights that count one component and nothing else."""
+    zero = {field.name: 0.0 for field in dataclasses.fields(Weights)}
+    return Weights(**{**zero, component: 1.0})
+
+
+def points(sought: Sought, offered: Offered, component: str) -> float:
+    match = score(sought, offered, weights=only(component))
+    assert match is not None
+    return match.score
+
+
+def reason(match: Match | None, kind: ReasonKind) -> str:
+    assert match is not None
+    found = [r.text for r in match.reasons if r.kind == kind]
+    assert len(found) == 1, match.reasons
+    return found[0]
+
+
+# --- The whole score -------------------------------------------------------------------
+
+
+def test_a_perfect_fit_scores_100_with_a_reason_per_component() -> None:
+    match = score(client(), opening())
+    assert match is not None
+    assert match.score == 100.0
+    assert [r.kind for r in match.reasons] == [
+        ReasonKind.occupation,
+        ReasonKind.skills,
+        ReasonKind.distance,
+        ReasonKind.hours,
+        ReasonKind.education,
+        ReasonKind.text,
+    ]
+    assert explain(match) == (
+        "zelfde beroep (ISCO 9321); vaardigheden: Orderpicken, Heftruck rijden; "
+        "0 km van Waalwijk; uren 24–32 passen bij 24 uur; opleidingsniveau past (NLQF 2); "
+        "tekst past bij de zoekvraag"
+    )
+
+
+def test_the_worked_example_in_the_docs() -> None:
+    sought = client(skills=(term("orderpicken"), term("heftruck rijden"), term("koken")))
+    match = score(sought, opening(location=north(10), text_rank=0.0))
+    assert match is not None
+    assert match.score == 82.0  # 30 + 25 * 4/5 + 15 * 0.8 + 10 + 10 + 0
+
+
+def test_reasons_are_ordered_by_contribution() -> None:
+    match = score(
+        client(isco08=("9329",), skills=(term("orderpicken"),)),  # 20 for occupation
+        opening(location=north(5), text_rank=0.3),  # 25 for skills, 13.5 for distance
+    )
+    assert match is not None
+    assert [r.kind for r in match.reasons] == [
+        ReasonKind.skills,
+        ReasonKind.occupation,
+        ReasonKind.distance,
+        ReasonKind.hours,
+        ReasonKind.education,
+        ReasonKind.text,
+    ]
+
+
+def test_components_without_points_give_no_reason() -> None:
+    match = score(
+        client(isco08=(), occupation_words=(), skills=()), opening(isco08=None, text_rank=0.0)
+    )
+    assert match is not None
+    assert match.score == 35.0  # 15 + 10 + 10
+    assert {r.kind for r in match.reasons} == {
+        ReasonKind.distance,
+        ReasonKind.hours,
+        ReasonKind.education,
+    }
+
+
+def test_a_same_occupation_nearby_opening_outranks_a_far_one() -> None:
+    near = opening(location=north(3), place_name="Kaatsheuvel")
+    far = opening(location=north(40), place_name="Utrecht")
+    other_job_near = opening(isco08="5120", occupation_words=("kok",), location=north(3))
+    ranked = sorted(
+        [("far", far), ("other", other_job_near), ("near", near)],
+        key=lambda pair: -(score(client(), pair[1]) or Match(0, ())).score,
+    )
+    assert [name for name, _ in ranked] == ["near", "far", "other"]
+
+
+def test_ranking_clients_for_a_vacancy_uses_the_same_function() -> None:
+    vacancy = opening(nlqf=3, text_rank=0.0)
+    clients = {
+        "warehouse, nearby": client(),
+        "warehouse, far": client(origin=north(45)),
+        "cook, nearby": client(isco08=("5120",), occupation_words=("kok",), skills=("kok",)),
+        "underqualified": client(nlqf=1),
+    }
+    scores = {name: score(sought, vacancy) for name, sought in clients.items()}
+    assert scores["underqualified"] is None  # NLQF 3 required, 1 held
+    ranked = sorted(
+        (name for name, match in scores.items() if match is not None),
+        key=lambda name: -(scores[name] or Match(0, ())).score,
+    )
+    assert ranked == ["warehouse, nearby", "warehouse, far", "cook, nearby"]
+
+
+# --- Hard filters ----------------------------------------------------------------------
+
+
+def test_an_unwanted_contract_type_rules_an_opening_out() -> None:
+    assert (
+        score(client(contract_types=frozenset({"vast"})), opening(contract_type="uitzend")) is None
+    )
+    assert score(client(contract_types=frozenset()), opening(contract_type="uitzend")) is not None
+    assert score(client(contract_types=frozenset({"vast"})), opening(contract_type=None))
+
+
+def test_an_opening_beyond_max_km_is_ruled_out() -> None:
+    assert score(client(max_km=25), opening(location=north(26))) is None
+    assert score(client(max_km=25), opening(location=north(24))) is not None
+    assert score(client(max_km=25), opening(location=None)) is not None
+    assert score(client(max_km=None), opening(location=north(500))) is not None
+    assert score(client(origin=None, max_km=25), opening(location=north(500))) is not None
+
+
+def test_hours_that_do_not_overlap_rule_an_opening_out() -> None:
+    assert score(client(hours_min=36, hours_max=40), opening()) is None
+    assert score(client(hours_min=None, hours_max=20), opening()) is None
+    assert score(client(hours_min=33, hours_max=None), opening()) is None
+    assert score(client(hours_min=32, hours_max=40), opening()) is not None  # they touch
+    assert score(client(hours_min=None, hours_max=None), opening()) is not None
+
+
+def test_a_required_level_two_above_the_seekers_rules_an_opening_out() -> None:
+    assert score(client(nlqf=2), opening(nlqf=4)) is None
+    assert score(client(nlqf=2), opening(nlqf=3)) is not None
+    assert score(client(nlqf=None), opening(nlqf=8)) is not None
+    assert score(client(nlqf=1), opening(nlqf=None)) is not None
+
+
+# --- Occupation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected", "text"),
+    [
+        ("9321", 100.0, "zelfde beroep (ISCO 9321)"),
+        ("9329", 66.7, "verwant beroep (ISCO 932)"),
+        ("9311", 33.3, "beroep in hetzelfde vakgebied (ISCO 93)"),
+    ],
+)
+def test_isco_groups_give_a_full_two_thirds_or_one_third(
+    wanted: str, expected: float, text: str
+) -> None:
+    sought = client(isco08=(wanted,), occupation_words=())
+    assert points(sought, opening(), "occupation") == expected
+    assert reason(score(sought, opening()), ReasonKind.occupation) == text
+
+
+def test_the_best_of_several_wanted_codes_counts() -> None:
+    assert points(client(isco08=("5120", "9329", "9321")), opening(), "occupation") == 100.0
+
+
+def test_a_different_major_group_and_words_that_differ_give_nothing() -> None:
+    sought = client(isco08=("9111",), occupation_words=("kok",))
+    assert points(sought, opening(), "occupation") == 0.0
+
+
+def test_without_a_code_match_half_the_share_of_words_found_counts() -> None:
+    sought = client(isco08=(), occupation_words=(*stems("magazijnmedewerker heftruckchauffeur"),))
+    assert points(sought, opening(), "occupation") == 25.0
+    text = reason(score(sought, opening()), ReasonKind.occupation)
+    assert text == "beroepsnaam komt overeen (1 van 2 woorden)"
+    assert points(client(isco08=()), opening(isco08=None), "occupation") == 50.0
+
+
+def test_words_count_when_they_beat_a_distant_code() -> None:
+    sought = client(isco08=("9333",))  # sub-major group only: 1/3 < 1/2 for the words
+    assert points(sought, opening(), "occupation") == 50.0
+
+
+# --- Skills ----------------------------------------------------------------------------
+
+
+def test_all_sought_skills_found_gives_the_full_weight() -> None:
+    sought = client(skills=(term("orderpicken"), term("heftruck rijden"), term("lassen")))
+    assert points(sought, opening(), "skills") == 100.0
+    text = reason(score(sought, opening()), ReasonKind.skills)
+    assert text == "vaardigheden: Orderpicken, Heftruck rijden, Lassen"
+
+
+def test_a_required_skill_counts_double() -> None:
+    sought = client(skills=(term("orderpicken"), term("lassen"), term("koken")))
+    # orderpicken required (2 of 2), lassen nice (1 of 1), koken missing (0 of 1): 3/4
+    assert points(sought, opening(), "skills") == 75.0
+
+
+def test_a_skill_is_found_inside_a_longer_label_and_in_inflected_form() -> None:
+    sought = client(skills=(term("heftruck"), term("orderpickers")))
+    assert points(sought, opening(skills_required=("Heftruck rijden", "orderpicker")), "skills")
+    assert points(client(skills=(term("heftruck"),)), opening(), "skills") == 100.0
+
+
+def test_offered_skills_may_be_stems() -> None:
+    stemmed = tuple(s for label in ("Orderpicken", "Heftruck rijden") for s in stems(label))
+    sought = client(skills=tuple(stems("orderpicken heftruck rijden")))
+    assert points(sought, opening(skills_required=stemmed, skills_nice=()), "skills") == 100.0
+
+
+def test_no_sought_skills_gives_nothing() -> None:
+    assert points(client(skills=()), opening(), "skills") == 0.0
+
+
+def test_a_driving_licence_the_opening_names_counts_as_a_required_skill() -> None:
+    wanted = opening(skills_required=("Orderpicken", "Rijbewijs C"))
+    sought = client(skills=(term("orderpicken"), term("koken")), driving_licences=frozenset("C"))
+    assert points(sought, wanted, "skills") == 80.0  # (2 + 2) / (2 + 1 + 2)
+    assert reason(score(sought, wanted), ReasonKind.skills) == (
+        "vaardigheden: Orderpicken, Rijbewijs C"
+    )
+
+
+def test_a_driving_licence_the_opening_does_not_name_changes_nothing() -> None:
+    sought = client(skills=(term("orderpicken"), term("koken")))
+    with_licences = dataclasses.replace(sought, driving_licences=frozenset({"B", "CE"}))
+    assert points(with_licences, opening(), "skills") == points(sought, opening(), "skills")
+    wanted = opening(skills_required=("Rijbewijs C",))
+    assert points(client(skills=(), driving_licences=frozenset({"CE"})), wanted, "skills") == 0
+
+
+# --- Distance --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("km", "max_km", "expected"),
+    [(0, 50, 100.0), (10, 50, 80.0), (25, None, 50.0), (49, None, 2.0), (60, None, 0.0)],
+)
+def test_distance_falls_linearly_to_max_km_or_50(
+    km: float, max_km: float | None, expected: float
+) -> None:
+    sought = client(max_km=max_km)
+    assert points(sought, opening(location=north(km)), "distance") == pytest.approx(expected)
+
+
+def test_distance_reason_names_the_place() -> None:
+    match = score(client(), opening(location=north(12), place_name="Tilburg"))
+    assert reason(match, ReasonKind.distance) == "12 km van Tilburg"
+    assert reason(score(client(), opening(place_name="")), ReasonKind.distance) == "0 km"
+
+
+def test_an_unknown_distance_gives_half() -> None:
+    assert points(client(origin=None), opening(), "distance") == 50.0
+    match = score(client(), opening(location=None))
+    assert reason(match, ReasonKind.distance) == "afstand onbekend"
+
+
+def test_a_zero_max_km_allows_only_the_same_place() -> None:
+    assert points(client(max_km=0), opening(), "distance") == 100.0
+    assert score(client(max_km=0), opening(location=north(1))) is None
+
+
+# --- Hours -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hours_min", "hours_max", "expected", "text"),
+    [
+        (24, 24, 100.0, "uren 24–32 passen bij 24 uur"),
+        (20, 40, 100.0, "uren 24–32 passen bij 20–40 uur"),
+        (28, 36, 55.6, "uren 24–32 passen deels bij 28–36 uur"),  # 28-32: 5 of 9 hours
+        (None, 24, 11.1, "uren 24–32 passen deels bij hoogstens 24 uur"),  # touch: 1 of 9
+        (30, None, 33.3, "uren 24–32 passen deels bij minstens 30 uur"),  # 30-32: 3 of 9
+    ],
+)
+def test_hours_score_the_overlap_against_the_shorter_range(
+    hours_min: int | None, hours_max: int | None, expected: float, text: str
+) -> None:
+    sought = client(hours_min=hours_min, hours_max=hours_max)
+    assert points(sought, opening(), "hours") == expected
+    assert reason(score(sought, opening()), ReasonKind.hours) == text
+
+
+def test_the_worked_hours_example_in_the_docs() -> None:
+    sought = client(hours_min=25, hours_max=None)
+    assert points(sought, opening(hours_min=20, hours_max=30), "hours") == round(600 / 11, 1)
+
+
+def test_unstated_hours_give_half() -> None:
+    sought = client(hours_min=None, hours_max=None)
+    assert points(sought, opening(), "hours") == 50.0
+    assert reason(score(sought, opening()), ReasonKind.hours) == "uren niet opgegeven"
+
+
+def test_a_reversed_hours_range_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"hours_min \(30\) is more than hours_max \(20\)"):
+        client(hours_min=30, hours_max=20)
+    with pytest.raises(ValueError, match="hours_min"):
+        opening(hours_min=40, hours_max=32)
+
+
+# --- Education, text, start date -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("held", "required", "expected", "text"),
+    [
+        (2, 2, 100.0, "opleidingsniveau past (NLQF 2)"),
+        (4, 2, 100.0, "opleidingsniveau past (NLQF 2)"),
+        (2, 3, 50.0, "opleidingsniveau één onder de eis (NLQF 2, gevraagd 3)"),
+        (None, 3, 50.0, "opleidingsniveau onbekend"),
+        (3, None, 50.0, "opleidingsniveau onbekend"),
+    ],
+)
+def test_education(held: int | None, required: int | None, expected: float, text: str) -> None:
+    sought, offered = client(nlqf=held), opening(nlqf=required)
+    assert points(sought, offered, "education") == expected
+    assert reason(score(sought, offered), ReasonKind.education) == text
+
+
+def test_text_rank_scales_the_text_weight() -> None:
+    assert points(client(), opening(text_rank=0.37), "text") == 37.0
+    match = score(client(), opening(text_rank=0.0))
+    assert match is not None
+    assert ReasonKind.text not in {r.kind for r in match.reasons}
+
+
+@pytest.mark.parametrize("rank", [-0.1, 1.01, math.nan])
+def test_a_text_rank_outside_0_1_is_refused(rank: float) -> None:
+    with pytest.raises(ValueError, match="text_rank"):
+        opening(text_rank=rank)
+
+
+@pytest.mark.parametrize(
+    ("days_late", "expected", "text"),
+    [
+        (1, 99.0, "pas 1 week na de startdatum beschikbaar (−1)"),
+        (7, 99.0, "pas 1 week na de startdatum beschikbaar (−1)"),
+        (21, 97.0, "pas 3 weken na de startdatum beschikbaar (−3)"),
+        (22, 96.0, "pas 4 weken na de startdatum beschikbaar (−4)"),
+        (365, 90.0, "pas 53 weken na de startdatum beschikbaar (−10)"),
+    ],
+)
+def test_a_late_start_costs_a_point_a_week_up_to_ten(
+    days_late: int, expected: float, text: str
+) -> None:
+    match = score(client(available_from=START + timedelta(days=days_late)), opening())
+    assert match is not None
+    assert match.score == expected
+    assert match.reasons[-1].kind == ReasonKind.start
+    assert match.reasons[-1].text == text
+
+
+@pytest.mark.parametrize(
+    ("available", "start"), [(START, START), (START - timedelta(days=30), START), (None, START)]
+)
+def test_available_in_time_or_unknown_costs_nothing(
+    available: date | None, start: date | None
+) -> None:
+    match = score(client(available_from=available), opening(start_date=start))
+    assert match is not None
+    assert match.score == 100.0
+    assert ReasonKind.start not in {r.kind for r in match.reasons}
+
+
+def test_the_score_never_drops_below_zero() -> None:
+    sought = client(isco08=(), occupation_words=(), available_from=START + timedelta(days=100))
+    match = score(sought, opening(isco08=None), weights=only("occupation"))
+    assert match is not None
+    assert match.score == 0.0  # 0 for occupation, minus 10 for starting late
+    assert [r.kind for r in match.reasons] == [ReasonKind.start]
+
+
+# --- Weights ---------------------------------------------------------------------------
+
+
+def test_default_weights_sum_to_100() -> None:
+    weights = Weights()
+    assert weights.total == 100.0
+    assert (weights.occupation, weights.skills, weights.distance) == (30.0, 25.0, 15.0)
+    assert (weights.hours, weights.education, weights.text) == (10.0, 10.0, 10.0)
+
+
+def test_other_weights_are_scaled_to_100() -> None:
+    doubled = Weights(
+        **{f.name: 2 * getattr(Weights(), f.name) for f in dataclasses.fields(Weights)}
+    )
+    sought, offered = client(isco08=("9329",)), opening(location=north(20), text_rank=0.2)
+    assert score(sought, offered, weights=doubled) == score(sought, offered)
+    assert (score(client(), opening(), weights=doubled) or Match(0, ())).score == 100.0
+
+
+def test_bad_weights_are_refused() -> None:
+    with pytest.raises(ValueError, match="weight skills must be finite and >= 0, got -1"):
+        Weights(skills=-1)
+    with pytest.raises(ValueError, match="weight text must be finite"):
+        Weights(text=math.inf)
+    with pytest.raises(ValueError, match="sum to more than 0"):
+        Weights(0, 0, 0, 0, 0, 0)
+
+
+# --- Properties ------------------------------------------------------------------------
+
+LABELS = ["Orderpicken", "Heftruck rijden", "Lassen", "Koken", "Schoonmaken", "Rijbewijs C"]
+ISCO = ["9321", "9329", "9333", "9311", "5120", None]
+
+hours_pairs = st.tuples(st.integers(0, 60), st.integers(0, 60)).map(sorted)
+places = st.one_of(st.none(), st.floats(0, 120).map(north))
+
+
+@st.composite
+def seekers(draw: st.DrawFn) -> Sought:
+    hours = draw(hours_pairs)
+    return Sought(
+        isco08=tuple(draw(st.lists(st.sampled_from(ISCO[:-1]), max_size=3))),
+        occupation_words=tuple(draw(st.lists(st.sampled_from(["magazijnmedewerker", "kok"]))))
+        if draw(st.booleans())
+        else (),
+        skills=tuple(term(label) for label in draw(st.lists(st.sampled_from(LABELS)))),
+        nlqf=draw(st.one_of(st.none(), st.integers(1, 8))),
+        hours_min=draw(st.sampled_from([None, hours[0]])),
+        hours_max=draw(st.sampled_from([None, hours[1]])),
+        contract_types=frozenset(draw(st.sets(st.sampled_from(["vast", "tijdelijk"])))),
+        origin=draw(st.one_of(st.none(), st.just(HOME))),
+        max_km=draw(st.one_of(st.none(), st.floats(0, 200))),
+        available_from=draw(st.one_of(st.none(), st.dates(START, START + timedelta(days=200)))),
+        driving_licences=frozenset(draw(st.sets(st.sampled_from(["B", "C", "CE"])))),
+    )
+
+
+@st.composite
+def openings(draw: st.DrawFn) -> Offered:
+    hours = draw(hours_pairs)
+    return Offered(
+        isco08=draw(st.sampled_from(ISCO)),
+        occupation_words=tuple(draw(st.lists(st.sampled_from(["magazijnmedewerker", "kok"])))),
+        skills_required=tuple(draw(st.lists(st.sampled_from(LABELS), max_size=4))),
+        skills_nice=tuple(draw(st.lists(st.sampled_from(LABELS), max_size=3))),
+        nlqf=draw(st.one_of(st.none(), st.integers(1, 8))),
+        hours_min=hours[0],
+        hours_max=hours[1],
+        contract_type=draw(st.sampled_from([None, "vast", "uitzend"])),
+        location=draw(places),
+        place_name=draw(st.sampled_from(["", "Waalwijk"])),
+        start_date=draw(st.one_of(st.none(), st.dates(START, START + timedelta(days=100)))),
+        text_rank=draw(st.floats(0, 1)),
+    )
+
+
+weightings = st.one_of(
+    st.just(Weights()),
+    st.tuples(*[st.floats(0, 100) for _ in range(6)])
+    .filter(lambda ws: sum(ws) > 0)
+    .map(lambda ws: Weights(*ws)),
+)
+
+
+@given(seekers(), openings(), weightings)
+def test_the_score_lies_within_0_and_100(sought: Sought, offered: Offered, w: Weights) -> None:
+    match = score(sought, offered, weights=w)
+    if match is not None:
+        assert 0.0 <= match.score <= 100.0
+        assert match.score == round(match.score, 1)
+        assert explain(match) == "; ".join(r.text for r in match.reasons)
+
+
+@given(seekers(), openings(), st.floats(0, 150), st.floats(0, 150))
+def test_the_score_never_rises_with_distance(
+    sought: Sought, offered: Offered, km: float, more: float
+) -> None:
+    sought = dataclasses.replace(sought, origin=HOME)
+    near = score(sought, dataclasses.replace(offered, location=north(km)))
+    far = score(sought, dataclasses.replace(offered, location=north(km + more)))
+    if far is not None:
+        assert near is not None
+        assert near.score >= far.score
+
+
+@given(seekers(), openings(), st.sampled_from(LABELS), st.booleans())
+def test_adding_a_matching_skill_never_lowers_the_score(
+    sought: Sought, offered: Offered, label: str, required: bool
+) -> None:
+    before = score(sought, offered)
+    if required:  # the opening now also requires a skill the seeker has, or ...
+        sought = dataclasses.replace(sought, skills=(*sought.skills, term(label)))
+        offered = dataclasses.replace(offered, skills_required=(*offered.skills_required, label))
+    else:  # ... the seeker now also has a skill the opening requires
+        offered = dataclasses.replace(offered, skills_required=(*offered.skills_required, label))
+        before = score(sought, offered)
+        sought = dataclasses.replace(sought, skills=(*sought.skills, term(label)))
+    after = score(sought, offered)
+    assert (before is None) == (after is None)
+    if before is not None and after is not None:
+        assert after.score >= before.score
+
+
+@given(hours_pairs, hours_pairs, st.sampled_from(ISCO[:-1]), st.sampled_from(ISCO[:-1]), places)
+def test_like_for_like_components_are_symmetric(
+    client_hours: list[int], opening_hours: list[int], wanted: str, offered: str, at: Any
+) -> None:
+    """Occupation codes, hours and distance compare the same facts on both sides, so
+    swapping client and opening gives the same points: ranking clients for a vacancy is
+    as sound as ranking vacancies for a client."""
+    one = Sought(isco08=(wanted,), hours_min=client_hours[0], hours_max=client_hours[1])
+    other = opening(isco08=offered, hours_min=opening_hours[0], hours_max=opening_hours[1])
+    one, other = dataclasses.replace(one, origin=HOME), dataclasses.replace(other, location=at)
+    swapped_one = Sought(isco08=(offered,), hours_min=opening_hours[0], hours_max=opening_hours[1])
+    swapped_one = dataclasses.replace(swapped_one, origin=at)
+    swapped_other = opening(
+        isco08=wanted, hours_min=client_hours[0], hours_max=client_hours[1], location=HOME
+    )
+    for component in ("occupation", "hours", "distance"):
+        there = score(one, other, weights=only(component))
+        back = score(swapped_one, swapped_other, weights=only(component))
+        assert there == back or (there and back and there.score == back.score)
+
+
+# --- Age bands and recall --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("born", "today", "band"),
+    [
+        (date(2008, 6, 15), date(2026, 6, 14), "<18"),
+        (date(2008, 6, 15), date(2026, 6, 15), "18-26"),
+        (date(1999, 6, 15), date(2026, 6, 14), "18-26"),
+        (date(1999, 6, 15), date(2026, 6, 15), "27-35"),
+        (date(1990, 1, 1), date(2026, 1, 1), "36-45"),
+        (date(1980, 1, 1), date(2026, 1, 1), "46-55"),
+        (date(1970, 1, 2), date(2026, 1, 1), "46-55"),
+        (date(1970, 1, 1), date(2026, 1, 1), "56+"),
+        (date(1940, 1, 1), date(2026, 1, 1), "56+"),
+        (date(2000, 2, 29), date(2018, 2, 28), "<18"),
+        (date(2000, 2, 29), date(2018, 3, 1), "18-26"),
+        (date(2026, 1, 1), date(2026, 1, 1), "<18"),
+    ],
+)
+def test_age_band(born: date, today: date, band: str) -> None:
+    assert age_band(born, today) == band
+
+
+def test_age_band_refuses_a_birth_date_in_the_future() -> None:
+    with pytest.raises(ValueError, match="born 2030-01-01 is after today 2026-01-01"):
+        age_band(date(2030, 1, 1), date(2026, 1, 1))
+
+
+def test_recall_at_k() -> None:
+    ranked = ["a", "b", "c", "d", "e"]
+    assert recall_at_k(ranked, {"a", "c"}, k=2) == 0.5
+    assert recall_at_k(ranked, {"a", "c"}, k=3) == 1.0
+    assert recall_at_k(ranked, {"z"}) == 0.0
+    assert recall_at_k(ranked, {"e", "z"}) == 0.5
+    assert recall_at_k([], {"a"}) == 0.0
+
+
+def test_recall_at_k_refuses_what_is_undefined() -> None:
+    with pytest.raises(ValueError, match="without relevant items"):
+        recall_at_k(["a"], set())
+    with pytest.raises(ValueError, match="k must be at least 1, got 0"):
+        recall_at_k(["a"], {"a"}, k=0)

@@ -148,3 +148,17 @@ def test_schema_drift_is_detected(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert code == 1
     assert "problem.schema.json: differs" in err
     assert "old.schema.json: no model generates it" in err
+
+
+def test_search_and_queries_commands(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _init(capsys)
+    assert run(capsys, "seed", "--clients", "2", "--vacancies", "6", "--employers", "2")[0] == 0
+    code, out, _ = run(capsys, "search", "medewerker", "--limit", "3")
+    assert code == 0
+    assert "candidate openings shown" in out
+    code, _, err = run(capsys, "search", "--place", "Walwijk")
+    assert code == 1
+    assert "Waalwijk" in err
+    code, out, _ = run(capsys, "queries")
+    assert code == 0
+    assert "asking peer" in out

@@ -41,6 +41,7 @@ from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
+from topmatch.matching import candidates
 from topmatch.matching import service as matching
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher, derive_publishing_secret
@@ -435,6 +436,25 @@ def search_cmd(
         )
     out.print(table)
     out.print(f"{len(result.hits)} of {result.candidates} candidate openings shown")
+
+
+@app.command("queries")
+def queries_cmd() -> None:
+    """Candidate queries peers asked us: per peer, how many and what was sent (admin)."""
+    with _session(state.settings()) as session:
+        rows = candidates.stats(session=session, now=system_clock())
+    table = Table("asking peer", "last hour", "today", "total", "refused", "profiles sent", "last")
+    for row in rows:
+        table.add_row(
+            row.asking_peer,
+            str(row.last_hour),
+            str(row.today),
+            str(row.total),
+            str(row.refused),
+            str(row.profiles_sent),
+            f"{row.last_at:%Y-%m-%d %H:%M}" if row.last_at else "",
+        )
+    out.print(table)
 
 
 @schemas_app.command("export")

@@ -60,8 +60,19 @@ def engine(migrated_engine: Engine) -> Iterator[Engine]:
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
+            # Append-only tables refuse DELETE by trigger: lift the triggers for the clean-up.
+            triggers = connection.execute(
+                text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                    "AND tbl_name LIKE 'ledger_%'"
+                )
+            ).all()
+            for name, _ in triggers:
+                connection.execute(text(f'DROP TRIGGER "{name}"'))
             for table in reversed(metadata.sorted_tables):
                 connection.execute(table.delete())
+            for _, sql in triggers:
+                connection.execute(text(sql))
             connection.execute(text("DELETE FROM sqlite_sequence"))  # AUTOINCREMENT counters
 
 

@@ -6,6 +6,7 @@ from topmatch.accounts import models as accounts_models
 from topmatch.audit import models as audit_models
 from topmatch.cardbox import models as cardbox_models
 from topmatch.federation import models as federation_models
+from topmatch.ledger import models as ledger_models
 from topmatch.matching import models as matching_models
 from topmatch.publishing import models as publishing_models
 
@@ -16,6 +17,7 @@ __all__ = [
     "audit_models",
     "cardbox_models",
     "federation_models",
+    "ledger_models",
     "matching_models",
     "metadata",
     "publishing_models",

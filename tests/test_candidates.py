@@ -13,8 +13,9 @@ import httpx
 import pytest
 import respx
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
-from tests.factories import BSNS, FrozenClock, client_data
+from tests.factories import BSNS, FrozenClock, client_data, employer_data, vacancy_data
 from tests.fednodes import FakePeer
 from topmatch.federation import signatures
 from topmatch.federation.peers import PeerRegistry
@@ -22,6 +23,7 @@ from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import keys
 from topmatch.identity.service import NodeIdentity
 from topmatch.matching import candidates
+from topmatch.matching.models import CandidateHandle
 from topmatch.matching.schemas import CandidateAnswer, CandidateQuery, VacancyProfile
 from topmatch.publishing.schemas import OccupationRef, Place
 from topmatch.settings import Settings
@@ -251,3 +253,65 @@ def test_an_answer_for_another_query_is_an_error(
         )
     )
     assert result.peers[0].status == "error"
+
+
+def test_reversed_hours_and_garbage_get_clear_errors_after_verification(
+    client: TestClient, peer: FakePeer, clock: FrozenClock
+) -> None:
+    query = json.loads(_query().model_dump_json())
+    query["vacancy"]["hours_min"], query["vacancy"]["hours_max"] = 32, 16
+    body = json.dumps(query).encode()
+    headers = signatures.sign_request(
+        method="POST",
+        url=PUBLIC + PATH,
+        body=body,
+        key=peer.identity.private_key,
+        key_id=peer.identity.key_id,
+        created=int(clock().timestamp()),
+        nonce="n-7654321",
+    )
+    response = client.post(
+        PATH, content=body, headers={**headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "hours_min (32) is more than hours_max (16)" in response.json()["detail"]
+    assert "signature" in {k.lower() for k in response.headers}
+    garbage = client.post(
+        PATH, content=b"\x00not json", headers={"Content-Type": "application/json"}
+    )
+    assert garbage.status_code == 401  # the signature is checked before the body is read
+
+
+def test_erasure_forgets_the_clients_handles(
+    client: TestClient,
+    peer: FakePeer,
+    clock: FrozenClock,
+    clients: list[str],
+    consultant: Headers,
+    engine: Any,
+) -> None:
+    _ask(client, peer, clock, _query())
+    with Session(engine) as session:
+        assert session.exec(
+            select(CandidateHandle).where(CandidateHandle.client_id == clients[0])
+        ).all()
+    assert client.delete(f"/api/v1/clients/{clients[0]}", headers=consultant).status_code == 204
+    with Session(engine) as session:
+        assert (
+            session.exec(
+                select(CandidateHandle).where(CandidateHandle.client_id == clients[0])
+            ).all()
+            == []
+        )
+
+
+def test_only_open_vacancies_are_offered_for_candidates(
+    client: TestClient, consultant: Headers
+) -> None:
+    employer = client.post("/api/v1/employers", json=employer_data(), headers=consultant).json()
+    vacancy = client.post(
+        "/api/v1/vacancies", headers=consultant, json=vacancy_data(employer["id"], status="filled")
+    ).json()
+    response = client.post(f"/api/v1/vacancies/{vacancy['id']}/candidate-query", headers=consultant)
+    assert response.status_code == 409
+    assert "only open vacancies" in response.json()["detail"]

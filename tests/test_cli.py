@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from tests.fednodes import FakePeer
+from topmatch import db as topmatch_db
 from topmatch.cli import main
+from topmatch.identity import service as identity
+from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.ledger import canonical
+from topmatch.ledger import service as ledger
+from topmatch.ledger.keybook import KeyBook
+from topmatch.ledger.schemas import entry_id_for
+from topmatch.settings import load_settings
 
 Run = tuple[int, str, str]
 
@@ -162,3 +172,54 @@ def test_search_and_queries_commands(node_dir: Path, capsys: pytest.CaptureFixtu
     code, out, _ = run(capsys, "queries")
     assert code == 0
     assert "asking peer" in out
+
+
+def test_ledger_export_and_offline_verify(
+    node_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+) -> None:
+    monkeypatch.setenv("TOPMATCH_PEERS_DIR", str(tmp_path / "peers"))
+    _init(capsys)
+    now = datetime.now(UTC)
+    bravo = FakePeer.make("bravo", now)
+    bravo.install(tmp_path / "peers")
+    settings = load_settings()
+    me = identity.load_identity(settings)
+    own = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+    entry = {
+        "format": "topmatch.ledger-entry/1",
+        "entry_id": entry_id_for("placement.started", "i1"),
+        "type": "placement.started",
+        "at": now.isoformat(),
+        "proposer": "werkpad",
+        "payer": "bravo",
+        "payee": "werkpad",
+        "amount_cents": 99_000,
+        "placement": {
+            "introduction_id": "intro-0001",
+            "summary_id": "v-" + "a" * 24,
+            "client_ref": "cd" * 32,
+            "start_date": "2027-01-04",
+            "contract_type": "vast",
+            "hours_per_week": 32,
+        },
+    }
+    entry = canonical.sign_entry(entry, key=me.private_key, key_id=me.key_id, party="werkpad")
+    entry = canonical.sign_entry(
+        entry, key=bravo.identity.private_key, key_id=bravo.identity.key_id, party="bravo"
+    )
+    with topmatch_db.transaction(engine) as session:
+        ledger.append(session, entry, me="werkpad", book=KeyBook([own, bravo.descriptor]), now=now)
+    out_dir = tmp_path / "bundle"
+    code, out, err = run(capsys, "ledger", "export", "--out", str(out_dir))
+    assert code == 0, err
+    code, out, _ = run(capsys, "ledger", "verify", str(out_dir))
+    assert (code, out.strip()) == (0, "OK: 1 entries, 1 checkpoints, parties bravo, werkpad")
+    lines = (out_dir / "entries.jsonl").read_text().replace("99000", "9900")
+    (out_dir / "entries.jsonl").write_text(lines)
+    code, _, err = run(capsys, "ledger", "verify", str(out_dir))
+    assert code == 1
+    assert "FAILED: entry 0 (line 1)" in err

@@ -101,9 +101,10 @@ class PeerError(TopmatchError):
 
     code = "peer_error"
 
-    def __init__(self, peer: str, message: str) -> None:
+    def __init__(self, peer: str, message: str, *, status: int | None = None) -> None:
         super().__init__(f"{peer}: {message}")
         self.peer = peer
+        self.status = status  # the HTTP status of the peer's answer, when there was one
 
 
 class PeerUnavailableError(PeerError):

@@ -33,6 +33,7 @@ from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
 from topmatch.matching import api as matching_api
+from topmatch.matching import candidates
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher, derive_publishing_secret
 from topmatch.settings import Settings, load_settings
@@ -188,6 +189,7 @@ def refresh_own(engine: Engine, publisher: Publisher, now: datetime) -> None:
     with db.transaction(engine) as session:
         publishing.refresh(session=session, publisher=publisher, now=now)
         replication.mirror_own_feed(session, origin=publisher.origin, now=now)
+        candidates.purge_handles(session, now=now)  # expired handles refer to no one
 
 
 def app_from_env() -> FastAPI:

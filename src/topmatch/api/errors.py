@@ -28,6 +28,7 @@ from topmatch.errors import (
     TopmatchError,
     VersionConflictError,
 )
+from topmatch.ledger.errors import LedgerError
 
 PROBLEM = "application/problem+json"
 
@@ -38,6 +39,7 @@ _STATUS: list[tuple[type[TopmatchError], int]] = [
     (NotFoundError, 404),
     (ConflictError, 409),
     (InputError, 422),
+    (LedgerError, 422),  # a ledger entry, proof or note that does not verify: bad data
     (ConfigurationError, 500),
 ]
 

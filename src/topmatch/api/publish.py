@@ -16,6 +16,7 @@ from sqlmodel import Session
 from topmatch.audit.service import Actor
 from topmatch.cardbox import service as cardbox
 from topmatch.federation import replication
+from topmatch.matching import candidates
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher
 
@@ -35,6 +36,7 @@ def erase_client(
     and any text that mentioned them is published again without them."""
     names = cardbox.names_of_client(session=session, client_id=client_id)
     publishing.suppress_names(session=session, publisher=publisher, names=names)
+    candidates.forget_client(session=session, client_id=client_id)
     cardbox.erase_client(session=session, client_id=client_id, actor=actor, now=now)
     publish_all(session=session, publisher=publisher, now=now)
 

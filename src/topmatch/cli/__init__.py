@@ -41,6 +41,8 @@ from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
+from topmatch.ledger import bundle, note
+from topmatch.ledger import service as ledger
 from topmatch.matching import candidates
 from topmatch.matching import service as matching
 from topmatch.publishing import service as publishing
@@ -64,6 +66,10 @@ peers_app = typer.Typer(help="The peers this node federates with.", no_args_is_h
 app.add_typer(peers_app, name="peers")
 keys_app = typer.Typer(help="This node's signing keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+ledger_app = typer.Typer(
+    help="The co-signed fee ledger: checkpoints, export, audit.", no_args_is_help=True
+)
+app.add_typer(ledger_app, name="ledger")
 
 # Wide enough when piped (no terminal) that ids and messages are never cut or wrapped.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -420,8 +426,15 @@ def search_cmd(
     settings = state.settings()
     names = {p.node_id: p.name for p in _registry(settings).all()}
     names[settings.node_id or ""] = settings.display_name or settings.node_id or ""
+    registry = _registry(settings)
     request = matching.SearchRequest(
-        q=q, place=place, radius_km=radius_km, hours=hours, isco08=occupation, limit=limit
+        q=q,
+        place=place,
+        radius_km=radius_km,
+        hours=hours,
+        isco08=occupation,
+        limit=limit,
+        origins=federation_service.visible_origins(registry, settings.node_id or ""),
     )
     with _session(settings) as session:
         result = matching.search(session=session, request=request, bureau_names=names)
@@ -455,6 +468,68 @@ def queries_cmd() -> None:
             f"{row.last_at:%Y-%m-%d %H:%M}" if row.last_at else "",
         )
     out.print(table)
+
+
+def _note_signer(settings: Settings) -> note.NoteSigner:
+    node = identity.load_identity(settings)
+    return note.NoteSigner(ledger.log_origin(settings.node_id or ""), node.private_key)
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint() -> None:
+    """Sign a checkpoint of the ledger log as it is now."""
+    settings = state.settings()
+    with _session(settings) as session:
+        point = ledger.checkpoint(
+            session,
+            signer=_note_signer(settings),
+            origin=ledger.log_origin(settings.node_id or ""),
+            now=system_clock(),
+        )
+    out.print(f"checkpoint: {point.size} entries, root {point.root_hash}")
+
+
+@ledger_app.command("export")
+def ledger_export(
+    out_dir: Annotated[Path, typer.Option("--out", help="A new, empty folder.")],
+) -> None:
+    """Write a self-contained audit bundle (entries, checkpoints, keys, README)."""
+    settings = state.settings()
+    if not settings.node_id:
+        raise ConfigurationError("node_id is not set: run `topmatch init` first")
+    signer = _note_signer(settings)
+    origin = ledger.log_origin(settings.node_id)
+    own = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+    with _session(settings) as session:
+        ledger.checkpoint(session, signer=signer, origin=origin, now=system_clock())
+        rows = ledger.entries(session, limit=10_000_000)
+        points = ledger.checkpoints(session)
+        parties = {r.payer for r in rows} | {r.payee for r in rows}
+    registry = _registry(settings)
+    descriptors = [own, *(p for p in registry.all() if p.node_id in parties)]
+    bundle.export(
+        out_dir,
+        owner=settings.node_id,
+        origin=origin,
+        vkey=note.verifier_key(origin, signer.private_key.public_key()),
+        entries=[r.canonical for r in rows],
+        checkpoints=[(p.size, p.note) for p in points],
+        descriptors=descriptors,
+        now=system_clock(),
+    )
+    out.print(f"exported {len(rows)} entries and {len(points)} checkpoints to {out_dir}")
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    directory: Annotated[Path, typer.Argument(help="An exported bundle.")],
+) -> None:
+    """Check a bundle offline: every signature, every entry under every checkpoint."""
+    report = bundle.verify(directory)
+    if not report.ok:
+        err.print(f"[red]{escape(report.summary())}[/]")
+        raise typer.Exit(1)
+    out.print(report.summary())
 
 
 @schemas_app.command("export")

@@ -45,6 +45,7 @@ class VerifiedRequest:
     signature: bytes
     method: str
     target_uri: str
+    body: bytes = b""  # exactly the bytes whose digest and signature were verified
 
 
 def target_uri(request: Request, public_url: str) -> str:
@@ -110,6 +111,7 @@ async def verified_peer(request: Request) -> VerifiedRequest:
         signature=verified.signature,
         method=request.method,
         target_uri=uri,
+        body=body,
     )
     request.scope.setdefault("state", {})[STATE_KEY] = result
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Text
+from sqlalchemy import JSON, Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from topmatch.dbtypes import UtcDateTime
@@ -21,6 +21,26 @@ class SeenNonce(SQLModel, table=True):
     seen_at: datetime = Field(sa_type=UtcDateTime(), nullable=False, index=True)
 
 
+RANKING_COLUMNS = (
+    "lat",
+    "lon",
+    "deleted",
+    "origin",
+    "summary_id",
+    "type",
+    "title",
+    "isco08",
+    "nlqf",
+    "hours_min",
+    "hours_max",
+    "contract_type",
+    "municipality",
+    "start_date",
+    "skills",
+    "updated_at",
+)
+
+
 class ReplicaSummary(SQLModel, table=True):
     """One opening of one node (peers' and our own) as last published by its origin.
 
@@ -30,12 +50,15 @@ class ReplicaSummary(SQLModel, table=True):
     """
 
     __tablename__ = "federation_summary"
+    # A covering index for ranking (topmatch.matching): the retrieval query reads only
+    # these columns, never the wide row with its body (migration 0005).
+    __table_args__ = (Index("ix_federation_summary_rank", *RANKING_COLUMNS),)
 
     origin: str = Field(primary_key=True, max_length=63)
     summary_id: str = Field(primary_key=True, max_length=26)
     type: str = Field(sa_column=Column(String(12), nullable=False, index=True))
     version: int
-    deleted: bool = Field(default=False, index=True)
+    deleted: bool = Field(default=False)
     title: str = Field(max_length=200)
     municipality: str = Field(max_length=100, index=True)
     contract_type: str | None = Field(default=None, max_length=20)

@@ -155,5 +155,7 @@ class PeerClient:
             if response.status_code >= 400:  # noqa: PLR2004
                 detail = f" (HTTP {response.status_code}: {body[:200]!r})"
             raise PeerDataError(
-                peer.node_id, f"response signature rejected: {e.diagnostics()}{detail}"
+                peer.node_id,
+                f"response signature rejected: {e.diagnostics()}{detail}",
+                status=response.status_code,
             ) from e

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +24,7 @@ from topmatch.api.errors import problem
 from topmatch.audit import service as audit
 from topmatch.cardbox import service as cardbox
 from topmatch.cardbox.crypto import BsnVault
-from topmatch.errors import InputError, PermissionDeniedError, RateLimitedError
+from topmatch.errors import ConflictError, InputError, PermissionDeniedError, RateLimitedError
 from topmatch.federation import service as federation_service
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
@@ -140,13 +141,18 @@ def _limits(settings: Settings) -> candidates.Limits:
 
 @peer_router.post("/candidate-queries", response_model=CandidateAnswer)
 def answer_candidate_query(
-    query: CandidateQuery,
+    request: Request,
     peer: VerifiedPeer,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
 ) -> CandidateAnswer | JSONResponse:
-    """A peer asks for candidates for its vacancy; we answer with anonymised profiles only."""
+    """A peer asks for candidates for its vacancy; we answer with anonymised profiles only.
+
+    The body is parsed only after the signature was verified (the verified bytes, kept by
+    the dependency), so an unsigned or malformed request learns nothing.
+    """
+    query = _parse_query(peer.body)
     asking = peer.peer.node_id
     if query.origin != asking:
         raise PermissionDeniedError(
@@ -171,8 +177,17 @@ def answer_candidate_query(
         origin=settings.node_id or "",
         now=now,
         limits=_limits(settings),
-        scrubber=publishing.scrubber_for(session),
+        scrubber=publishing.scrubber_for(session, request.app.state.publisher.secret),
     )
+
+
+def _parse_query(body: bytes) -> CandidateQuery:
+    try:
+        return CandidateQuery.model_validate_json(body)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        raise InputError(f"not a valid candidate query: {first['msg']}", field=field) from e
 
 
 def _build_query(
@@ -185,11 +200,17 @@ def _build_query(
 ) -> CandidateQuery:
     with db.transaction(engine) as session:
         vacancy = cardbox.get_vacancy(session=session, vacancy_id=vacancy_id)
+        if vacancy.status != "open":
+            raise ConflictError(
+                f"vacancy {vacancy_id} is {vacancy.status}: only open vacancies are offered "
+                "to peers for candidates",
+                field="status",
+            )
         employer = cardbox.get_employer(session=session, employer_id=vacancy.employer_id)
         profile = candidates.vacancy_profile(
             vacancy=vacancy,
             employer=employer,
-            scrubber=publishing.scrubber_for(session),
+            scrubber=publishing.scrubber_for(session, publisher.secret),
             secret=publisher.secret,
             origin=publisher.origin,
             now=now,

@@ -44,6 +44,7 @@ from topmatch.matching.schemas import (
     CandidateQuery,
     VacancyProfile,
 )
+from topmatch.matching.service import DEFAULT_RADIUS_KM
 from topmatch.publishing import summarise
 from topmatch.publishing.anonymise import Scrubber
 from topmatch.publishing.schemas import OccupationRef
@@ -196,7 +197,10 @@ def client_sought(client: Client) -> scoring.Sought:
         hours_min=client.hours_per_week,
         hours_max=client.hours_per_week,
         origin=_location(client.municipality),
-        max_km=float(client.max_travel_km) if client.max_travel_km is not None else None,
+        # Without a stated maximum, the same default radius as for the client's own matches.
+        max_km=float(client.max_travel_km)
+        if client.max_travel_km is not None
+        else DEFAULT_RADIUS_KM,
         available_from=client.available_from,
         driving_licences=frozenset(client.driving_licences),
     )
@@ -220,7 +224,7 @@ def anonymise(
     return AnonymousCandidate(
         handle=handle,
         score=match.score,
-        explanation=scoring.explain(match)[:500],
+        explanation=_coarse_explanation(match),
         skills=[scrubber.scrub(s, max_length=100) for s in client.skills][:50],
         desired_occupations=[
             OccupationRef(
@@ -237,6 +241,32 @@ def anonymise(
         region=_region(client.municipality),
         age_band=scoring.age_band(client.date_of_birth, today),
     )
+
+
+# Reasons that would be finer than the coarsened fields (km from the client's home
+# municipality, weeks until available, licences held) are not sent.
+_COARSE = frozenset(
+    {
+        scoring.ReasonKind.occupation,
+        scoring.ReasonKind.skills,
+        scoring.ReasonKind.hours,
+        scoring.ReasonKind.education,
+        scoring.ReasonKind.text,
+    }
+)
+
+
+def _coarse_explanation(match: scoring.Match) -> str:
+    kept = [r.text for r in match.reasons if r.kind in _COARSE]
+    return "; ".join(kept)[:500]
+
+
+def forget_client(session: Session, *, client_id: str) -> None:
+    """Drop every handle that points at a client (erasure)."""
+    for handle in session.exec(
+        select(CandidateHandle).where(CandidateHandle.client_id == client_id)
+    ).all():
+        session.delete(handle)
 
 
 def _fitting(session: Session, profile: VacancyProfile) -> list[tuple[scoring.Match, Client]]:
@@ -400,14 +430,18 @@ class _Reply:
     milliseconds: int
 
 
-async def _ask_one(peer: PeerDescriptor, client: PeerClient, body: bytes, query_id: str) -> _Reply:
+async def _ask_one(
+    peer: PeerDescriptor, client: PeerClient, body: bytes, query: CandidateQuery
+) -> _Reply:
     started = time.monotonic()
-    status, detail, answered = await _exchange(peer, client, body, query_id)
+    status, detail, answered = await _exchange(
+        peer, client, body, query.query_id, query.max_results
+    )
     return _Reply(status, detail, answered, int((time.monotonic() - started) * 1000))
 
 
 async def _exchange(
-    peer: PeerDescriptor, client: PeerClient, body: bytes, query_id: str
+    peer: PeerDescriptor, client: PeerClient, body: bytes, query_id: str, max_results: int
 ) -> tuple[PeerStatus, str | None, CandidateAnswer | None]:
     try:
         response = await client.call(peer, "POST", QUERY_PATH, json_body=body)
@@ -415,16 +449,18 @@ async def _exchange(
         status: PeerStatus = "timed_out" if "timed out" in e.message else "error"
         return status, e.diagnostics(), None
     except PeerError as e:
-        return "error", e.diagnostics(), None
+        # A peer that refuses an unverified request answers unsigned: still a refusal.
+        refused = e.status in {401, 403, 429}
+        return ("refused" if refused else "error"), e.diagnostics(), None
     if response.status != 200:  # noqa: PLR2004
         text = response.body[:200].decode(errors="replace")
         refused = response.status in {401, 403, 429}
         return ("refused" if refused else "error"), f"HTTP {response.status}: {text}", None
-    return _read_answer(response.body, peer, query_id)
+    return _read_answer(response.body, peer, query_id, max_results)
 
 
 def _read_answer(
-    body: bytes, peer: PeerDescriptor, query_id: str
+    body: bytes, peer: PeerDescriptor, query_id: str, max_results: int
 ) -> tuple[PeerStatus, str | None, CandidateAnswer | None]:
     try:
         answered = CandidateAnswer.model_validate_json(body)
@@ -432,6 +468,10 @@ def _read_answer(
         return "error", f"invalid answer: {e.errors()[0]['msg']}", None
     if answered.origin != peer.node_id or answered.query_id != query_id:
         return "error", "answer is not this peer's answer to this query", None
+    if answered.status == "too_few" and answered.candidates:
+        return "error", "a too_few answer must carry no candidates", None
+    if len(answered.candidates) > max_results:
+        return "error", f"{len(answered.candidates)} candidates, asked for {max_results}", None
     return answered.status, None, answered
 
 
@@ -445,7 +485,7 @@ async def ask_peers(
 ) -> CandidateSearch:
     """Ask every peer at once; return what arrived within ``deadline`` seconds."""
     body = query.model_dump_json().encode()
-    tasks = {asyncio.create_task(_ask_one(p, client, body, query.query_id)): p for p in peers}
+    tasks = {asyncio.create_task(_ask_one(p, client, body, query)): p for p in peers}
     _done, pending = await asyncio.wait(tasks, timeout=deadline) if tasks else (set(), set())
     for task in pending:
         task.cancel()

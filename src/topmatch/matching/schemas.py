@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from topmatch.publishing.schemas import Label, NodeId, OccupationRef, Place, Wire
 from topmatch.vocabulary import ContractType, EducationLevel
@@ -35,6 +35,14 @@ class VacancyProfile(Wire):
     place: Place
     start_date: date | None = None
 
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> VacancyProfile:
+        if self.hours_min > self.hours_max:
+            raise ValueError(
+                f"hours_min ({self.hours_min}) is more than hours_max ({self.hours_max})"
+            )
+        return self
+
 
 class CandidateQuery(Wire):
     format: Literal["topmatch.candidate-query/1"] = "topmatch.candidate-query/1"
@@ -56,7 +64,7 @@ class AnonymousCandidate(Wire):
     nlqf: Annotated[int, Field(ge=1, le=8)] | None = None
     hours_per_week: Annotated[int, Field(ge=0, le=60)] | None = None
     available_from: date | None = Field(default=None, description="First day of the month.")
-    region: Label = Field(description="Arbeidsmarktregio, or municipality when unknown.")
+    region: Label = Field(description="Arbeidsmarktregio; 'onbekend' when it is unknown.")
     age_band: Literal["<18", "18-26", "27-35", "36-45", "46-55", "56+"]
 
 

@@ -17,6 +17,7 @@ full-text rank comes in already normalised (:attr:`Offered.text_rank`).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -290,6 +291,7 @@ def _skills(sought: Sought, offered: Offered) -> _Fit:
     return _Fit(found / total, f"vaardigheden: {', '.join(matched)}")
 
 
+@functools.lru_cache(maxsize=65_536)
 def _label_stems(label: str) -> frozenset[str]:
     """The stems of a label and its words as they are: a label that is already a stem
     must not be stemmed again (stemming is not idempotent: "gemeent" -> "meen")."""

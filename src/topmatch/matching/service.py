@@ -13,12 +13,13 @@ and nothing about a client leaves the node.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
@@ -43,7 +44,7 @@ from topmatch.matching import text as mtext
 from topmatch.publishing.schemas import BaanopeningSummary, VacancySummary
 from topmatch.vocabulary import NLQF, EducationLevel
 
-CANDIDATES = 1000
+CANDIDATES = 200
 _FTS = table("matching_fts", column("rowid"))
 KM_PER_DEGREE = 111.2
 DEFAULT_RADIUS_KM = 25.0
@@ -141,9 +142,51 @@ def _filters(request: SearchRequest, sought: scoring.Sought) -> list[ColumnEleme
     return conditions
 
 
+class _Row(NamedTuple):
+    """The columns ranking reads: no body, no index text (they are large and not needed)."""
+
+    origin: str
+    summary_id: str
+    title: str
+    isco08: str | None
+    nlqf: int | None
+    hours_min: int
+    hours_max: int
+    contract_type: str | None
+    lat: float | None
+    lon: float | None
+    municipality: str
+    start_date: date | None
+    skills: list[str]
+    updated_at: datetime
+
+
+_RANKING: tuple[Any, ...] = (
+    ReplicaSummary.origin,
+    ReplicaSummary.summary_id,
+    ReplicaSummary.title,
+    ReplicaSummary.isco08,
+    ReplicaSummary.nlqf,
+    ReplicaSummary.hours_min,
+    ReplicaSummary.hours_max,
+    ReplicaSummary.contract_type,
+    ReplicaSummary.lat,
+    ReplicaSummary.lon,
+    ReplicaSummary.municipality,
+    ReplicaSummary.start_date,
+    ReplicaSummary.skills,
+    ReplicaSummary.updated_at,
+)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _title_stems(title: str) -> tuple[str, ...]:
+    return tuple(mtext.stems(title))
+
+
 def _retrieve(
     session: Session, request: SearchRequest, sought: scoring.Sought
-) -> list[tuple[ReplicaSummary, float]]:
+) -> list[tuple[_Row, float]]:
     """At most CANDIDATES rows with their text rank (0..1), filtered in SQL."""
     conditions = _filters(request, sought)
     terms = mtext.query_terms(request.q or "")
@@ -153,7 +196,7 @@ def _retrieve(
         vector: ColumnElement[Any] = literal_column("federation_summary.search_vector")
         pg_rank = func.ts_rank(vector, tsquery)
         query = (
-            sa_select(ReplicaSummary, pg_rank)
+            sa_select(*_RANKING, pg_rank)
             .where(*conditions, vector.op("@@")(tsquery))
             .order_by(pg_rank.desc())
         )
@@ -164,28 +207,40 @@ def _retrieve(
             bindparam("q", _fts_expression(terms, dialect))
         )
         query = (
-            sa_select(ReplicaSummary, fts_rank)
+            sa_select(*_RANKING, fts_rank)
             .join(_FTS, _FTS.c.rowid == literal_column("federation_summary.rowid"))
             .where(*conditions, match)
             .order_by(fts_rank.desc())
         )
     else:
-        order: list[Any] = []
-        if sought.isco08:
-            order.append(col(ReplicaSummary.isco08).in_(sought.isco08).desc())
-        order.append(col(ReplicaSummary.updated_at).desc())
-        query = (
-            sa_select(ReplicaSummary, literal_column("0.0", Float))
-            .where(*conditions)
-            .order_by(*order)
-        )
+        return _retrieve_by_occupation(session, conditions, sought)
     rows = session.execute(query.limit(CANDIDATES)).all()
-    return _normalise_ranks([(row[0], float(row[1] or 0.0)) for row in rows], bool(terms))
+    return _normalise_ranks([(_Row(*row[:-1]), float(row[-1] or 0.0)) for row in rows], bool(terms))
 
 
-def _normalise_ranks(
-    rows: list[tuple[ReplicaSummary, float]], ranked: bool
-) -> list[tuple[ReplicaSummary, float]]:
+def _retrieve_by_occupation(
+    session: Session, conditions: list[ColumnElement[bool]], sought: scoring.Sought
+) -> list[tuple[_Row, float]]:
+    """Without words to search: the sought occupation first (its own indexed query), then
+    the newest of the rest, up to CANDIDATES in all."""
+    newest = col(ReplicaSummary.updated_at).desc()
+    rows: list[Any] = []
+    if sought.isco08:
+        same = col(ReplicaSummary.isco08).in_(sought.isco08)
+        rows = list(
+            session.execute(
+                sa_select(*_RANKING).where(*conditions, same).order_by(newest).limit(CANDIDATES)
+            ).all()
+        )
+        conditions = [*conditions, or_(col(ReplicaSummary.isco08).is_(None), ~same)]
+    if len(rows) < CANDIDATES:
+        rows += session.execute(
+            sa_select(*_RANKING).where(*conditions).order_by(newest).limit(CANDIDATES - len(rows))
+        ).all()
+    return [(_Row(*row), 0.0) for row in rows]
+
+
+def _normalise_ranks(rows: list[tuple[_Row, float]], ranked: bool) -> list[tuple[_Row, float]]:
     """Text ranks (negated bm25 or ts_rank) scaled to 0..1 by the best one; by position
     when no rank is positive."""
     if not ranked or not rows:
@@ -197,10 +252,10 @@ def _normalise_ranks(
     return [(row, 1.0 - i / count) for i, (row, _) in enumerate(rows)]
 
 
-def _offered(row: ReplicaSummary, text_rank: float) -> scoring.Offered:
+def _offered(row: _Row, text_rank: float) -> scoring.Offered:
     return scoring.Offered(
         isco08=row.isco08,
-        occupation_words=tuple(mtext.stems(row.title)),
+        occupation_words=_title_stems(row.title),
         skills_required=tuple(row.skills),
         skills_nice=(),
         nlqf=row.nlqf,
@@ -233,10 +288,12 @@ def rank(
     )
     hits = []
     for match, row in scored[: request.limit]:
+        full = session.get(ReplicaSummary, (row.origin, row.summary_id))
+        assert full is not None  # noqa: S101 - read in this same transaction
         opening: VacancySummary | BaanopeningSummary = (
-            VacancySummary.model_validate(row.body)
-            if row.type == "vacancy"
-            else BaanopeningSummary.model_validate(row.body)
+            VacancySummary.model_validate(full.body)
+            if full.type == "vacancy"
+            else BaanopeningSummary.model_validate(full.body)
         )
         hits.append(
             Hit(

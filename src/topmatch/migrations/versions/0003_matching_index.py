@@ -100,6 +100,11 @@ def _create_query_tables() -> None:
 
 def upgrade() -> None:
     _create_query_tables()
+    # Compact what was published before: only each summary's latest item stays.
+    op.execute(
+        "DELETE FROM publishing_feed WHERE seq NOT IN "
+        "(SELECT max(seq) FROM publishing_feed GROUP BY summary_id)"
+    )
     if op.get_bind().dialect.name == "sqlite":
         # The feed is compacted from now on (a summary's older items are deleted), so its
         # sequence must never hand out a number twice: AUTOINCREMENT on SQLite.

@@ -68,8 +68,10 @@ def upgrade() -> None:
     else:
         op.execute(PG_FUNCTION)
         for table in APPEND_ONLY:
-            op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                       "FOR EACH ROW EXECUTE FUNCTION topmatch_append_only()")
+            op.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION topmatch_append_only()"
+            )
 
 
 def downgrade() -> None:

@@ -1,0 +1,282 @@
+"""The ledger: co-signed entries appended to the Merkle log, checkpoints, the offline
+bundle, and each attack the issue lists."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.factories import FrozenClock
+from tests.fednodes import FakePeer
+from topmatch import db
+from topmatch.errors import ConflictError, InputError
+from topmatch.ledger import bundle, canonical, merkle, note
+from topmatch.ledger import service as ledger
+from topmatch.ledger.errors import EntrySignatureError
+from topmatch.ledger.keybook import KeyBook
+from topmatch.ledger.schemas import entry_id_for
+
+ORIGIN = ledger.log_origin("alfa")
+
+
+@pytest.fixture
+def alfa(clock: FrozenClock) -> FakePeer:
+    return FakePeer.make("alfa", clock())
+
+
+@pytest.fixture
+def bravo(clock: FrozenClock) -> FakePeer:
+    return FakePeer.make("bravo", clock())
+
+
+@pytest.fixture
+def book(alfa: FakePeer, bravo: FakePeer) -> KeyBook:
+    return KeyBook([alfa.descriptor, bravo.descriptor])
+
+
+def body(clock: FrozenClock, n: int = 1, **overrides: Any) -> dict[str, Any]:
+    return {
+        "format": "topmatch.ledger-entry/1",
+        "entry_id": entry_id_for("placement.started", f"intro-{n:04d}"),
+        "type": "placement.started",
+        "at": clock().isoformat(),
+        "proposer": "alfa",
+        "payer": "bravo",
+        "payee": "alfa",
+        "amount_cents": 150_000,
+        "currency": "EUR",
+        "agreement": {"version": "2026-1", "sha256": "ab" * 32},
+        "placement": {
+            "introduction_id": f"intro-{n:04d}",
+            "summary_id": "v-" + "a" * 24,
+            "client_ref": "cd" * 32,
+            "start_date": "2027-01-04",
+            "contract_type": "tijdelijk",
+            "hours_per_week": 24,
+        },
+        **overrides,
+    }
+
+
+def cosign(entry: dict[str, Any], *signers: FakePeer) -> dict[str, Any]:
+    for peer in signers:
+        entry = canonical.sign_entry(
+            entry, key=peer.identity.private_key, key_id=peer.identity.key_id, party=peer.node_id
+        )
+    return entry
+
+
+def _signer(alfa: FakePeer) -> note.NoteSigner:
+    return note.NoteSigner(ORIGIN, alfa.identity.private_key)
+
+
+def _fill(
+    engine: Engine,
+    clock: FrozenClock,
+    alfa: FakePeer,
+    bravo: FakePeer,
+    book: KeyBook,
+    count: int,
+    *,
+    checkpoint_every: int = 2,
+) -> None:
+    with db.transaction(engine) as session:
+        for n in range(1, count + 1):
+            ledger.append(
+                session, cosign(body(clock, n), alfa, bravo), me="alfa", book=book, now=clock()
+            )
+            if n % checkpoint_every == 0 or n == count:
+                ledger.checkpoint(session, signer=_signer(alfa), origin=ORIGIN, now=clock())
+
+
+def _export(engine: Engine, clock: FrozenClock, alfa: FakePeer, bravo: FakePeer, out: Path) -> Path:
+    with db.transaction(engine) as session:
+        entries = [e.canonical for e in ledger.entries(session, limit=10_000)]
+        checkpoints = [(c.size, c.note) for c in ledger.checkpoints(session)]
+    bundle.export(
+        out,
+        owner="alfa",
+        origin=ORIGIN,
+        vkey=note.verifier_key(ORIGIN, alfa.identity.private_key.public_key()),
+        entries=entries,
+        checkpoints=checkpoints,
+        descriptors=[alfa.descriptor, bravo.descriptor],
+        now=clock(),
+    )
+    return out
+
+
+def test_append_is_idempotent_and_conflicts_name_the_field(
+    engine: Engine, clock: FrozenClock, alfa: FakePeer, bravo: FakePeer, book: KeyBook
+) -> None:
+    signed = cosign(body(clock), alfa, bravo)
+    with db.transaction(engine) as session:
+        first = ledger.append(session, signed, me="alfa", book=book, now=clock())
+        again = ledger.append(session, signed, me="alfa", book=book, now=clock())
+    assert (first.created, again.created, again.entry.seq) == (True, False, 0)
+    changed = cosign(body(clock, amount_cents=175_000), alfa, bravo)
+    with (
+        pytest.raises(ConflictError, match="another amount_cents"),
+        db.transaction(engine) as session,
+    ):
+        ledger.append(session, changed, me="alfa", book=book, now=clock())
+
+
+@pytest.mark.parametrize(
+    ("attack", "error", "message"),
+    [
+        ("one signature", EntrySignatureError, "signed by 1 of 2 parties: missing bravo"),
+        ("forged countersignature", EntrySignatureError, "bravo"),
+        ("amount changed after signing", EntrySignatureError, "does not verify"),
+        ("not a party", InputError, r"this node \(alfa\) is not a party"),
+        ("expired key", EntrySignatureError, "was not valid at"),
+        ("third party signs", EntrySignatureError, "unknown party"),
+    ],
+)
+def test_invalid_entries_are_refused_and_nothing_is_appended(
+    engine: Engine,
+    clock: FrozenClock,
+    alfa: FakePeer,
+    bravo: FakePeer,
+    book: KeyBook,
+    attack: str,
+    error: type[Exception],
+    message: str,
+) -> None:
+    signed = cosign(body(clock), alfa, bravo)
+    if attack == "one signature":
+        signed = cosign(body(clock), alfa)
+    elif attack == "forged countersignature":
+        impostor = FakePeer.make("bravo", clock())
+        signed = cosign(body(clock), alfa, impostor)
+    elif attack == "amount changed after signing":
+        signed = {**signed, "amount_cents": 1}
+    elif attack == "not a party":
+        charlie = FakePeer.make("charlie", clock())
+        book = KeyBook([alfa.descriptor, bravo.descriptor, charlie.descriptor])
+        signed = cosign(body(clock, payee="charlie", proposer="charlie"), charlie, bravo)
+    elif attack == "expired key":
+        key = bravo.descriptor.keys[0].model_copy(
+            update={"valid_until": clock() - timedelta(hours=1)}
+        )
+        book = KeyBook([alfa.descriptor, bravo.descriptor.model_copy(update={"keys": [key]})])
+    elif attack == "third party signs":
+        charlie = FakePeer.make("charlie", clock())
+        book = KeyBook([alfa.descriptor, bravo.descriptor, charlie.descriptor])
+        signed = {
+            **signed,
+            "signatures": [*signed["signatures"][:1], *cosign(body(clock), charlie)["signatures"]],
+        }
+    with pytest.raises(error, match=message), db.transaction(engine) as session:
+        ledger.append(session, signed, me="alfa", book=book, now=clock())
+    with db.transaction(engine) as session:
+        assert ledger.entries(session) == []
+
+
+def test_checkpoints_and_proofs(
+    engine: Engine, clock: FrozenClock, alfa: FakePeer, bravo: FakePeer, book: KeyBook
+) -> None:
+    _fill(engine, clock, alfa, bravo, book, 5)
+    with db.transaction(engine) as session:
+        last = ledger.latest_checkpoint(session)
+        assert last is not None
+        assert last.size == 5
+        opened = note.open_note(last.note, [_signer(alfa).verifier])
+        point = note.parse_checkpoint(opened.text)
+        third = ledger.entries(session)[2]
+        proof = ledger.inclusion(session, entry_id=third.entry_id, size=5)
+        merkle.verify_inclusion(
+            leaf_hash=bytes.fromhex(third.leaf_hash),
+            index=2,
+            tree_size=5,
+            proof=proof,
+            root=point.root_hash,
+        )
+        old = session.get(ledger.LedgerCheckpoint, 2)
+        assert old is not None
+        merkle.verify_consistency(
+            old_size=2,
+            new_size=5,
+            old_root=bytes.fromhex(old.root_hash),
+            new_root=point.root_hash,
+            proof=ledger.consistency(session, old_size=2, new_size=5),
+        )
+        again = ledger.checkpoint(session, signer=_signer(alfa), origin=ORIGIN, now=clock())
+        assert again.size == 5  # nothing new: the same checkpoint
+
+
+def test_bundle_verifies_offline(
+    engine: Engine,
+    clock: FrozenClock,
+    alfa: FakePeer,
+    bravo: FakePeer,
+    book: KeyBook,
+    tmp_path: Path,
+) -> None:
+    _fill(engine, clock, alfa, bravo, book, 6)
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
+    report = bundle.verify(out)
+    assert report.summary() == "OK: 6 entries, 3 checkpoints, parties alfa, bravo"
+
+
+def _tamper(out: Path, how: str) -> None:
+    lines = (out / "entries.jsonl").read_bytes().splitlines(keepends=True)
+    if how == "amount":
+        entry = json.loads(lines[3])
+        entry["amount_cents"] = 1
+        lines[3] = canonical.canonical(entry) + b"\n"
+    elif how == "truncated":
+        lines = lines[:-2]
+    elif how == "removed":
+        del lines[1]
+    elif how == "not canonical":
+        lines[0] = json.dumps(json.loads(lines[0]), indent=1).replace("\n", " ").encode() + b"\n"
+    (out / "entries.jsonl").write_bytes(b"".join(lines))
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("amount", "entry 3 (line 4)"),
+        ("truncated", "truncated log"),
+        ("removed", "checkpoints/2.note: expected root"),
+        ("not canonical", "entry 0 (line 1)"),
+    ],
+)
+def test_tampered_bundles_are_caught_with_the_exact_entry(
+    engine: Engine,
+    clock: FrozenClock,
+    alfa: FakePeer,
+    bravo: FakePeer,
+    book: KeyBook,
+    tmp_path: Path,
+    how: str,
+    message: str,
+) -> None:
+    _fill(engine, clock, alfa, bravo, book, 6)
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
+    _tamper(out, how)
+    report = bundle.verify(out)
+    assert not report.ok
+    assert message in (report.failure or "")
+
+
+def test_a_forked_checkpoint_is_caught(
+    engine: Engine,
+    clock: FrozenClock,
+    alfa: FakePeer,
+    bravo: FakePeer,
+    book: KeyBook,
+    tmp_path: Path,
+) -> None:
+    _fill(engine, clock, alfa, bravo, book, 4)
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
+    forged = note.Checkpoint(ORIGIN, 4, b"\x07" * 32).checkpoint_text()
+    (out / "checkpoints" / "4.note").write_bytes(note.sign_note(forged, [_signer(alfa)]))
+    report = bundle.verify(out)
+    assert "checkpoints/4.note: expected root" in (report.failure or "")

@@ -67,7 +67,12 @@ class Node:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_healthy(self.url, self.process)
+        try:
+            wait_healthy(self.url, self.process, timeout=90)
+        except AssertionError as e:
+            self.stop()
+            tail = self.log.read_text()[-2000:]
+            raise AssertionError(f"{self.node_id} did not start: {tail}") from e
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -235,3 +240,61 @@ def test_background_worker_syncs_by_itself(federation: dict[str, Node]) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("bravo did not pick up alfa's opening by itself")
+
+
+def _placement(intro: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "counterparty": "bravo",
+        "we_are": "payee",
+        "amount_cents": 150_000,
+        "introduction_id": intro,
+        "summary_id": "v-" + "a" * 24,
+        "client_id": "c1",
+        "start_date": "2027-01-04",
+        "contract_type": "tijdelijk",
+        "hours_per_week": 24,
+        "agreement_version": "2026-1",
+        "agreement_sha256": "ab" * 32,
+        **overrides,
+    }
+
+
+def test_placement_cosigned_logged_witnessed_and_audited(
+    federation: dict[str, Node], tmp_path: Path
+) -> None:
+    alfa, bravo, charlie = (federation[n] for n in NODES)
+    result = alfa.post("/api/v1/ledger/placements", _placement("intro-0001"))
+    assert result["status"] == "countersigned", result
+    assert {s["party"] for s in result["entry"]["signatures"]} == {"alfa", "bravo"}
+    entry_id = result["entry_id"]
+    assert [e["entry"]["entry_id"] for e in bravo.get("/api/v1/ledger/entries")] == [entry_id]
+    again = alfa.post("/api/v1/ledger/placements", _placement("intro-0001"))
+    assert again["status"] == "countersigned"
+    assert len(alfa.get("/api/v1/ledger/entries")) == 1
+
+    # A placement proposed while the counterparty is down stays pending, then resumes.
+    bravo.stop()
+    pending = alfa.post("/api/v1/ledger/placements", _placement("intro-0002"))
+    assert pending["status"] == "pending"
+    assert "unreachable" in pending["error"]
+    bravo.start()
+    alfa.post("/api/v1/ledger/round")
+    proposals = {p["entry_id"]: p["status"] for p in alfa.get("/api/v1/ledger/proposals")}
+    assert proposals[pending["entry_id"]] == "countersigned"
+    assert len(bravo.get("/api/v1/ledger/entries")) == 2
+
+    # Peers witness each other's logs: charlie cosigns alfa's and bravo's checkpoints.
+    rounds = {r["node_id"]: r for r in charlie.post("/api/v1/ledger/round")}
+    assert rounds["alfa"]["ok"], rounds
+    assert rounds["bravo"]["ok"], rounds
+    assert rounds["alfa"]["size"] == 2
+    assert "charlie" in alfa.get("/api/v1/ledger/checkpoint")["witnessed_by"]
+    assert all(r["ok"] for r in bravo.post("/api/v1/ledger/round")), "bravo witnesses too"
+    assert alfa.get("/api/v1/ledger/alarms") == []
+
+    bundle_dir = tmp_path / "audit"
+    exported = alfa.cli("ledger", "export", "--out", str(bundle_dir))
+    assert exported.returncode == 0, exported.stderr
+    verified = alfa.cli("ledger", "verify", str(bundle_dir))
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.strip().startswith("OK: 2 entries")

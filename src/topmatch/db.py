@@ -72,6 +72,19 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Let SQLite's planner know the replica's shape (ANALYZE).
+
+    Without statistics SQLite guesses, and for ranking queries it guessed a full scan of
+    the replica instead of the covering index (docs/benchmarks.md). PostgreSQL's autovacuum
+    keeps its own statistics, so this does nothing there.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE federation_summary")
+
+
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)

@@ -14,6 +14,7 @@ import httpx
 from fastapi import FastAPI, Query
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import __version__, db
@@ -32,6 +33,10 @@ from topmatch.federation.inbound import SignResponses
 from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
+from topmatch.ledger import api as ledger_api
+from topmatch.ledger import flows
+from topmatch.ledger.keybook import KeyBook
+from topmatch.ledger.models import PendingProposal
 from topmatch.matching import api as matching_api
 from topmatch.matching import candidates
 from topmatch.publishing import service as publishing
@@ -82,6 +87,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
         engine = db.make_engine(settings.resolved_database_url())
         if migrate:
             db.upgrade(engine)
+        db.refresh_statistics(engine)
         app.state.engine = engine
         async with httpx.AsyncClient(
             auth=SignatureAuth(node_identity, clock),
@@ -128,8 +134,15 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     app.include_router(federation_api.peer_router)
     app.include_router(matching_api.router)
     app.include_router(matching_api.peer_router)
+    app.include_router(ledger_api.router)
+    app.include_router(ledger_api.peer_router)
 
-    node_id = settings.node_id
+    _node_routes(app, settings.node_id)
+    return app
+
+
+def _node_routes(app: FastAPI, node_id: str) -> None:
+    """Health, who-am-I, the audit trail and the manual ledger round."""
 
     @app.get("/healthz", tags=["node"])
     def healthz() -> Health:
@@ -138,6 +151,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     @app.get("/api/v1/me", tags=["node"])
     def me(user: CurrentUser) -> Me:
         return Me(name=user.name, role=user.role)
+
+    @app.post("/api/v1/ledger/round", tags=["ledger"])
+    async def run_ledger_round(_: AdminUser) -> list[flows.WitnessResult]:
+        """Resend pending proposals and witness every peer now (admin)."""
+        return await ledger_round(app)
 
     @app.get("/api/v1/audit", tags=["node"])
     def audit_events(
@@ -150,8 +168,6 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
         rows = audit.events(session=session, entity_id=entity_id, limit=limit, offset=offset)
         return [AuditEventPublic.model_validate(r, from_attributes=True) for r in rows]
 
-    return app
-
 
 async def sync_worker(app: FastAPI, interval: float, stop: asyncio.Event) -> None:
     """Background loop: keep our own feed current, then pull every active peer's feed.
@@ -162,12 +178,15 @@ async def sync_worker(app: FastAPI, interval: float, stop: asyncio.Event) -> Non
     while not stop.is_set():
         try:
             await run_in_threadpool(refresh_own, state.engine, state.publisher, state.clock())
-            await replication.sync_all(
+            results = await replication.sync_all(
                 peers=state.peers.active(),
                 client=state.peer_client,
                 engine=state.engine,
                 clock=state.clock,
             )
+            if any(r.applied for r in results):
+                await run_in_threadpool(db.refresh_statistics, state.engine)
+            await ledger_round(app)
         except Exception:  # the loop must survive anything; the cause is logged
             log.exception("sync round failed")
         with contextlib.suppress(TimeoutError):
@@ -182,6 +201,44 @@ async def _finish(worker: asyncio.Task[None], grace: float = 30) -> None:
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
+
+
+async def ledger_round(app: FastAPI) -> list[flows.WitnessResult]:
+    """Resend pending proposals, then witness every active peer's ledger log."""
+    state = app.state
+    settings: Settings = state.settings
+    book = KeyBook([ledger_api.own_descriptor(settings), *state.peers.active()])
+    for pending in await run_in_threadpool(_pending, state.engine):
+        if pending.counterparty in {p.node_id for p in state.peers.active()}:
+            await ledger_api.deliver(
+                pending,
+                peer=state.peers.get(pending.counterparty),
+                state=state,
+                settings=settings,
+                book=book,
+            )
+    return list(
+        await asyncio.gather(
+            *(
+                flows.witness_peer(
+                    peer=peer,
+                    client=state.peer_client,
+                    engine=state.engine,
+                    own=ledger_api.own_descriptor(settings),
+                    node=state.identity,
+                    clock=state.clock,
+                )
+                for peer in state.peers.active()
+            )
+        )
+    )
+
+
+def _pending(engine: Engine) -> list[PendingProposal]:
+    with db.transaction(engine) as session:
+        return list(
+            session.exec(select(PendingProposal).where(PendingProposal.status == "pending")).all()
+        )
 
 
 def refresh_own(engine: Engine, publisher: Publisher, now: datetime) -> None:

@@ -382,6 +382,7 @@ def sync(
     try:
         db.upgrade(engine)
         results = asyncio.run(_sync(settings, registry, peers, engine))
+        db.refresh_statistics(engine)
     finally:
         engine.dispose()
     failed = 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
+from topmatch import db
 from topmatch.api.deps import AdminUser, ConsultantUser, SessionDep, SettingsDep
 from topmatch.federation import replication, service
 from topmatch.federation.inbound import VerifiedPeer
@@ -53,6 +55,8 @@ async def sync_now(request: Request, _: AdminUser) -> list[dict[str, object]]:
         clock=state.clock,
         respect_backoff=False,
     )
+    if any(r.applied for r in results):
+        await run_in_threadpool(db.refresh_statistics, state.engine)
     return [r.__dict__ for r in results]
 
 

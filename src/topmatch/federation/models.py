@@ -36,7 +36,6 @@ RANKING_COLUMNS = (
     "contract_type",
     "municipality",
     "start_date",
-    "skills",
     "updated_at",
 )
 

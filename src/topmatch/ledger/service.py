@@ -24,7 +24,7 @@ from topmatch.errors import ConflictError, InputError, NotFoundError
 from topmatch.ledger import canonical, merkle, note
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import LedgerCheckpoint, LedgerEntry
-from topmatch.ledger.schemas import SignedEntry
+from topmatch.ledger.schemas import EntryBody, SignedEntry
 
 LEDGER_LOCK = 0x6C656467  # "ledg": serialises appends on PostgreSQL
 MAX_ENTRY_AGE = timedelta(days=7)  # a proposal may wait this long for its countersignature
@@ -39,6 +39,16 @@ def log_origin(node_id: str) -> str:
 class Appended:
     entry: LedgerEntry
     created: bool
+
+
+def body_of(data: Mapping[str, Any]) -> EntryBody:
+    """The entry's fields (signatures aside), validated, or InputError naming the field."""
+    try:
+        return EntryBody.model_validate({k: v for k, v in data.items() if k != "signatures"})
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        raise InputError(f"not a valid ledger entry: {first['msg']}", field=field) from e
 
 
 def check_entry(signed: Mapping[str, Any], *, me: str, book: KeyBook, now: datetime) -> SignedEntry:

@@ -31,7 +31,6 @@ COLUMNS = [
     "contract_type",
     "municipality",
     "start_date",
-    "skills",
     "updated_at",
 ]
 

@@ -1,0 +1,303 @@
+"""Ledger endpoints: node-to-node (proposals, checkpoints, proofs, cosignatures) and ours."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
+
+from topmatch import db
+from topmatch.accounts.models import Role
+from topmatch.accounts.models import User as Account
+from topmatch.api.deps import AdminUser, ConsultantUser, NowDep, SessionDep, SettingsDep, require
+from topmatch.errors import InputError, NotFoundError
+from topmatch.federation.inbound import VerifiedPeer
+from topmatch.federation.peers import PeerRegistry
+from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.identity.service import NodeIdentity
+from topmatch.ledger import flows, note
+from topmatch.ledger import service as ledger
+from topmatch.ledger.keybook import KeyBook
+from topmatch.ledger.models import Cosignature, PendingProposal, WitnessAlarm
+from topmatch.publishing.service import Publisher
+from topmatch.settings import Settings
+
+peer_router = APIRouter(prefix="/federation/v1/ledger", tags=["federation (node to node)"])
+router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
+
+AnyUser = Annotated[Account, Depends(require(Role.consultant, Role.finance, Role.admin))]
+
+
+def own_descriptor(settings: Settings) -> PeerDescriptor:
+    return PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+
+
+def key_book(request: Request, settings: SettingsDep) -> KeyBook:
+    """Keys that may sign entries we append: ours and those of active peers."""
+    registry: PeerRegistry = request.app.state.peers
+    return KeyBook([own_descriptor(settings), *registry.active()])
+
+
+Book = Annotated[KeyBook, Depends(key_book)]
+
+
+def note_signer(request: Request, settings: SettingsDep) -> note.NoteSigner:
+    node: NodeIdentity = request.app.state.identity
+    return note.NoteSigner(ledger.log_origin(settings.node_id or ""), node.private_key)
+
+
+Signer = Annotated[note.NoteSigner, Depends(note_signer)]
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError as e:
+        raise InputError(f"body is not JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise InputError("body must be a JSON object")
+    return data
+
+
+# --- node to node ----------------------------------------------------------------------
+
+
+@peer_router.post("/proposals")
+def receive_proposal(
+    request: Request,
+    peer: VerifiedPeer,
+    session: SessionDep,
+    settings: SettingsDep,
+    book: Book,
+    now: NowDep,
+) -> Response:
+    """A peer proposes an entry naming both of us; we check it, countersign and log it."""
+    signed = flows.countersign(
+        session,
+        _json(peer.body),
+        proposer=peer.peer.node_id,
+        me=settings.node_id or "",
+        node=request.app.state.identity,
+        book=book,
+        now=now,
+    )
+    return Response(json.dumps(signed), media_type="application/json")
+
+
+@peer_router.get("/checkpoint")
+def latest_checkpoint(
+    peer: VerifiedPeer,  # noqa: ARG001 - any active peer may witness us
+    session: SessionDep,
+    settings: SettingsDep,
+    signer: Signer,
+    now: NowDep,
+) -> Response:
+    """Our newest signed checkpoint (c2sp.org/tlog-checkpoint in a signed note)."""
+    point = ledger.checkpoint(
+        session, signer=signer, origin=ledger.log_origin(settings.node_id or ""), now=now
+    )
+    return Response(point.note, media_type="text/plain; charset=utf-8")
+
+
+@peer_router.get("/consistency")
+def consistency_proof(
+    peer: VerifiedPeer,  # noqa: ARG001
+    session: SessionDep,
+    old: Annotated[int, Query(ge=0)],
+    new: Annotated[int, Query(ge=0)],
+) -> dict[str, Any]:
+    proof = ledger.consistency(session, old_size=old, new_size=new)
+    return {"old": old, "new": new, "proof": flows.b64(proof)}
+
+
+@peer_router.get("/inclusion")
+def inclusion_proof(
+    peer: VerifiedPeer,  # noqa: ARG001
+    session: SessionDep,
+    entry_id: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
+    size: Annotated[int, Query(ge=1)],
+) -> dict[str, Any]:
+    row = ledger.get_entry(session, entry_id)
+    proof = ledger.inclusion(session, entry_id=entry_id, size=size)
+    return {"entry_id": entry_id, "index": row.seq, "size": size, "proof": flows.b64(proof)}
+
+
+@peer_router.get("/entries")
+def shared_entries(
+    peer: VerifiedPeer,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=-1)] = -1,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+) -> list[dict[str, Any]]:
+    """The entries of our log that name the asking peer (no others)."""
+    rows = ledger.entries(session, party=peer.peer.node_id, after=after, limit=limit)
+    return [{"seq": r.seq, "entry": json.loads(r.canonical)} for r in rows]
+
+
+class CosignatureIn(BaseModel):
+    size: int = Field(ge=0)
+    line: str = Field(max_length=1000)
+
+
+@peer_router.post("/cosignatures")
+def receive_cosignature(
+    peer: VerifiedPeer,
+    session: SessionDep,
+    now: NowDep,
+) -> dict[str, str]:
+    """A witness cosigned one of our checkpoints."""
+    try:
+        data = CosignatureIn.model_validate_json(peer.body)
+    except ValueError as e:
+        raise InputError(f"not a cosignature: {e}") from e
+    flows.store_cosignature(
+        session, witness=peer.peer, size=data.size, line=data.line.encode(), now=now
+    )
+    return {"status": "stored"}
+
+
+# --- our own users ---------------------------------------------------------------------
+
+
+class ProposalResult(BaseModel):
+    entry_id: str
+    status: str
+    error: str | None = None
+    entry: dict[str, Any] | None = None
+
+
+def _propose(
+    engine: Engine,
+    proposal: flows.PlacementProposal,
+    settings: Settings,
+    publisher: Publisher,
+    node: NodeIdentity,
+    now: datetime,
+) -> PendingProposal:
+    with db.transaction(engine) as session:
+        entry = flows.build_placement(
+            proposal, me=settings.node_id or "", secret=publisher.secret, now=now
+        )
+        signed = flows.sign_as(entry, node, settings.node_id or "")
+        return flows.store_proposal(session, signed, counterparty=proposal.counterparty, now=now)
+
+
+@router.post("/placements", response_model=ProposalResult)
+async def propose_placement(
+    proposal: flows.PlacementProposal,
+    request: Request,
+    settings: SettingsDep,
+    book: Book,
+    _: ConsultantUser,
+) -> ProposalResult:
+    """Record a cross-bureau placement: we sign, the other bureau countersigns, both log it."""
+    state = request.app.state
+    registry: PeerRegistry = state.peers
+    peer = registry.get(proposal.counterparty)
+    now = state.clock()
+    pending = await run_in_threadpool(
+        _propose, state.engine, proposal, settings, state.publisher, state.identity, now
+    )
+    return await deliver(pending, peer=peer, state=state, settings=settings, book=book)
+
+
+async def deliver(
+    pending: PendingProposal,
+    *,
+    peer: PeerDescriptor,
+    state: Any,
+    settings: Settings,
+    book: KeyBook,
+) -> ProposalResult:
+    if pending.status == "countersigned":
+        return ProposalResult(entry_id=pending.entry_id, status=pending.status)
+    signed, error = await flows.send_proposal(pending, peer=peer, client=state.peer_client)
+
+    def settle() -> ProposalResult:
+        with db.transaction(state.engine) as session:
+            entry = flows.settle_proposal(
+                session,
+                pending,
+                signed,
+                error,
+                me=settings.node_id or "",
+                book=book,
+                now=state.clock(),
+            )
+            row = session.get(PendingProposal, pending.entry_id)
+            assert row is not None  # noqa: S101
+            return ProposalResult(
+                entry_id=row.entry_id,
+                status=row.status,
+                error=row.last_error,
+                entry=json.loads(entry.canonical) if entry else None,
+            )
+
+    return await run_in_threadpool(settle)
+
+
+@router.get("/entries")
+def list_entries(
+    session: SessionDep,
+    _: AnyUser,
+    after: Annotated[int, Query(ge=-1)] = -1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Our log, oldest first, with each entry's witnesses so far."""
+    rows = ledger.entries(session, after=after, limit=limit)
+    return [{"seq": r.seq, "entry": json.loads(r.canonical)} for r in rows]
+
+
+@router.get("/proposals")
+def list_proposals(session: SessionDep, _: AnyUser) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(PendingProposal).order_by(col(PendingProposal.created_at).desc())
+    ).all()
+    return [
+        {
+            "entry_id": r.entry_id,
+            "counterparty": r.counterparty,
+            "status": r.status,
+            "last_error": r.last_error,
+            "updated_at": r.updated_at.isoformat(),
+        }
+        for r in rows
+    ]
+
+
+@router.get("/checkpoint")
+def our_checkpoint(session: SessionDep, _: AnyUser) -> dict[str, Any]:
+    """Our newest checkpoint and which peers cosigned (witnessed) it."""
+    point = ledger.latest_checkpoint(session)
+    if point is None:
+        raise NotFoundError("no checkpoint yet")
+    witnesses = session.exec(
+        select(Cosignature.witness).where(Cosignature.size == point.size)
+    ).all()
+    return {
+        "size": point.size,
+        "root_hash": point.root_hash,
+        "note": point.note.decode(),
+        "witnessed_by": sorted(witnesses),
+    }
+
+
+@router.get("/alarms")
+def list_alarms(session: SessionDep, _: AdminUser) -> list[dict[str, Any]]:
+    """Equivocation, rollback, inconsistency or missing entries seen in peers' logs."""
+    rows = session.exec(select(WitnessAlarm).order_by(col(WitnessAlarm.raised_at).desc())).all()
+    return [
+        {
+            "node_id": r.node_id,
+            "kind": r.kind,
+            "detail": r.detail,
+            "raised_at": r.raised_at.isoformat(),
+        }
+        for r in rows
+    ]

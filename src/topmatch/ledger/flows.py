@@ -1,0 +1,524 @@
+"""The ledger between nodes: proposing and countersigning entries, and witnessing.
+
+Proposing (we are one party): :func:`build_placement` makes the entry, we sign it, keep it
+as a :class:`PendingProposal`, and :func:`send_proposal` asks the counterparty to
+countersign. Only a fully signed entry is appended to our log; a crash in between leaves
+the pending proposal, which :func:`resume_proposals` sends again.
+
+Countersigning (a peer proposes to us): :func:`countersign` checks the entry against our
+own log (idempotency, the entry it refers to, the parties) and that the proposer signed
+it, then adds our signature and appends it to our log, in one transaction.
+
+Witnessing: :func:`witness_peer` fetches a peer's latest checkpoint, verifies its
+signature and its consistency with the last one we saw, cosigns it and sends the
+cosignature back. Two different roots for one size (equivocation), a smaller size
+(rollback) or a failed consistency proof raise an alarm, kept with its evidence; so does
+an entry that both of us signed but only one of us logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
+
+from topmatch import db
+from topmatch.errors import ConflictError, InputError, PeerError
+from topmatch.federation.transport import PeerClient
+from topmatch.identity import keys
+from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.identity.service import NodeIdentity
+from topmatch.ledger import canonical, merkle, note
+from topmatch.ledger import service as ledger
+from topmatch.ledger.errors import LedgerError
+from topmatch.ledger.keybook import KeyBook
+from topmatch.ledger.models import (
+    Cosignature,
+    LedgerCheckpoint,
+    LedgerEntry,
+    PendingProposal,
+    WitnessAlarm,
+    WitnessedCheckpoint,
+)
+from topmatch.ledger.schemas import ENTRY_FORMAT, EntryBody, entry_id_for
+from topmatch.vocabulary import ContractType
+
+log = logging.getLogger("topmatch.ledger")
+
+PROPOSALS_PATH = "/federation/v1/ledger/proposals"
+CHECKPOINT_PATH = "/federation/v1/ledger/checkpoint"
+CONSISTENCY_PATH = "/federation/v1/ledger/consistency"
+ENTRIES_PATH = "/federation/v1/ledger/entries"
+COSIGNATURES_PATH = "/federation/v1/ledger/cosignatures"
+
+
+class PlacementProposal(BaseModel):
+    """What a consultant or finance fills in to record a cross-bureau placement."""
+
+    counterparty: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    we_are: str = Field(pattern=r"^(payer|payee)$")
+    amount_cents: int = Field(ge=0, le=100_000_000)
+    introduction_id: str = Field(min_length=8, max_length=64)
+    summary_id: str = Field(max_length=26)
+    client_id: str = Field(min_length=1, max_length=32, description="our own client, if ours")
+    start_date: date
+    contract_type: ContractType
+    hours_per_week: int = Field(ge=0, le=60)
+    agreement_version: str = Field(min_length=1, max_length=40)
+    agreement_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+def client_ref(secret: bytes, client_id: str) -> str:
+    """A pseudonym for a client that only the bureau holding ``secret`` can link back."""
+    return hmac.new(secret, f"topmatch client ref {client_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def build_placement(
+    proposal: PlacementProposal, *, me: str, secret: bytes, now: datetime
+) -> dict[str, Any]:
+    payer, payee = (
+        (me, proposal.counterparty) if proposal.we_are == "payer" else (proposal.counterparty, me)
+    )
+    body = EntryBody(
+        format=ENTRY_FORMAT,
+        entry_id=entry_id_for("placement.started", proposal.introduction_id),
+        type="placement.started",
+        at=now,
+        proposer=me,
+        payer=payer,
+        payee=payee,
+        amount_cents=proposal.amount_cents,
+        agreement={
+            "version": proposal.agreement_version,
+            "sha256": proposal.agreement_sha256,
+        },
+        placement={
+            "introduction_id": proposal.introduction_id,
+            "summary_id": proposal.summary_id,
+            "client_ref": client_ref(secret, proposal.client_id),
+            "start_date": proposal.start_date,
+            "contract_type": proposal.contract_type,
+            "hours_per_week": proposal.hours_per_week,
+        },
+    )
+    built: dict[str, Any] = json.loads(body.model_dump_json(exclude_none=True))
+    return built
+
+
+def sign_as(entry: Mapping[str, Any], node: NodeIdentity, party: str) -> dict[str, Any]:
+    return canonical.sign_entry(entry, key=node.private_key, key_id=node.key_id, party=party)
+
+
+def store_proposal(
+    session: Session, signed: Mapping[str, Any], *, counterparty: str, now: datetime
+) -> PendingProposal:
+    entry_id = str(signed["entry_id"])
+    existing = session.get(PendingProposal, entry_id)
+    if existing is not None:
+        if json.loads(existing.signed) != dict(signed) and existing.status != "refused":
+            stored = json.loads(existing.signed)
+            field = next(
+                (
+                    k
+                    for k in sorted(set(stored) | set(signed))
+                    if k not in {"signatures", "at"} and stored.get(k) != signed.get(k)
+                ),
+                None,
+            )
+            if field is not None:
+                raise ConflictError(
+                    f"placement {entry_id} was already proposed with another {field}", field=field
+                )
+        return existing
+    row = PendingProposal(
+        entry_id=entry_id,
+        counterparty=counterparty,
+        signed=canonical.canonical(dict(signed)),
+        status="pending",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+async def send_proposal(
+    proposal: PendingProposal, *, peer: PeerDescriptor, client: PeerClient
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Ask the counterparty to countersign; returns (fully signed entry, error)."""
+    try:
+        response = await client.call(peer, "POST", PROPOSALS_PATH, json_body=proposal.signed)
+    except PeerError as e:
+        return None, e.diagnostics()
+    if response.status != 200:  # noqa: PLR2004
+        return None, f"HTTP {response.status}: {response.body[:300].decode(errors='replace')}"
+    try:
+        signed: dict[str, Any] = json.loads(response.body)
+    except ValueError as e:
+        return None, f"countersigned entry is not JSON: {e}"
+    return signed, None
+
+
+def settle_proposal(
+    session: Session,
+    proposal: PendingProposal,
+    signed: Mapping[str, Any] | None,
+    error: str | None,
+    *,
+    me: str,
+    book: KeyBook,
+    now: datetime,
+) -> LedgerEntry | None:
+    """Append a countersigned entry (checking both signatures), or record why not."""
+    row = session.get(PendingProposal, proposal.entry_id) or proposal
+    row.updated_at = now
+    if signed is None:
+        row.last_error = (error or "")[:500]
+        refused = error is not None and error.startswith("HTTP 4")
+        row.status = "refused" if refused else "pending"
+        session.add(row)
+        return None
+    ours = json.loads(row.signed)
+    body_changed = {
+        k for k in set(ours) | set(signed) if k != "signatures" and ours.get(k) != signed.get(k)
+    }
+    if body_changed:
+        row.status, row.last_error = "refused", f"counterparty changed {sorted(body_changed)}"
+        session.add(row)
+        return None
+    appended = ledger.append(session, signed, me=me, book=book, now=now)
+    row.status, row.last_error = "countersigned", None
+    session.add(row)
+    return appended.entry
+
+
+def countersign(
+    session: Session,
+    proposed: Mapping[str, Any],
+    *,
+    proposer: str,
+    me: str,
+    node: NodeIdentity,
+    book: KeyBook,
+    now: datetime,
+) -> dict[str, Any]:
+    """A peer's proposal, checked against our own log, countersigned and appended."""
+    entry = ledger.body_of(proposed)
+    if entry.proposer != proposer:
+        raise InputError(
+            f"entry says proposer {entry.proposer}, but {proposer} sent it", field="proposer"
+        )
+    if me not in entry.parties or proposer not in entry.parties:
+        raise InputError(
+            f"entry names {entry.payer} and {entry.payee}; it must name {proposer} and {me}",
+            field="payer",
+        )
+    canonical.verify_entry(
+        proposed, resolve_key=book.resolver(entry.at), required_parties={proposer}
+    )
+    existing = session.exec(
+        select(LedgerEntry).where(LedgerEntry.entry_id == entry.entry_id)
+    ).first()
+    if existing is not None:
+        stored = json.loads(existing.canonical)
+        field = next(
+            (
+                k
+                for k in sorted(set(stored) | set(proposed))
+                if k != "signatures" and stored.get(k) != proposed.get(k)
+            ),
+            None,
+        )
+        if field is not None:
+            raise ConflictError(
+                f"entry {entry.entry_id} is already in our ledger with another {field}", field=field
+            )
+        return dict(stored)  # idempotent: the entry as both already signed it
+    if entry.refers_to is not None:
+        referred = session.exec(
+            select(LedgerEntry).where(LedgerEntry.entry_id == entry.refers_to)
+        ).first()
+        if referred is None or {referred.payer, referred.payee} != set(entry.parties):
+            raise InputError(
+                f"entry refers to {entry.refers_to}, which is not an entry "
+                f"between {entry.payer} and {entry.payee} in our ledger",
+                field="refers_to",
+            )
+    signed = sign_as(proposed, node, me)
+    ledger.append(session, signed, me=me, book=book, now=now)
+    return signed
+
+
+# --- witnessing ------------------------------------------------------------------------
+
+
+def verifiers_of(peer: PeerDescriptor) -> list[note.NoteVerifier]:
+    origin = ledger.log_origin(peer.node_id)
+    return [
+        note.NoteVerifier(origin, keys.public_from_raw(keys.b64url_decode(k.public_key)))
+        for k in peer.keys
+    ]
+
+
+def raise_alarm(
+    session: Session, *, node_id: str, kind: str, detail: str, evidence: bytes, now: datetime
+) -> WitnessAlarm:
+    log.error("ledger alarm for %s: %s: %s", node_id, kind, detail)
+    alarm = WitnessAlarm(
+        node_id=node_id, kind=kind, detail=detail[:1000], evidence=evidence, raised_at=now
+    )
+    session.add(alarm)
+    session.flush()
+    return alarm
+
+
+class WitnessResult(BaseModel):
+    node_id: str
+    ok: bool
+    size: int | None = None
+    detail: str | None = None
+
+
+def check_checkpoint(
+    session: Session,
+    *,
+    peer: PeerDescriptor,
+    signed_note: bytes,
+    proof: Sequence[bytes] | None,
+    now: datetime,
+) -> tuple[note.Checkpoint | None, str | None]:
+    """Verify a peer's checkpoint against the last one we saw; raise alarms on misbehaviour.
+
+    Returns the checkpoint when it may be cosigned, else None with the reason.
+    """
+    try:
+        opened = note.open_note(signed_note, verifiers_of(peer))
+        point = note.parse_checkpoint(opened.text)
+    except LedgerError as e:
+        return None, f"checkpoint does not verify: {e.diagnostics()}"
+    if point.origin != ledger.log_origin(peer.node_id):
+        return (
+            None,
+            f"checkpoint of log {point.origin!r}, expected {ledger.log_origin(peer.node_id)!r}",
+        )
+    last = session.get(WitnessedCheckpoint, peer.node_id)
+    if last is not None:
+        reason = _misbehaviour(last, point, proof)
+        if reason is not None:
+            kind, detail = reason
+            raise_alarm(
+                session,
+                node_id=peer.node_id,
+                kind=kind,
+                detail=detail,
+                evidence=last.note + b"\n" + signed_note,
+                now=now,
+            )
+            return None, f"{kind}: {detail}"
+        if last.size == point.size:
+            return point, None
+    row = last or WitnessedCheckpoint(
+        node_id=peer.node_id, size=0, root_hash="", note=b"", seen_at=now
+    )
+    row.size, row.root_hash, row.note, row.seen_at = (
+        point.size,
+        point.root_hash.hex(),
+        signed_note,
+        now,
+    )
+    session.add(row)
+    session.flush()
+    return point, None
+
+
+def _misbehaviour(
+    last: WitnessedCheckpoint, point: note.Checkpoint, proof: Sequence[bytes] | None
+) -> tuple[str, str] | None:
+    old_root = bytes.fromhex(last.root_hash)
+    if point.size < last.size:
+        return "rollback", f"size went from {last.size} back to {point.size}"
+    if point.size == last.size:
+        if point.root_hash != old_root:
+            return "equivocation", (
+                f"two roots for size {point.size}: {last.root_hash} and {point.root_hash.hex()}"
+            )
+        return None
+    try:
+        merkle.verify_consistency(
+            old_size=last.size,
+            new_size=point.size,
+            old_root=old_root,
+            new_root=point.root_hash,
+            proof=list(proof or []),
+        )
+    except LedgerError as e:
+        return "inconsistent", (
+            f"size {point.size} is not an extension of size {last.size}: {e.diagnostics()}"
+        )
+    return None
+
+
+def store_cosignature(
+    session: Session, *, witness: PeerDescriptor, size: int, line: bytes, now: datetime
+) -> None:
+    """Keep a witness's cosignature of our checkpoint of ``size`` after verifying it."""
+    point = session.get(LedgerCheckpoint, size)
+    if point is None:
+        raise InputError(f"we have no checkpoint of size {size}", field="size")
+    text_ = _note_text(point.note)
+    verifiers = [
+        note.CosignatureVerifier(
+            witness.node_id, keys.public_from_raw(keys.b64url_decode(k.public_key))
+        )
+        for k in witness.keys
+    ]
+    errors = []
+    for verifier in verifiers:
+        try:
+            note.verify_cosignature(text_, line, verifier)
+        except LedgerError as e:
+            errors.append(e.diagnostics())
+            continue
+        if session.get(Cosignature, (witness.node_id, size)) is None:
+            session.add(Cosignature(witness=witness.node_id, size=size, line=line, received_at=now))
+            session.flush()
+        return
+    raise InputError(
+        f"cosignature does not verify with {witness.node_id}'s keys: {'; '.join(errors)}",
+        field="line",
+    )
+
+
+def _note_text(signed_note: bytes) -> bytes:
+    text_, _ = note.split_note(signed_note)
+    return text_
+
+
+def cosignature_line(point_note: bytes, *, me: str, node: NodeIdentity, now: datetime) -> bytes:
+    return note.cosign(_note_text(point_note), me, node.private_key, int(now.timestamp()))
+
+
+def b64(proof: Sequence[bytes]) -> list[str]:
+    return [base64.b64encode(h).decode() for h in proof]
+
+
+def unb64(proof: Sequence[str]) -> list[bytes]:
+    return [base64.b64decode(h, validate=True) for h in proof]
+
+
+async def witness_peer(
+    *,
+    peer: PeerDescriptor,
+    client: PeerClient,
+    engine: Any,
+    own: PeerDescriptor,
+    node: NodeIdentity,
+    clock: Any,
+) -> WitnessResult:
+    """Fetch, check and cosign one peer's checkpoint."""
+    try:
+        response = await client.call(peer, "GET", CHECKPOINT_PATH)
+        if response.status != 200:  # noqa: PLR2004
+            return WitnessResult(
+                node_id=peer.node_id, ok=False, detail=f"checkpoint: HTTP {response.status}"
+            )
+        signed_note = response.body
+        size = note.parse_checkpoint(_note_text(signed_note)).size
+        last_size = await run_in_threadpool(_last_size, engine, peer.node_id)
+        proof: list[bytes] | None = None
+        if last_size is not None and 0 < last_size < size:
+            proof_response = await client.call(
+                peer, "GET", CONSISTENCY_PATH, params={"old": last_size, "new": size}
+            )
+            proof = unb64(json.loads(proof_response.body).get("proof", []))
+    except (PeerError, LedgerError, ValueError) as e:
+        detail = e.diagnostics() if isinstance(e, PeerError | LedgerError) else str(e)
+        return WitnessResult(node_id=peer.node_id, ok=False, detail=detail)
+
+    def check() -> tuple[note.Checkpoint | None, str | None]:
+        with db.transaction(engine) as session:
+            return check_checkpoint(
+                session, peer=peer, signed_note=signed_note, proof=proof, now=clock()
+            )
+
+    point, problem = await run_in_threadpool(check)
+    if point is None:
+        return WitnessResult(node_id=peer.node_id, ok=False, detail=problem)
+    shared = await _compare_entries(peer=peer, client=client, engine=engine, own=own, clock=clock)
+    if shared is not None:
+        return WitnessResult(node_id=peer.node_id, ok=False, size=point.size, detail=shared)
+    line = cosignature_line(signed_note, me=own.node_id, node=node, now=clock())
+    body = json.dumps({"size": point.size, "line": line.decode()}).encode()
+    try:
+        await client.call(peer, "POST", COSIGNATURES_PATH, json_body=body)
+    except PeerError as e:
+        return WitnessResult(
+            node_id=peer.node_id,
+            ok=False,
+            size=point.size,
+            detail=f"cosignature not delivered: {e.diagnostics()}",
+        )
+    return WitnessResult(node_id=peer.node_id, ok=True, size=point.size)
+
+
+async def _compare_entries(
+    *, peer: PeerDescriptor, client: PeerClient, engine: Any, own: PeerDescriptor, clock: Any
+) -> str | None:
+    """Both logs must hold every entry the two of us signed.
+
+    An entry the peer logged and we did not (we crashed after it countersigned) is
+    appended here, after the usual checks; one we logged and the peer did not raises an
+    alarm. Returns a problem, or None when the logs agree.
+    """
+    try:
+        response = await client.call(peer, "GET", ENTRIES_PATH, params={"limit": 500})
+        theirs = {item["entry"]["entry_id"]: item["entry"] for item in json.loads(response.body)}
+    except (PeerError, ValueError, KeyError, TypeError) as e:
+        return f"cannot read shared entries: {e}"
+
+    def compare() -> str | None:
+        with db.transaction(engine) as session:
+            me = own.node_id
+            ours = {
+                r.entry_id for r in ledger.entries(session, party=peer.node_id, limit=1_000_000)
+            }
+            book = KeyBook([peer, own])
+            for entry_id in sorted(set(theirs) - ours):
+                ledger.append(session, theirs[entry_id], me=me, book=book, now=clock())
+                log.warning(
+                    "appended entry %s that %s had logged and we had not", entry_id, peer.node_id
+                )
+            missing = sorted(ours - set(theirs))
+            if missing:
+                raise_alarm(
+                    session,
+                    node_id=peer.node_id,
+                    kind="missing",
+                    detail=f"{peer.node_id}'s log lacks {len(missing)} entries we "
+                    f"both signed, e.g. {missing[0]}",
+                    evidence="\n".join(missing).encode(),
+                    now=clock(),
+                )
+                return f"missing entries: {len(missing)}"
+            return None
+
+    try:
+        return await run_in_threadpool(compare)
+    except LedgerError as e:
+        return f"a shared entry does not verify: {e.diagnostics()}"
+
+
+def _last_size(engine: Any, node_id: str) -> int | None:
+    with db.transaction(engine) as session:
+        row = session.get(WitnessedCheckpoint, node_id)
+        return row.size if row is not None else None

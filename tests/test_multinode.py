@@ -292,9 +292,21 @@ def test_placement_cosigned_logged_witnessed_and_audited(
     assert all(r["ok"] for r in bravo.post("/api/v1/ledger/round")), "bravo witnesses too"
     assert alfa.get("/api/v1/ledger/alarms") == []
 
+    # What happened next is a new co-signed entry referring to the placement.
+    retained = alfa.post("/api/v1/ledger/events", {
+        "refers_to": entry_id, "type": "placement.retained", "amount_cents": 75_000,
+        "reason": "na 6 maanden nog aan het werk (duurzame plaatsing)", "key": "6m"})
+    assert retained["status"] == "countersigned", retained
+    assert retained["entry"]["refers_to"] == entry_id
+    voided = bravo.post("/api/v1/ledger/events", {
+        "refers_to": pending["entry_id"], "type": "placement.voided", "amount_cents": 0,
+        "reason": "niet gestart"})
+    assert voided["status"] == "countersigned", voided
+    assert len(alfa.get("/api/v1/ledger/entries")) == 4
+
     bundle_dir = tmp_path / "audit"
     exported = alfa.cli("ledger", "export", "--out", str(bundle_dir))
     assert exported.returncode == 0, exported.stderr
     verified = alfa.cli("ledger", "verify", str(bundle_dir))
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.strip().startswith("OK: 2 entries")
+    assert verified.stdout.strip().startswith("OK: 4 entries")

@@ -242,6 +242,45 @@ async def deliver(
     return await run_in_threadpool(settle)
 
 
+def _propose_event(
+    engine: Engine,
+    proposal: flows.EventProposal,
+    settings: Settings,
+    node: NodeIdentity,
+    now: datetime,
+) -> tuple[PendingProposal, str]:
+    me = settings.node_id or ""
+    with db.transaction(engine) as session:
+        referred = ledger.get_entry(session, proposal.refers_to)
+        entry = flows.build_event(proposal, referred=referred, me=me, now=now)
+        counterparty = referred.payee if referred.payer == me else referred.payer
+        signed = flows.sign_as(entry, node, me)
+        return flows.store_proposal(
+            session, signed, counterparty=counterparty, now=now
+        ), counterparty
+
+
+@router.post("/events", response_model=ProposalResult)
+async def propose_event(
+    proposal: flows.EventProposal,
+    request: Request,
+    settings: SettingsDep,
+    book: Book,
+    _: ConsultantUser,
+) -> ProposalResult:
+    """Record what happened next (retention confirmed, voided, disputed, adjusted): a new
+    entry referring to the placement, co-signed like the first; nothing is ever edited."""
+    state = request.app.state
+    now = state.clock()
+    pending, counterparty = await run_in_threadpool(
+        _propose_event, state.engine, proposal, settings, state.identity, now
+    )
+    registry: PeerRegistry = state.peers
+    return await deliver(
+        pending, peer=registry.get(counterparty), state=state, settings=settings, book=book
+    )
+
+
 @router.get("/entries")
 def list_entries(
     session: SessionDep,

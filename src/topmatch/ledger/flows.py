@@ -114,6 +114,49 @@ def build_placement(
     return built
 
 
+class EventProposal(BaseModel):
+    """A later event of a placement: retention confirmed, voided, disputed or adjusted."""
+
+    refers_to: str = Field(pattern=r"^[0-9a-f]{64}$")
+    type: str = Field(pattern=r"^placement\.(retained|voided|disputed|adjusted)$")
+    amount_cents: int = Field(ge=-100_000_000, le=100_000_000)
+    reason: str = Field(min_length=1, max_length=500)
+    key: str = Field(
+        default="1",
+        min_length=1,
+        max_length=40,
+        description="tells apart several events of one type (adjustments)",
+    )
+
+
+def build_event(
+    proposal: EventProposal, *, referred: LedgerEntry, me: str, now: datetime
+) -> dict[str, Any]:
+    """An event entry between the same payer and payee as the entry it refers to."""
+    if me not in {referred.payer, referred.payee}:
+        raise InputError(f"entry {referred.entry_id} is not ours", field="refers_to")
+    if proposal.type in {"placement.voided", "placement.disputed"} and proposal.amount_cents:
+        raise InputError(
+            "a void or dispute carries no amount; use an adjustment", field="amount_cents"
+        )
+    body = EntryBody(
+        format=ENTRY_FORMAT,
+        entry_id=entry_id_for(
+            proposal.type, f"{referred.entry_id}:{proposal.key}", referred.entry_id
+        ),
+        type=proposal.type,  # checked by the pattern above
+        refers_to=referred.entry_id,
+        at=now,
+        proposer=me,
+        payer=referred.payer,
+        payee=referred.payee,
+        amount_cents=proposal.amount_cents,
+        reason=proposal.reason,
+    )
+    built: dict[str, Any] = json.loads(body.model_dump_json(exclude_none=True))
+    return built
+
+
 def sign_as(entry: Mapping[str, Any], node: NodeIdentity, party: str) -> dict[str, Any]:
     return canonical.sign_entry(entry, key=node.private_key, key_id=node.key_id, party=party)
 

@@ -18,6 +18,7 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.errors import EntrySignatureError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import WitnessAlarm
+from topmatch.referrals.models import Introduction
 
 
 @pytest.fixture
@@ -28,6 +29,23 @@ def alfa(clock: FrozenClock) -> FakePeer:
 @pytest.fixture
 def bravo(clock: FrozenClock) -> FakePeer:
     return FakePeer.make("bravo", clock())
+
+
+@pytest.fixture(autouse=True)
+def accepted_introduction(engine: Engine, clock: FrozenClock) -> None:
+    """Bravo's record of an accepted introduction with alfa: placements must name one."""
+    with db.transaction(engine) as session:
+        session.add(
+            Introduction(
+                id="intro-0001",
+                peer="alfa",
+                role="responder",
+                kind="client_for_opening",
+                state="accepted",
+                created_at=clock(),
+                updated_at=clock(),
+            )
+        )
 
 
 def _countersign(
@@ -68,6 +86,7 @@ def test_countersigning_checks_then_signs_and_logs(
         ("sent by another", InputError, "but bravo sent it"),
         ("forged", EntrySignatureError, "is not one of alfa's keys"),
         ("unknown reference", InputError, "refers to"),
+        ("no introduction", InputError, "no accepted introduction intro-0002"),
     ],
 )
 def test_bad_proposals_are_refused_and_nothing_is_logged(
@@ -87,6 +106,8 @@ def test_bad_proposals_are_refused_and_nothing_is_logged(
         proposer = "bravo"
     elif case == "forged":
         proposed = cosign(body(clock), FakePeer.make("alfa", clock()))
+    elif case == "no introduction":
+        proposed = cosign(body(clock, 2), alfa)
     elif case == "unknown reference":
         voided = body(
             clock,

@@ -6,6 +6,7 @@ node that goes down and comes back.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.factories import employer_data, vacancy_data
+from tests.factories import BSNS, client_data, employer_data, vacancy_data
 from tests.test_serve import free_port, wait_healthy
 
 pytestmark = pytest.mark.slow
@@ -259,22 +260,73 @@ def _placement(intro: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def _introduce(alfa: Node, bravo: Node, n: int) -> str:
+    """Alfa's client for bravo's opening: requested, accepted, handed over both ways."""
+    employer = bravo.post(
+        "/api/v1/employers", employer_data(kvk_number=f"7000000{n}", name=f"Werkgever {n} BV")
+    )
+    bravo.post(
+        "/api/v1/vacancies", vacancy_data(employer["id"], title=f"Vacature {n}", published=True)
+    )
+    assert alfa.sync()["bravo"]["ok"]
+    summary = next(o for o in alfa.openings() if o["title"] == f"Vacature {n}")
+    client = alfa.post("/api/v1/clients", client_data(bsn=BSNS[n], first_name=f"Kandidaat{n}"))
+    sent = alfa.post(
+        "/api/v1/introductions",
+        {
+            "peer": "bravo",
+            "kind": "client_for_opening",
+            "summary_id": summary["id"],
+            "client_id": client["id"],
+            "note": "Past goed bij deze vacature.",
+        },
+    )
+    assert sent["delivered"], sent
+    intro_id: str = sent["introduction"]["id"]
+    asked = {i["id"]: i for i in bravo.get("/api/v1/introductions")}[intro_id]
+    assert asked["role"] == "responder"
+    assert f"Kandidaat{n}" not in json.dumps(asked)  # anonymised until accepted
+    decided = bravo.post(f"/api/v1/introductions/{intro_id}/decision", {"accept": True})
+    assert decided["delivered"], decided
+    assert alfa.get(f"/api/v1/introductions/{intro_id}/handover")["employer"] == f"Werkgever {n} BV"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # alfa hands over its part after the decision
+        response = httpx.get(
+            f"{bravo.url}/api/v1/introductions/{intro_id}/handover",
+            headers=bravo.headers,
+            timeout=10,
+        )
+        if response.status_code == 200:
+            assert response.json()["first_name"] == f"Kandidaat{n}"
+            return intro_id
+        time.sleep(0.2)
+    raise AssertionError("alfa's handover did not arrive")
+
+
 def test_placement_cosigned_logged_witnessed_and_audited(
     federation: dict[str, Node], tmp_path: Path
 ) -> None:
     alfa, bravo, charlie = (federation[n] for n in NODES)
-    result = alfa.post("/api/v1/ledger/placements", _placement("intro-0001"))
+    first, second = _introduce(alfa, bravo, 1), _introduce(alfa, bravo, 2)
+    refused = httpx.post(
+        f"{alfa.url}/api/v1/ledger/placements",
+        headers=alfa.headers,
+        json=_placement("intro-unknown"),
+        timeout=30,
+    )
+    assert refused.status_code == 422
+    result = alfa.post("/api/v1/ledger/placements", _placement(first))
     assert result["status"] == "countersigned", result
     assert {s["party"] for s in result["entry"]["signatures"]} == {"alfa", "bravo"}
     entry_id = result["entry_id"]
     assert [e["entry"]["entry_id"] for e in bravo.get("/api/v1/ledger/entries")] == [entry_id]
-    again = alfa.post("/api/v1/ledger/placements", _placement("intro-0001"))
+    again = alfa.post("/api/v1/ledger/placements", _placement(first))
     assert again["status"] == "countersigned"
     assert len(alfa.get("/api/v1/ledger/entries")) == 1
 
     # A placement proposed while the counterparty is down stays pending, then resumes.
     bravo.stop()
-    pending = alfa.post("/api/v1/ledger/placements", _placement("intro-0002"))
+    pending = alfa.post("/api/v1/ledger/placements", _placement(second))
     assert pending["status"] == "pending"
     assert "unreachable" in pending["error"]
     bravo.start()
@@ -293,14 +345,27 @@ def test_placement_cosigned_logged_witnessed_and_audited(
     assert alfa.get("/api/v1/ledger/alarms") == []
 
     # What happened next is a new co-signed entry referring to the placement.
-    retained = alfa.post("/api/v1/ledger/events", {
-        "refers_to": entry_id, "type": "placement.retained", "amount_cents": 75_000,
-        "reason": "na 6 maanden nog aan het werk (duurzame plaatsing)", "key": "6m"})
+    retained = alfa.post(
+        "/api/v1/ledger/events",
+        {
+            "refers_to": entry_id,
+            "type": "placement.retained",
+            "amount_cents": 75_000,
+            "reason": "na 6 maanden nog aan het werk (duurzame plaatsing)",
+            "key": "6m",
+        },
+    )
     assert retained["status"] == "countersigned", retained
     assert retained["entry"]["refers_to"] == entry_id
-    voided = bravo.post("/api/v1/ledger/events", {
-        "refers_to": pending["entry_id"], "type": "placement.voided", "amount_cents": 0,
-        "reason": "niet gestart"})
+    voided = bravo.post(
+        "/api/v1/ledger/events",
+        {
+            "refers_to": pending["entry_id"],
+            "type": "placement.voided",
+            "amount_cents": 0,
+            "reason": "niet gestart",
+        },
+    )
     assert voided["status"] == "countersigned", voided
     assert len(alfa.get("/api/v1/ledger/entries")) == 4
 

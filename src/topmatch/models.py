@@ -9,6 +9,7 @@ from topmatch.federation import models as federation_models
 from topmatch.ledger import models as ledger_models
 from topmatch.matching import models as matching_models
 from topmatch.publishing import models as publishing_models
+from topmatch.referrals import models as referrals_models
 
 metadata = SQLModel.metadata
 
@@ -21,4 +22,5 @@ __all__ = [
     "matching_models",
     "metadata",
     "publishing_models",
+    "referrals_models",
 ]

@@ -41,6 +41,7 @@ from topmatch.matching import api as matching_api
 from topmatch.matching import candidates
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher, derive_publishing_secret
+from topmatch.referrals import api as referrals_api
 from topmatch.settings import Settings, load_settings
 
 log = logging.getLogger("topmatch")
@@ -136,6 +137,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     app.include_router(matching_api.peer_router)
     app.include_router(ledger_api.router)
     app.include_router(ledger_api.peer_router)
+    app.include_router(referrals_api.router)
+    app.include_router(referrals_api.peer_router)
 
     _node_routes(app, settings.node_id)
     return app

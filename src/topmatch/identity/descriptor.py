@@ -57,6 +57,10 @@ class PeerDescriptor(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     base_url: AnyHttpUrl
     keys: Annotated[list[PublicKey], Field(min_length=1)]
+    encryption_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{43}$")] | None = Field(
+        default=None,
+        description="X25519 public key (raw, unpadded base64url) for encrypted handovers.",
+    )
     status: PeerStatus = PeerStatus.active
 
     @field_validator("keys")

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
 from topmatch.errors import ConfigurationError, InputError
@@ -59,6 +61,16 @@ def create_identity(
     previous = _previous_keys(settings, now)
     if previous:
         descriptor = descriptor.model_copy(update={"keys": [*previous, *descriptor.keys]})
+    encryption = ensure_encryption_key(settings)
+    descriptor = descriptor.model_copy(
+        update={
+            "encryption_key": keys.b64url(
+                encryption.public_key().public_bytes(
+                    serialization.Encoding.Raw, serialization.PublicFormat.Raw
+                )
+            )
+        }
+    )
     write_private(
         settings.resolved_key_file(), keys.private_pem(key, settings.passphrase()), force=force
     )
@@ -128,6 +140,47 @@ def _toml_value(value: object) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
     raise ConfigurationError(f"cannot keep setting of type {type(value).__name__} in the config")
+
+
+def encryption_key_file(settings: Settings) -> Path:
+    return settings.data_dir / "node-x25519.pem"
+
+
+def ensure_encryption_key(settings: Settings) -> X25519PrivateKey:
+    """The node's X25519 key for encrypted handovers, made on first use (mode 0600)."""
+    path = encryption_key_file(settings)
+    if path.exists():
+        return load_encryption_key(settings)
+    key = X25519PrivateKey.generate()
+    passphrase = settings.passphrase()
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    write_private(
+        path,
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        ),
+        force=False,
+    )
+    return key
+
+
+def load_encryption_key(settings: Settings) -> X25519PrivateKey:
+    path = encryption_key_file(settings)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=settings.passphrase())
+    except FileNotFoundError as e:
+        raise ConfigurationError(
+            f"no encryption key at {path}: run `topmatch init --force` or restore it"
+        ) from e
+    except (TypeError, ValueError) as e:
+        raise ConfigurationError(f"cannot read the encryption key {path}: {e}") from e
+    if not isinstance(key, X25519PrivateKey):
+        raise ConfigurationError(f"{path} must hold an X25519 key")
+    return key
 
 
 def load_identity(settings: Settings) -> NodeIdentity:

@@ -26,6 +26,7 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import Cosignature, PendingProposal, WitnessAlarm
 from topmatch.publishing.service import Publisher
+from topmatch.referrals import service as referrals
 from topmatch.settings import Settings
 
 peer_router = APIRouter(prefix="/federation/v1/ledger", tags=["federation (node to node)"])
@@ -181,6 +182,14 @@ def _propose(
     now: datetime,
 ) -> PendingProposal:
     with db.transaction(engine) as session:
+        me = settings.node_id or ""
+        if not referrals.accepted_between(
+            session, proposal.introduction_id, me, proposal.counterparty, me
+        ):
+            raise InputError(
+                f"no accepted introduction {proposal.introduction_id} with {proposal.counterparty}",
+                field="introduction_id",
+            )
         entry = flows.build_placement(
             proposal, me=settings.node_id or "", secret=publisher.secret, now=now
         )

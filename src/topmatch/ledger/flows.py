@@ -50,6 +50,7 @@ from topmatch.ledger.models import (
     WitnessedCheckpoint,
 )
 from topmatch.ledger.schemas import ENTRY_FORMAT, EntryBody, entry_id_for
+from topmatch.referrals import service as referrals
 from topmatch.vocabulary import ContractType
 
 log = logging.getLogger("topmatch.ledger")
@@ -287,6 +288,14 @@ def countersign(
                 f"entry {entry.entry_id} is already in our ledger with another {field}", field=field
             )
         return dict(stored)  # idempotent: the entry as both already signed it
+    if entry.placement is not None and not referrals.accepted_between(
+        session, entry.placement.introduction_id, entry.payer, entry.payee, me
+    ):
+        raise InputError(
+            f"no accepted introduction {entry.placement.introduction_id} between "
+            f"{entry.payer} and {entry.payee} in our records",
+            field="placement.introduction_id",
+        )
     if entry.refers_to is not None:
         referred = session.exec(
             select(LedgerEntry).where(LedgerEntry.entry_id == entry.refers_to)

@@ -1,0 +1,366 @@
+"""Introductions: request, decide, hand over what each side holds, and only then.
+
+The side that holds the client releases the client's contact details, the side that holds
+the vacancy releases the employer's; each only after the introduction was accepted, the
+client's part only with the client's consent, and both sealed to the receiving node's
+X25519 key (:mod:`topmatch.referrals.sealed`). What a node receives is stored sealed and
+opened only when a consultant looks at it, which the audit trail records.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from sqlmodel import Session, col, select
+
+from topmatch.audit import service as audit
+from topmatch.audit.service import Actor
+from topmatch.cardbox.models import Client, Employer, Vacancy
+from topmatch.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from topmatch.federation.models import ReplicaSummary
+from topmatch.identity import keys
+from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.matching import candidates, scoring
+from topmatch.matching.models import CandidateHandle
+from topmatch.publishing.anonymise import Scrubber
+from topmatch.publishing.models import PublishedRecord
+from topmatch.referrals import sealed
+from topmatch.referrals.models import Introduction
+from topmatch.referrals.schemas import Handover, IntroductionDecision, IntroductionRequest
+
+
+def _get(session: Session, introduction_id: str, peer: str | None = None) -> Introduction:
+    row = session.get(Introduction, introduction_id)
+    if row is None or (peer is not None and row.peer != peer):
+        raise NotFoundError(
+            f"no introduction {introduction_id}" + (f" with {peer}" if peer else "")
+        )
+    return row
+
+
+def _new(session: Session, **values: Any) -> Introduction:
+    row = Introduction(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+# --- requester -------------------------------------------------------------------------
+
+
+def client_for_opening(
+    session: Session,
+    *,
+    peer: str,
+    summary_id: str,
+    client_id: str,
+    note: str,
+    scrubber: Scrubber,
+    actor: Actor,
+    now: datetime,
+) -> tuple[Introduction, IntroductionRequest]:
+    """Offer one of our clients (anonymised) for a peer's published opening."""
+    opening = session.get(ReplicaSummary, (peer, summary_id))
+    if opening is None or opening.deleted:
+        raise InputError(f"{peer} has no open opening {summary_id}", field="summary_id")
+    client = session.get(Client, client_id)
+    if client is None:
+        raise InputError(f"no client with id {client_id}", field="client_id")
+    if not client.consent_share_profile:
+        raise PermissionDeniedError("this client has not consented to sharing their profile")
+    profile = candidates.anonymise(
+        client,
+        match=scoring.Match(score=0.0, reasons=()),
+        handle="c-" + uuid.uuid4().hex,
+        scrubber=scrubber,
+        today=now.date(),
+    )
+    row = _new(
+        session,
+        id=uuid.uuid4().hex,
+        peer=peer,
+        role="requester",
+        kind="client_for_opening",
+        state="requested",
+        client_id=client_id,
+        summary_id=summary_id,
+        created_at=now,
+        updated_at=now,
+    )
+    audit.record(
+        session=session,
+        now=now,
+        actor=actor.name,
+        action=audit.Action.query,
+        entity="client",
+        entity_id=client_id,
+        detail={"introduction": row.id},
+    )
+    return row, IntroductionRequest(
+        id=row.id,
+        kind="client_for_opening",
+        summary_id=summary_id,
+        client=profile,
+        note=scrubber.scrub(note, max_length=500),
+    )
+
+
+def candidate_for_vacancy(
+    session: Session,
+    *,
+    peer: str,
+    handle: str,
+    vacancy_id: str,
+    note: str,
+    profile: Any,
+    scrubber: Scrubber,
+    now: datetime,
+) -> tuple[Introduction, IntroductionRequest]:
+    """Ask a peer to introduce its candidate (by the handle it gave us) for our vacancy."""
+    vacancy = session.get(Vacancy, vacancy_id)
+    if vacancy is None:
+        raise InputError(f"no vacancy with id {vacancy_id}", field="vacancy_id")
+    row = _new(
+        session,
+        id=uuid.uuid4().hex,
+        peer=peer,
+        role="requester",
+        kind="candidate_for_vacancy",
+        state="requested",
+        vacancy_id=vacancy_id,
+        handle=handle,
+        created_at=now,
+        updated_at=now,
+    )
+    return row, IntroductionRequest(
+        id=row.id,
+        kind="candidate_for_vacancy",
+        handle=handle,
+        vacancy=profile,
+        note=scrubber.scrub(note, max_length=500),
+    )
+
+
+# --- responder -------------------------------------------------------------------------
+
+
+def receive_request(
+    session: Session, request: IntroductionRequest, *, peer: str, now: datetime
+) -> Introduction:
+    """A peer's request, tied to what it names on our side (our opening, our candidate)."""
+    existing = session.get(Introduction, request.id)
+    if existing is not None:
+        if existing.peer != peer:
+            raise ConflictError(f"introduction id {request.id} is taken")
+        return existing
+    values: dict[str, Any] = {
+        "id": request.id,
+        "peer": peer,
+        "role": "responder",
+        "kind": request.kind,
+        "state": "requested",
+        "created_at": now,
+        "updated_at": now,
+    }
+    if request.kind == "client_for_opening":
+        published = session.exec(
+            select(PublishedRecord).where(
+                PublishedRecord.summary_id == request.summary_id, col(PublishedRecord.live)
+            )
+        ).first()
+        if published is None:
+            raise InputError(
+                f"{request.summary_id} is not one of our open openings", field="summary_id"
+            )
+        values.update(
+            summary_id=request.summary_id,
+            vacancy_id=published.record_id,
+            profile=json.loads(request.client.model_dump_json()) if request.client else {},
+        )
+    else:
+        handle = session.get(CandidateHandle, request.handle)
+        if handle is None or handle.asking_peer != peer or handle.expires_at < now:
+            raise InputError("unknown or expired candidate handle", field="handle")
+        values.update(
+            handle=request.handle,
+            client_id=handle.client_id,
+            profile=json.loads(request.vacancy.model_dump_json()) if request.vacancy else {},
+        )
+    return _new(session, **values)
+
+
+def decide(
+    session: Session,
+    *,
+    introduction_id: str,
+    accept: bool,
+    client_consents: bool,
+    actor: Actor,
+    now: datetime,
+    reason: str = "",
+) -> tuple[Introduction, IntroductionDecision]:
+    """The responder's consultant accepts or declines."""
+    row = _get(session, introduction_id)
+    if row.role != "responder":
+        raise PermissionDeniedError("only the bureau that was asked can accept or decline")
+    if row.state != "requested":
+        raise ConflictError(f"introduction is already {row.state}", field="state")
+    if accept and row.client_id is not None and not client_consents:
+        raise InputError(
+            "the client's consent to hand over their contact details is needed",
+            field="client_consents",
+        )
+    row.state = "accepted" if accept else "declined"
+    row.updated_at = now
+    session.add(row)
+    audit.record(
+        session=session,
+        now=now,
+        actor=actor.name,
+        action=audit.Action.update,
+        entity="introduction",
+        entity_id=row.id,
+        detail={"state": row.state},
+    )
+    return row, IntroductionDecision(
+        id=row.id, decision="accepted" if accept else "declined", reason=reason
+    )
+
+
+def receive_decision(
+    session: Session, decision: IntroductionDecision, *, peer: str, now: datetime
+) -> Introduction:
+    row = _get(session, decision.id, peer)
+    if row.role != "requester":
+        raise ConflictError("a decision is for the bureau that asked")
+    if row.state != "requested":
+        if row.state == decision.decision:
+            return row  # a repeated message
+        raise ConflictError(f"introduction is already {row.state}")
+    row.state, row.updated_at = decision.decision, now
+    session.add(row)
+    return row
+
+
+# --- handover --------------------------------------------------------------------------
+
+
+def _context(sender: str, recipient: str, introduction_id: str, part: str) -> bytes:
+    return f"topmatch handover v1\n{sender}\n{recipient}\n{introduction_id}\n{part}".encode()
+
+
+def our_part(session: Session, row: Introduction) -> tuple[str, dict[str, Any]]:
+    """What we release once accepted: the client's contact details or the employer's."""
+    if row.client_id is not None:
+        client = session.get(Client, row.client_id)
+        if client is None:
+            raise NotFoundError("the client of this introduction was erased")
+        return "client", {
+            "first_name": client.first_name,
+            "name_prefix": client.name_prefix,
+            "last_name": client.last_name,
+            "phone": client.phone,
+            "email": client.email,
+            "municipality": client.municipality,
+        }
+    vacancy = session.get(Vacancy, row.vacancy_id) if row.vacancy_id else None
+    employer = session.get(Employer, vacancy.employer_id) if vacancy else None
+    if vacancy is None or employer is None:
+        raise NotFoundError("the vacancy of this introduction is gone")
+    return "employer", {
+        "employer": employer.name,
+        "contact_name": employer.contact_name,
+        "contact_phone": employer.contact_phone,
+        "contact_email": employer.contact_email,
+        "vacancy": vacancy.title,
+        "municipality": vacancy.municipality,
+        "postcode": vacancy.postcode,
+    }
+
+
+def seal_our_part(
+    session: Session, row: Introduction, *, me: str, peer: PeerDescriptor, now: datetime
+) -> Handover:
+    if row.state != "accepted":
+        raise ConflictError(f"nothing is handed over before acceptance (state {row.state})")
+    if peer.encryption_key is None:
+        raise InputError(
+            f"{peer.node_id} publishes no encryption key: it cannot receive personal data"
+        )
+    part, data = our_part(session, row)
+    recipient = X25519PublicKey.from_public_bytes(keys.b64url_decode(peer.encryption_key))
+    box = sealed.seal(
+        json.dumps(data).encode(),
+        recipient=recipient,
+        context=_context(me, peer.node_id, row.id, part),
+    )
+    row.handover_sent, row.updated_at = True, now
+    session.add(row)
+    return Handover(id=row.id, part=part, sealed=base64.b64encode(box).decode(), size=len(box))
+
+
+def receive_handover(
+    session: Session,
+    handover: Handover,
+    *,
+    peer: str,
+    me: str,
+    key: X25519PrivateKey,
+    now: datetime,
+) -> Introduction:
+    """Keep the other side's part, sealed; it must open (then the plaintext is dropped)."""
+    row = _get(session, handover.id, peer)
+    if row.state != "accepted":
+        raise ConflictError(f"a handover before acceptance is refused (state {row.state})")
+    box = base64.b64decode(handover.sealed)
+    sealed.open_sealed(box, recipient=key, context=_context(peer, me, row.id, handover.part))
+    row.handover_in, row.updated_at = box, now
+    session.add(row)
+    return row
+
+
+def open_handover(
+    session: Session,
+    *,
+    introduction_id: str,
+    me: str,
+    key: X25519PrivateKey,
+    actor: Actor,
+    now: datetime,
+) -> dict[str, Any]:
+    """Show what the other bureau handed over (audited: it is personal data)."""
+    row = _get(session, introduction_id)
+    if row.handover_in is None:
+        raise NotFoundError("nothing was handed over yet")
+    part = "employer" if row.client_id is not None else "client"
+    data: dict[str, Any] = json.loads(
+        sealed.open_sealed(
+            row.handover_in, recipient=key, context=_context(row.peer, me, row.id, part)
+        )
+    )
+    audit.record(
+        session=session,
+        now=now,
+        actor=actor.name,
+        action=audit.Action.read,
+        entity="introduction",
+        entity_id=row.id,
+        detail={"part": part},
+    )
+    return {"part": part, **data}
+
+
+def accepted_between(session: Session, introduction_id: str, a: str, b: str, me: str) -> bool:
+    """Whether an accepted introduction with this id exists between ``a`` and ``b``."""
+    row = session.get(Introduction, introduction_id)
+    return (
+        row is not None
+        and row.state in {"accepted", "placed"}
+        and me in {a, b}
+        and row.peer in {a, b} - {me}
+    )

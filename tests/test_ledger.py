@@ -136,6 +136,7 @@ def test_append_is_idempotent_and_conflicts_name_the_field(
         ("not a party", InputError, r"this node \(alfa\) is not a party"),
         ("expired key", EntrySignatureError, "was not valid at"),
         ("third party signs", EntrySignatureError, "unknown party"),
+        ("suspended peer", EntrySignatureError, "no descriptor of bravo"),
     ],
 )
 def test_invalid_entries_are_refused_and_nothing_is_appended(
@@ -165,6 +166,8 @@ def test_invalid_entries_are_refused_and_nothing_is_appended(
             update={"valid_until": clock() - timedelta(hours=1)}
         )
         book = KeyBook([alfa.descriptor, bravo.descriptor.model_copy(update={"keys": [key]})])
+    elif attack == "suspended peer":  # the key book holds active peers only
+        book = KeyBook([alfa.descriptor])
     elif attack == "third party signs":
         charlie = FakePeer.make("charlie", clock())
         book = KeyBook([alfa.descriptor, bravo.descriptor, charlie.descriptor])

@@ -209,3 +209,13 @@ def test_cosignatures_are_verified_before_they_are_kept(
         flows.store_cosignature(
             session, witness=bravo.descriptor, size=point.size, line=bad, now=clock()
         )
+
+
+def test_countersigning_a_placement_marks_the_introduction_placed(
+    engine: Engine, clock: FrozenClock, alfa: FakePeer, bravo: FakePeer
+) -> None:
+    _countersign(engine, clock, cosign(body(clock), alfa), alfa, bravo)
+    with Session(engine) as session:
+        intro = session.get(Introduction, "intro-0001")
+        assert intro is not None
+        assert intro.state == "placed"

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from topmatch.api.errors import Problem
 from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.ledger.bundle import Manifest
 from topmatch.ledger.schemas import SignedEntry
 from topmatch.matching.schemas import CandidateAnswer, CandidateQuery
 from topmatch.publishing.schemas import BaanopeningSummary, FeedPage, VacancySummary
@@ -26,6 +27,7 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "candidate-answer": CandidateAnswer,
     "candidate-query": CandidateQuery,
     "feed-page": FeedPage,
+    "ledger-bundle-manifest": Manifest,
     "ledger-entry": SignedEntry,
     "peer-descriptor": PeerDescriptor,
     "problem": Problem,

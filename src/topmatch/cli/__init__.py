@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from topmatch import db, wire_schemas
 from topmatch.accounts import service as accounts
@@ -43,6 +43,7 @@ from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
 from topmatch.ledger import bundle, note
 from topmatch.ledger import service as ledger
+from topmatch.ledger.models import WitnessAlarm
 from topmatch.matching import candidates
 from topmatch.matching import service as matching
 from topmatch.publishing import service as publishing
@@ -519,6 +520,21 @@ def ledger_export(
         now=system_clock(),
     )
     out.print(f"exported {len(rows)} entries and {len(points)} checkpoints to {out_dir}")
+
+
+@ledger_app.command("alarms")
+def ledger_alarms() -> None:
+    """What peers' logs did that an honest log never does (exit 1 when there is any)."""
+    with _session(state.settings()) as session:
+        rows = session.exec(select(WitnessAlarm).order_by(col(WitnessAlarm.raised_at))).all()
+    if not rows:
+        out.print("no alarms")
+        return
+    table = Table("when", "peer", "kind", "detail")
+    for row in rows:
+        table.add_row(f"{row.raised_at:%Y-%m-%d %H:%M}", row.node_id, row.kind, row.detail)
+    out.print(table)
+    raise typer.Exit(1)
 
 
 @ledger_app.command("verify")

@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from topmatch.errors import TopmatchError
 from topmatch.identity.descriptor import PeerDescriptor
@@ -29,7 +29,7 @@ from topmatch.ledger.errors import LedgerError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import SignedEntry
 
-FORMAT = "topmatch.ledger-bundle/1"
+FORMAT: Final = "topmatch.ledger-bundle/1"
 
 README = """# Topmatch ledger bundle
 
@@ -49,6 +49,20 @@ This folder is a complete, self-contained copy of one bureau's fee ledger.
 To check: run `topmatch ledger verify <this folder>`, or write your own verifier from
 the above; docs/ledger.md in the Topmatch repository describes every field.
 """
+
+
+class Manifest(BaseModel):
+    """``manifest.json`` of a bundle (schemas/ledger-bundle-manifest.schema.json)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["topmatch.ledger-bundle/1"] = FORMAT
+    owner: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="the log's node")
+    origin: str = Field(description="checkpoint origin line and note key name")
+    note_key: str = Field(description="verifier key (vkey) of the checkpoint signatures")
+    entries: int = Field(ge=0)
+    checkpoints: int = Field(ge=0)
+    exported_at: datetime
 
 
 @dataclass
@@ -91,16 +105,15 @@ def export(
         (directory / "keys" / f"{descriptor.node_id}.json").write_text(
             descriptor.model_dump_json(indent=2) + "\n"
         )
-    manifest = {
-        "format": FORMAT,
-        "owner": owner,
-        "origin": origin,
-        "note_key": vkey,
-        "entries": len(entries),
-        "checkpoints": len(checkpoints),
-        "exported_at": now.isoformat(),
-    }
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    manifest = Manifest(
+        owner=owner,
+        origin=origin,
+        note_key=vkey,
+        entries=len(entries),
+        checkpoints=len(checkpoints),
+        exported_at=now,
+    )
+    (directory / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n")
     (directory / "README.md").write_text(README)
 
 
@@ -194,6 +207,7 @@ def verify(directory: Path) -> Report:
         manifest = json.loads((directory / "manifest.json").read_text())
         if manifest.get("format") != FORMAT:
             raise BundleError(f"manifest format {manifest.get('format')!r}, expected {FORMAT}")
+        Manifest.model_validate(manifest)  # every field present and well-formed
         book = _load_keys(directory)
         lines = (directory / "entries.jsonl").read_bytes().splitlines()
         leaves = _check_entries(lines, manifest["owner"], book, report)

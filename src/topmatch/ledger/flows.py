@@ -241,6 +241,9 @@ def settle_proposal(
         session.add(row)
         return None
     appended = ledger.append(session, signed, me=me, book=book, now=now)
+    placement = ledger.body_of(signed).placement
+    if placement is not None:
+        referrals.mark_placed(session, placement.introduction_id, now=now)
     row.status, row.last_error = "countersigned", None
     session.add(row)
     return appended.entry
@@ -308,6 +311,8 @@ def countersign(
             )
     signed = sign_as(proposed, node, me)
     ledger.append(session, signed, me=me, book=book, now=now)
+    if entry.placement is not None:
+        referrals.mark_placed(session, entry.placement.introduction_id, now=now)
     return signed
 
 

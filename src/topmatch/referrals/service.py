@@ -355,6 +355,14 @@ def open_handover(
     return {"part": part, **data}
 
 
+def mark_placed(session: Session, introduction_id: str, *, now: datetime) -> None:
+    """The introduction led to a placement (its ledger entry is in our log)."""
+    row = session.get(Introduction, introduction_id)
+    if row is not None and row.state == "accepted":
+        row.state, row.updated_at = "placed", now
+        session.add(row)
+
+
 def accepted_between(session: Session, introduction_id: str, a: str, b: str, me: str) -> bool:
     """Whether an accepted introduction with this id exists between ``a`` and ``b``."""
     row = session.get(Introduction, introduction_id)

@@ -24,6 +24,8 @@ backing off and retrying can help.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class TopmatchError(Exception):
     """Root of every deliberate Topmatch error."""
@@ -41,6 +43,14 @@ class TopmatchError(Exception):
         if self.field:
             return f"{self.field}: {self.message}"
         return self.message
+
+
+def input_error(error: ValidationError, what: str = "") -> InputError:
+    """The first problem pydantic found, as an :class:`InputError` naming the field."""
+    first = error.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or None
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return InputError(f"{what}: {message}" if what else message, field=field)
 
 
 class ConfigurationError(TopmatchError):

@@ -43,7 +43,13 @@ from topmatch.cardbox.schemas import (
     VacancyUpdate,
     nlqf_of,
 )
-from topmatch.errors import ConflictError, InputError, NotFoundError, VersionConflictError
+from topmatch.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    VersionConflictError,
+    input_error,
+)
 
 R = TypeVar("R", bound=Record)
 M = TypeVar("M", bound=BaseModel)
@@ -86,9 +92,7 @@ def _revalidate(schema: type[M], current: dict[str, Any], changes: BaseModel) ->
     try:
         return schema.model_validate(merged)
     except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise InputError(first["msg"], field=field) from e
+        raise input_error(e) from e
 
 
 def _flush(session: Session, record: Record, unique: dict[str, str]) -> None:

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
-from topmatch.errors import ConfigurationError, InputError
+from topmatch.errors import ConfigurationError, input_error
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor, PublicKey
 from topmatch.settings import Settings
@@ -56,8 +56,7 @@ def create_identity(
     try:
         descriptor = _descriptor(node_id=node_id, name=name, url=url, public=public, now=now)
     except ValidationError as e:
-        first = e.errors()[0]
-        raise InputError(first["msg"], field=".".join(str(p) for p in first["loc"])) from e
+        raise input_error(e) from e
     previous = _previous_keys(settings, now)
     if previous:
         descriptor = descriptor.model_copy(update={"keys": [*previous, *descriptor.keys]})

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from topmatch.errors import ConflictError, InputError, NotFoundError
+from topmatch.errors import ConflictError, InputError, NotFoundError, input_error
 from topmatch.ledger import canonical, merkle, note
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import LedgerCheckpoint, LedgerEntry
@@ -46,9 +46,7 @@ def body_of(data: Mapping[str, Any]) -> EntryBody:
     try:
         return EntryBody.model_validate({k: v for k, v in data.items() if k != "signatures"})
     except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise InputError(f"not a valid ledger entry: {first['msg']}", field=field) from e
+        raise input_error(e, "not a valid ledger entry") from e
 
 
 def check_entry(signed: Mapping[str, Any], *, me: str, book: KeyBook, now: datetime) -> SignedEntry:
@@ -56,9 +54,7 @@ def check_entry(signed: Mapping[str, Any], *, me: str, book: KeyBook, now: datet
     try:
         entry = SignedEntry.model_validate(signed)
     except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise InputError(f"not a valid ledger entry: {first['msg']}", field=field) from e
+        raise input_error(e, "not a valid ledger entry") from e
     if me not in entry.parties:
         raise InputError(
             f"the entry names {entry.payer} and {entry.payee}; this node ({me}) is not a party",

@@ -24,7 +24,13 @@ from topmatch.api.errors import problem
 from topmatch.audit import service as audit
 from topmatch.cardbox import service as cardbox
 from topmatch.cardbox.crypto import BsnVault
-from topmatch.errors import ConflictError, InputError, PermissionDeniedError, RateLimitedError
+from topmatch.errors import (
+    ConflictError,
+    InputError,
+    PermissionDeniedError,
+    RateLimitedError,
+    input_error,
+)
 from topmatch.federation import service as federation_service
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
@@ -185,9 +191,7 @@ def _parse_query(body: bytes) -> CandidateQuery:
     try:
         return CandidateQuery.model_validate_json(body)
     except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise InputError(f"not a valid candidate query: {first['msg']}", field=field) from e
+        raise input_error(e, "not a valid candidate query") from e
 
 
 def _build_query(

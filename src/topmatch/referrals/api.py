@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from topmatch import db
 from topmatch.api.deps import ActorDep, ConsultantUser, NowDep, SessionDep, SettingsDep
 from topmatch.cardbox.models import Employer, Vacancy
-from topmatch.errors import InputError, PeerError
+from topmatch.errors import InputError, PeerError, input_error
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
 from topmatch.identity import service as identity
@@ -31,11 +31,7 @@ def _parse(model: type[Any], body: bytes) -> Any:
     try:
         return model.model_validate_json(body)
     except ValidationError as e:
-        first = e.errors()[0]
-        raise InputError(
-            f"not a valid message: {first['msg']}",
-            field=".".join(str(p) for p in first["loc"]) or None,
-        ) from e
+        raise input_error(e, "not a valid message") from e
 
 
 class IntroductionPublic(BaseModel):

@@ -191,7 +191,7 @@ def test_ledger_export_and_offline_verify(
     own = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
     entry = {
         "format": "topmatch.ledger-entry/1",
-        "entry_id": entry_id_for("placement.started", "i1"),
+        "entry_id": entry_id_for("placement.started", "intro-0001"),
         "type": "placement.started",
         "at": now.isoformat(),
         "proposer": "werkpad",
@@ -217,7 +217,20 @@ def test_ledger_export_and_offline_verify(
     code, out, err = run(capsys, "ledger", "export", "--out", str(out_dir))
     assert code == 0, err
     code, out, _ = run(capsys, "ledger", "verify", str(out_dir))
-    assert (code, out.strip()) == (0, "OK: 1 entries, 1 checkpoints, parties bravo, werkpad")
+    assert code == 0
+    assert out.strip().splitlines()[-1] == "OK: 1 entries, 1 checkpoints, parties bravo, werkpad"
+    assert f"keys of bravo: {bravo.identity.key_id}" in out
+    # An auditor's own copies of the descriptors: a forged bravo key in the bundle is caught.
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    (trusted / "bravo.json").write_text((out_dir / "keys" / "bravo.json").read_text())
+    (trusted / "werkpad.json").write_text((out_dir / "keys" / "werkpad.json").read_text())
+    forger = FakePeer.make("bravo", now)
+    (out_dir / "keys" / "bravo.json").write_text(forger.descriptor.model_dump_json())
+    assert run(capsys, "ledger", "verify", str(out_dir))[0] == 1
+    code, out, _ = run(capsys, "ledger", "verify", str(out_dir), "--trusted-keys", str(trusted))
+    assert code == 0, out
+    (out_dir / "keys" / "bravo.json").write_text((trusted / "bravo.json").read_text())
     lines = (out_dir / "entries.jsonl").read_text().replace("99000", "9900")
     (out_dir / "entries.jsonl").write_text(lines)
     code, _, err = run(capsys, "ledger", "verify", str(out_dir))

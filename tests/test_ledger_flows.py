@@ -40,8 +40,9 @@ def accepted_introduction(engine: Engine, clock: FrozenClock) -> None:
                 id="intro-0001",
                 peer="alfa",
                 role="responder",
-                kind="client_for_opening",
+                kind="candidate_for_vacancy",
                 state="accepted",
+                client_id="c1",
                 created_at=clock(),
                 updated_at=clock(),
             )
@@ -86,7 +87,9 @@ def test_countersigning_checks_then_signs_and_logs(
         ("sent by another", InputError, "but bravo sent it"),
         ("forged", EntrySignatureError, "is not one of alfa's keys"),
         ("unknown reference", InputError, "refers to"),
-        ("no introduction", InputError, "no accepted introduction intro-0002"),
+        ("no introduction", InputError, "no introduction intro-0002"),
+        ("wrong payer", InputError, "expected payer bravo"),
+        ("too much", InputError, "above the limit"),
     ],
 )
 def test_bad_proposals_are_refused_and_nothing_is_logged(
@@ -106,6 +109,10 @@ def test_bad_proposals_are_refused_and_nothing_is_logged(
         proposer = "bravo"
     elif case == "forged":
         proposed = cosign(body(clock), FakePeer.make("alfa", clock()))
+    elif case == "wrong payer":
+        proposed = cosign(body(clock, payer="alfa", payee="bravo"), alfa)
+    elif case == "too much":
+        proposed = cosign(body(clock, amount_cents=5_000_000), alfa)
     elif case == "no introduction":
         proposed = cosign(body(clock, 2), alfa)
     elif case == "unknown reference":
@@ -115,6 +122,7 @@ def test_bad_proposals_are_refused_and_nothing_is_logged(
             refers_to="ef" * 32,
             reason="niet gestart",
             placement=None,
+            amount_cents=0,
         )
         proposed = cosign({k: v for k, v in voided.items() if v is not None}, alfa)
     with pytest.raises(error, match=message):

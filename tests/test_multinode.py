@@ -246,7 +246,7 @@ def test_background_worker_syncs_by_itself(federation: dict[str, Node]) -> None:
 def _placement(intro: str, **overrides: Any) -> dict[str, Any]:
     return {
         "counterparty": "bravo",
-        "we_are": "payee",
+        "we_are": "payer",  # alfa's client was placed at bravo's opening: alfa pays
         "amount_cents": 150_000,
         "introduction_id": intro,
         "summary_id": "v-" + "a" * 24,
@@ -374,4 +374,4 @@ def test_placement_cosigned_logged_witnessed_and_audited(
     assert exported.returncode == 0, exported.stderr
     verified = alfa.cli("ledger", "verify", str(bundle_dir))
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.strip().startswith("OK: 4 entries")
+    assert verified.stdout.strip().splitlines()[-1].startswith("OK: 4 entries")

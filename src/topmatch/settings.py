@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     candidate_rate_per_minute: int = Field(default=30, ge=1, le=10_000)
     candidate_daily_quota: int = Field(default=500, ge=1, le=1_000_000)
     candidate_handle_days: int = Field(default=30, ge=1, le=365)
+    ledger_max_amount_cents: int = Field(
+        default=1_000_000,
+        ge=0,
+        le=100_000_000,
+        description="The largest amount (cents) this node countersigns in one entry.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -213,13 +213,16 @@ async def ledger_round(app: FastAPI) -> list[flows.WitnessResult]:
     book = KeyBook([ledger_api.own_descriptor(settings), *state.peers.active()])
     for pending in await run_in_threadpool(_pending, state.engine):
         if pending.counterparty in {p.node_id for p in state.peers.active()}:
-            await ledger_api.deliver(
-                pending,
-                peer=state.peers.get(pending.counterparty),
-                state=state,
-                settings=settings,
-                book=book,
-            )
+            try:
+                await ledger_api.deliver(
+                    pending,
+                    peer=state.peers.get(pending.counterparty),
+                    state=state,
+                    settings=settings,
+                    book=book,
+                )
+            except Exception:  # one stuck proposal never stops the others or witnessing
+                log.exception("resending proposal %s failed", pending.entry_id)
     return list(
         await asyncio.gather(
             *(

@@ -540,9 +540,18 @@ def ledger_alarms() -> None:
 @ledger_app.command("verify")
 def ledger_verify(
     directory: Annotated[Path, typer.Argument(help="An exported bundle.")],
+    trusted_keys: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of peer descriptors obtained from the bureaus themselves; "
+            "then the bundle's own keys/ are not trusted."
+        ),
+    ] = None,
 ) -> None:
     """Check a bundle offline: every signature, every entry under every checkpoint."""
-    report = bundle.verify(directory)
+    report = bundle.verify(directory, trusted_keys=trusted_keys)
+    for node, key_ids in sorted(report.keys.items()):
+        out.print(f"keys of {node}: {', '.join(key_ids)}")
     if not report.ok:
         err.print(f"[red]{escape(report.summary())}[/]")
         raise typer.Exit(1)

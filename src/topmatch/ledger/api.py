@@ -25,6 +25,7 @@ from topmatch.ledger import flows, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import Cosignature, PendingProposal, WitnessAlarm
+from topmatch.ledger.schemas import entry_id_for
 from topmatch.publishing.service import Publisher
 from topmatch.referrals import service as referrals
 from topmatch.settings import Settings
@@ -87,6 +88,7 @@ def receive_proposal(
         node=request.app.state.identity,
         book=book,
         now=now,
+        max_amount_cents=settings.ledger_max_amount_cents,
     )
     return Response(json.dumps(signed), media_type="application/json")
 
@@ -183,13 +185,20 @@ def _propose(
 ) -> PendingProposal:
     with db.transaction(engine) as session:
         me = settings.node_id or ""
-        if not referrals.accepted_between(
-            session, proposal.introduction_id, me, proposal.counterparty, me
-        ):
-            raise InputError(
-                f"no accepted introduction {proposal.introduction_id} with {proposal.counterparty}",
-                field="introduction_id",
+        known = session.get(
+            PendingProposal, entry_id_for("placement.started", proposal.introduction_id)
+        )
+        if known is None:  # a repeated proposal is answered with what we already have
+            payer, payee = (
+                (me, proposal.counterparty)
+                if proposal.we_are == "payer"
+                else (proposal.counterparty, me)
             )
+            problem = referrals.placement_problem(
+                session, proposal.introduction_id, payer=payer, payee=payee, me=me
+            )
+            if problem is not None:
+                raise InputError(problem, field="introduction_id")
         entry = flows.build_placement(
             proposal, me=settings.node_id or "", secret=publisher.secret, now=now
         )

@@ -72,6 +72,7 @@ class Report:
     checkpoints: int = 0
     parties: set[str] = field(default_factory=set)
     failure: str | None = None
+    keys: dict[str, list[str]] = field(default_factory=dict)
 
     def summary(self) -> str:
         if self.ok:
@@ -123,7 +124,8 @@ class BundleError(LedgerError):
 
 def _load_keys(directory: Path) -> KeyBook:
     descriptors = []
-    for path in sorted((directory / "keys").glob("*.json")):
+    folder = directory / "keys" if (directory / "keys").is_dir() else directory
+    for path in sorted(folder.glob("*.json")):
         try:
             descriptors.append(PeerDescriptor.model_validate_json(path.read_bytes()))
         except ValidationError as e:
@@ -160,18 +162,18 @@ def _check_entries(lines: list[bytes], owner: str, book: KeyBook, report: Report
 def _check_checkpoints(
     directory: Path, manifest: dict[str, Any], book: KeyBook, leaves: list[bytes], report: Report
 ) -> None:
-    verifier = note.parse_verifier_key(manifest["note_key"])
-    owner_keys = {
-        note.verifier_key(manifest["origin"], k) for k in book.public_keys(manifest["owner"])
-    }
-    if manifest["note_key"] not in owner_keys:
+    # Every key the owner ever had: a checkpoint signed before a key rotation still counts.
+    verifiers = [
+        note.NoteVerifier(manifest["origin"], k) for k in book.public_keys(manifest["owner"])
+    ]
+    if manifest["note_key"] not in {v.vkey for v in verifiers}:
         raise BundleError("the manifest's note key is not one of the owner's keys")
     previous: tuple[int, bytes] | None = None
     paths = sorted((directory / "checkpoints").glob("*.note"), key=lambda p: int(p.stem))
     for path in paths:
         where = f"checkpoints/{path.name}"
         try:
-            opened = note.open_note(path.read_bytes(), [verifier])
+            opened = note.open_note(path.read_bytes(), verifiers)
             point = note.parse_checkpoint(opened.text)
         except LedgerError as e:
             raise BundleError(f"{where}: {e.diagnostics()}") from e
@@ -200,22 +202,29 @@ def _check_checkpoints(
         report.checkpoints += 1
 
 
-def verify(directory: Path) -> Report:
-    """Check every signature, every entry under its checkpoints, and every checkpoint."""
+def verify(directory: Path, *, trusted_keys: Path | None = None) -> Report:
+    """Check every signature, every entry under its checkpoints, and every checkpoint.
+
+    The bundle's own ``keys/`` say which keys its parties have; an auditor who obtained
+    the bureaus' descriptors independently passes them as ``trusted_keys`` (a folder of
+    descriptor files), and then the bundle's keys are not used at all: a bundle owner
+    cannot vouch for its counterparties' keys.
+    """
     report = Report(ok=False)
     try:
         manifest = json.loads((directory / "manifest.json").read_text())
-        if manifest.get("format") != FORMAT:
-            raise BundleError(f"manifest format {manifest.get('format')!r}, expected {FORMAT}")
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise BundleError(f"manifest.json is not a {FORMAT} manifest")
         Manifest.model_validate(manifest)  # every field present and well-formed
-        book = _load_keys(directory)
+        book = _load_keys(trusted_keys if trusted_keys is not None else directory)
+        report.keys = {node: [k.key_id for k in d.keys] for node, d in book.descriptors.items()}
         lines = (directory / "entries.jsonl").read_bytes().splitlines()
         leaves = _check_entries(lines, manifest["owner"], book, report)
         report.entries = len(leaves)
         _check_checkpoints(directory, manifest, book, leaves, report)
         if report.checkpoints == 0 and leaves:
             raise BundleError("no checkpoint covers the entries")
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         report.failure = f"unreadable bundle: {e}"
         return report
     except TopmatchError as e:

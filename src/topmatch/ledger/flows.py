@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
-from topmatch.errors import ConflictError, InputError, PeerError
+from topmatch.errors import ConflictError, InputError, PeerError, TopmatchError
 from topmatch.federation.transport import PeerClient
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor
@@ -249,6 +249,35 @@ def settle_proposal(
     return appended.entry
 
 
+def _check_against_records(
+    session: Session, entry: EntryBody, *, me: str, max_amount_cents: int
+) -> None:
+    """What a countersigner checks against its own records before it signs money away."""
+    if abs(entry.amount_cents) > max_amount_cents:
+        raise InputError(
+            f"amount {entry.amount_cents} cents is above the limit of "
+            f"{max_amount_cents} we countersign",
+            field="amount_cents",
+        )
+    if entry.placement is not None:
+        problem = referrals.placement_problem(
+            session, entry.placement.introduction_id, payer=entry.payer, payee=entry.payee, me=me
+        )
+        if problem is not None:
+            raise InputError(problem, field="placement.introduction_id")
+    if entry.refers_to is not None and entry.type in {"placement.retained", "placement.voided"}:
+        twin = session.exec(
+            select(LedgerEntry).where(
+                LedgerEntry.refers_to == entry.refers_to, LedgerEntry.type == entry.type
+            )
+        ).first()
+        if twin is not None:
+            raise ConflictError(
+                f"{entry.refers_to} already has a {entry.type} entry ({twin.entry_id})",
+                field="type",
+            )
+
+
 def countersign(
     session: Session,
     proposed: Mapping[str, Any],
@@ -258,6 +287,7 @@ def countersign(
     node: NodeIdentity,
     book: KeyBook,
     now: datetime,
+    max_amount_cents: int = 1_000_000,
 ) -> dict[str, Any]:
     """A peer's proposal, checked against our own log, countersigned and appended."""
     entry = ledger.body_of(proposed)
@@ -291,14 +321,7 @@ def countersign(
                 f"entry {entry.entry_id} is already in our ledger with another {field}", field=field
             )
         return dict(stored)  # idempotent: the entry as both already signed it
-    if entry.placement is not None and not referrals.accepted_between(
-        session, entry.placement.introduction_id, entry.payer, entry.payee, me
-    ):
-        raise InputError(
-            f"no accepted introduction {entry.placement.introduction_id} between "
-            f"{entry.payer} and {entry.payee} in our records",
-            field="placement.introduction_id",
-        )
+    _check_against_records(session, entry, me=me, max_amount_cents=max_amount_cents)
     if entry.refers_to is not None:
         referred = session.exec(
             select(LedgerEntry).where(LedgerEntry.entry_id == entry.refers_to)
@@ -482,6 +505,26 @@ async def witness_peer(
     node: NodeIdentity,
     clock: Any,
 ) -> WitnessResult:
+    """Witness one peer; whatever goes wrong stays that peer's result."""
+    try:
+        return await _witness_peer(
+            peer=peer, client=client, engine=engine, own=own, node=node, clock=clock
+        )
+    except Exception as e:
+        log.warning("witnessing %s failed: %r", peer.node_id, e)
+        detail = e.diagnostics() if isinstance(e, TopmatchError) else f"internal error: {e!r}"
+        return WitnessResult(node_id=peer.node_id, ok=False, detail=detail)
+
+
+async def _witness_peer(
+    *,
+    peer: PeerDescriptor,
+    client: PeerClient,
+    engine: Any,
+    own: PeerDescriptor,
+    node: NodeIdentity,
+    clock: Any,
+) -> WitnessResult:
     """Fetch, check and cosign one peer's checkpoint."""
     try:
         response = await client.call(peer, "GET", CHECKPOINT_PATH)
@@ -537,9 +580,18 @@ async def _compare_entries(
     appended here, after the usual checks; one we logged and the peer did not raises an
     alarm. Returns a problem, or None when the logs agree.
     """
+    theirs: dict[str, Any] = {}
+    after = -1
     try:
-        response = await client.call(peer, "GET", ENTRIES_PATH, params={"limit": 500})
-        theirs = {item["entry"]["entry_id"]: item["entry"] for item in json.loads(response.body)}
+        while True:  # every page: a log has as many shared entries as it has
+            response = await client.call(
+                peer, "GET", ENTRIES_PATH, params={"after": after, "limit": 500}
+            )
+            page = json.loads(response.body)
+            theirs.update({item["entry"]["entry_id"]: item["entry"] for item in page})
+            if len(page) < 500:  # noqa: PLR2004 - the page size asked for
+                break
+            after = page[-1]["seq"]
     except (PeerError, ValueError, KeyError, TypeError) as e:
         return f"cannot read shared entries: {e}"
 

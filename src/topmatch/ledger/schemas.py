@@ -9,10 +9,18 @@ refused, so what was signed is exactly what is stored, exported and verified.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from topmatch.vocabulary import ContractType
 
@@ -59,11 +67,11 @@ class EntryBody(Strict):
     entry_id: EntryId
     type: EntryType
     refers_to: EntryId | None = None
-    at: datetime
+    at: AwareDatetime
     proposer: NodeId
     payer: NodeId
     payee: NodeId
-    amount_cents: Annotated[int, Field(ge=-100_000_000, le=100_000_000)]
+    amount_cents: Annotated[StrictInt, Field(ge=-100_000_000, le=100_000_000)]
     currency: Literal["EUR"] = "EUR"
     agreement: AgreementRef | None = None
     placement: PlacementFacts | None = None
@@ -76,8 +84,19 @@ class EntryBody(Strict):
             raise ValueError(f"payer and payee are both {self.payer!r}")
         if self.proposer not in {self.payer, self.payee}:
             raise ValueError(f"proposer {self.proposer!r} is neither payer nor payee")
-        if self.type == "placement.started" and self.placement is None:
-            raise ValueError("a placement.started entry needs its placement facts")
+        if self.type == "placement.started":
+            if self.placement is None:
+                raise ValueError("a placement.started entry needs its placement facts")
+            expected = entry_id_for("placement.started", self.placement.introduction_id)
+            if self.entry_id != expected:
+                raise ValueError(
+                    f"entry_id of a placement is derived from its introduction: "
+                    f"expected {expected}, got {self.entry_id}"
+                )
+            if self.amount_cents < 0:
+                raise ValueError("a placement fee cannot be negative")
+        if self.type in {"placement.voided", "placement.disputed"} and self.amount_cents:
+            raise ValueError(f"a {self.type} entry carries no amount; use an adjustment")
         if (
             self.type != "placement.started"
             and self.refers_to is None

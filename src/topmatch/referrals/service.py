@@ -363,6 +363,31 @@ def mark_placed(session: Session, introduction_id: str, *, now: datetime) -> Non
         session.add(row)
 
 
+def placement_problem(
+    session: Session, introduction_id: str, *, payer: str, payee: str, me: str
+) -> str | None:
+    """Why a new placement under this introduction cannot be signed by us, or None.
+
+    It needs an introduction between the two parties that we hold as accepted (not yet
+    placed: one placement per introduction), and the default rule of the fee agreement:
+    the bureau whose client was placed pays the bureau that brought the opening.
+    """
+    row = session.get(Introduction, introduction_id)
+    other = ({payer, payee} - {me}) or {""}
+    if row is None or me not in {payer, payee} or row.peer not in other:
+        return f"no introduction {introduction_id} between {payer} and {payee} in our records"
+    if row.state == "placed":
+        return f"introduction {introduction_id} already led to a placement"
+    if row.state != "accepted":
+        return f"introduction {introduction_id} is {row.state}, not accepted"
+    client_holder = me if row.client_id is not None else row.peer
+    if payer != client_holder:
+        return (
+            f"the bureau whose client is placed pays: expected payer {client_holder}, got {payer}"
+        )
+    return None
+
+
 def accepted_between(session: Session, introduction_id: str, a: str, b: str, me: str) -> bool:
     """Whether an accepted introduction with this id exists between ``a`` and ``b``."""
     row = session.get(Introduction, introduction_id)

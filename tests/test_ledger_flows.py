@@ -227,3 +227,14 @@ def test_countersigning_a_placement_marks_the_introduction_placed(
         intro = session.get(Introduction, "intro-0001")
         assert intro is not None
         assert intro.state == "placed"
+
+
+def test_an_alarm_seen_again_is_kept_once(
+    engine: Engine, clock: FrozenClock, alfa: FakePeer
+) -> None:
+    five, _ = _log(5, clock, alfa)
+    assert _witness(engine, clock, alfa, five) is None
+    forked, _ = _log(5, clock, alfa, fork=True)
+    _witness(engine, clock, alfa, forked)
+    _witness(engine, clock, alfa, forked)
+    assert _alarms(engine) == ["equivocation"]

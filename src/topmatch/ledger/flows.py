@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
-from topmatch.errors import ConflictError, InputError, PeerError, TopmatchError
+from topmatch.errors import ConflictError, InputError, PeerDataError, PeerError, TopmatchError
 from topmatch.federation.transport import PeerClient
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor
@@ -353,6 +353,15 @@ def verifiers_of(peer: PeerDescriptor) -> list[note.NoteVerifier]:
 def raise_alarm(
     session: Session, *, node_id: str, kind: str, detail: str, evidence: bytes, now: datetime
 ) -> WitnessAlarm:
+    same = session.exec(
+        select(WitnessAlarm).where(
+            WitnessAlarm.node_id == node_id,
+            WitnessAlarm.kind == kind,
+            WitnessAlarm.detail == detail[:1000],
+        )
+    ).first()
+    if same is not None:  # seen again next round: one alarm, not one per round
+        return same
     log.error("ledger alarm for %s: %s: %s", node_id, kind, detail)
     alarm = WitnessAlarm(
         node_id=node_id, kind=kind, detail=detail[:1000], evidence=evidence, raised_at=now
@@ -527,20 +536,7 @@ async def _witness_peer(
 ) -> WitnessResult:
     """Fetch, check and cosign one peer's checkpoint."""
     try:
-        response = await client.call(peer, "GET", CHECKPOINT_PATH)
-        if response.status != 200:  # noqa: PLR2004
-            return WitnessResult(
-                node_id=peer.node_id, ok=False, detail=f"checkpoint: HTTP {response.status}"
-            )
-        signed_note = response.body
-        size = note.parse_checkpoint(_note_text(signed_note)).size
-        last_size = await run_in_threadpool(_last_size, engine, peer.node_id)
-        proof: list[bytes] | None = None
-        if last_size is not None and 0 < last_size < size:
-            proof_response = await client.call(
-                peer, "GET", CONSISTENCY_PATH, params={"old": last_size, "new": size}
-            )
-            proof = unb64(json.loads(proof_response.body).get("proof", []))
+        signed_note, proof = await _fetch_checkpoint(peer=peer, client=client, engine=engine)
     except (PeerError, LedgerError, ValueError) as e:
         detail = e.diagnostics() if isinstance(e, PeerError | LedgerError) else str(e)
         return WitnessResult(node_id=peer.node_id, ok=False, detail=detail)
@@ -569,6 +565,26 @@ async def _witness_peer(
             detail=f"cosignature not delivered: {e.diagnostics()}",
         )
     return WitnessResult(node_id=peer.node_id, ok=True, size=point.size)
+
+
+async def _fetch_checkpoint(
+    *, peer: PeerDescriptor, client: PeerClient, engine: Any
+) -> tuple[bytes, list[bytes] | None]:
+    """The peer's signed checkpoint, and a consistency proof from the last one we saw."""
+    response = await client.call(peer, "GET", CHECKPOINT_PATH)
+    if response.status != 200:  # noqa: PLR2004
+        raise PeerDataError(peer.node_id, f"checkpoint: HTTP {response.status}")
+    signed_note = response.body
+    size = note.parse_checkpoint(_note_text(signed_note)).size
+    last_size = await run_in_threadpool(_last_size, engine, peer.node_id)
+    if last_size is None or not 0 < last_size < size:
+        return signed_note, None
+    proof_response = await client.call(
+        peer, "GET", CONSISTENCY_PATH, params={"old": last_size, "new": size}
+    )
+    if proof_response.status != 200:  # noqa: PLR2004 - no proof is not a bad proof: no alarm
+        raise PeerDataError(peer.node_id, f"consistency proof: HTTP {proof_response.status}")
+    return signed_note, unb64(json.loads(proof_response.body).get("proof", []))
 
 
 async def _compare_entries(

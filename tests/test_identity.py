@@ -147,3 +147,21 @@ def test_descriptor_rejects_a_key_id_that_is_not_the_thumbprint() -> None:
                 ],
             }
         )
+
+
+def test_an_existing_node_gets_its_encryption_key_once(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    created = identity.create_identity(
+        settings=settings,
+        node_id="werkpad",
+        name="W",
+        url="https://w.example",
+        now=NOW,
+        force=False,
+    )
+    assert created.encryption_key is not None
+    without = created.model_copy(update={"encryption_key": None})
+    settings.descriptor_file().write_text(without.model_dump_json())
+    again = identity.add_encryption_key(settings)
+    assert again.encryption_key == created.encryption_key  # the key file is kept, not replaced
+    assert stat.S_IMODE(identity.encryption_key_file(settings).stat().st_mode) == 0o600

@@ -144,6 +144,17 @@ def keys_rotate(
     )
 
 
+@keys_app.command("encryption")
+def keys_encryption() -> None:
+    """Make sure this node has its X25519 key for encrypted handovers, listed in node.json."""
+    settings = state.settings()
+    descriptor = identity.add_encryption_key(settings)
+    out.print(
+        f"encryption key {descriptor.encryption_key} in {settings.descriptor_file()}; "
+        "give that file to every peer (topmatch peers add)"
+    )
+
+
 # --- database --------------------------------------------------------------------------
 
 

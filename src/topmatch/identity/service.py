@@ -141,6 +141,16 @@ def _toml_value(value: object) -> str:
     raise ConfigurationError(f"cannot keep setting of type {type(value).__name__} in the config")
 
 
+def add_encryption_key(settings: Settings) -> PeerDescriptor:
+    """Give an existing node its X25519 key (kept if it has one) and put it in node.json."""
+    current = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+    key = ensure_encryption_key(settings)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    descriptor = current.model_copy(update={"encryption_key": keys.b64url(raw)})
+    settings.descriptor_file().write_text(descriptor.model_dump_json(indent=2) + "\n")
+    return descriptor
+
+
 def encryption_key_file(settings: Settings) -> Path:
     return settings.data_dir / "node-x25519.pem"
 

@@ -238,3 +238,42 @@ def test_an_alarm_seen_again_is_kept_once(
     _witness(engine, clock, alfa, forked)
     _witness(engine, clock, alfa, forked)
     assert _alarms(engine) == ["equivocation"]
+
+
+def test_events_must_fit_the_placement_they_refer_to(
+    engine: Engine, clock: FrozenClock, alfa: FakePeer, bravo: FakePeer
+) -> None:
+    placed = _countersign(engine, clock, cosign(body(clock), alfa), alfa, bravo)
+
+    def event(kind: str, **overrides: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "type": kind,
+            "refers_to": placed["entry_id"],
+            "placement": None,
+            "amount_cents": 0,
+            "reason": "na 6 maanden",
+            "entry_id": f"{len(kind) + len(str(overrides)):064x}",
+            **overrides,
+        }
+        raw = body(clock, **values)
+        return cosign({k: v for k, v in raw.items() if v is not None}, alfa)
+
+    with pytest.raises(InputError, match="payer bravo and payee alfa"):
+        _countersign(
+            engine, clock, event("placement.retained", payer="alfa", payee="bravo"), alfa, bravo
+        )
+    _countersign(engine, clock, event("placement.retained"), alfa, bravo)
+    with pytest.raises(ConflictError, match="already retained"):
+        _countersign(engine, clock, event("placement.voided", reason="toch niet"), alfa, bravo)
+    settlement = cosign(
+        {
+            k: v
+            for k, v in body(
+                clock, type="settlement.closed", placement=None, entry_id="ab" * 32
+            ).items()
+            if v is not None
+        },
+        alfa,
+    )
+    with pytest.raises(InputError, match="settlement entries are not countersigned yet"):
+        _countersign(engine, clock, settlement, alfa, bravo)

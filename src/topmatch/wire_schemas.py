@@ -17,6 +17,7 @@ from topmatch.ledger.bundle import Manifest
 from topmatch.ledger.schemas import SignedEntry
 from topmatch.matching.schemas import CandidateAnswer, CandidateQuery
 from topmatch.publishing.schemas import BaanopeningSummary, FeedPage, VacancySummary
+from topmatch.referrals.schemas import Handover, IntroductionDecision, IntroductionRequest
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://topmatch.example/schemas/"
@@ -27,6 +28,9 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "candidate-answer": CandidateAnswer,
     "candidate-query": CandidateQuery,
     "feed-page": FeedPage,
+    "introduction-decision": IntroductionDecision,
+    "introduction-handover": Handover,
+    "introduction-request": IntroductionRequest,
     "ledger-bundle-manifest": Manifest,
     "ledger-entry": SignedEntry,
     "peer-descriptor": PeerDescriptor,

@@ -143,7 +143,12 @@ def _toml_value(value: object) -> str:
 
 def add_encryption_key(settings: Settings) -> PeerDescriptor:
     """Give an existing node its X25519 key (kept if it has one) and put it in node.json."""
-    current = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+    try:
+        current = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+    except FileNotFoundError as e:
+        raise ConfigurationError(
+            f"no descriptor at {settings.descriptor_file()}: run `topmatch init` first"
+        ) from e
     key = ensure_encryption_key(settings)
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     descriptor = current.model_copy(update={"encryption_key": keys.b64url(raw)})
@@ -183,7 +188,7 @@ def load_encryption_key(settings: Settings) -> X25519PrivateKey:
         key = serialization.load_pem_private_key(path.read_bytes(), password=settings.passphrase())
     except FileNotFoundError as e:
         raise ConfigurationError(
-            f"no encryption key at {path}: run `topmatch init --force` or restore it"
+            f"no encryption key at {path}: run `topmatch keys encryption` or restore it"
         ) from e
     except (TypeError, ValueError) as e:
         raise ConfigurationError(f"cannot read the encryption key {path}: {e}") from e

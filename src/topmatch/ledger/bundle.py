@@ -142,7 +142,7 @@ def _check_entries(lines: list[bytes], owner: str, book: KeyBook, report: Report
         where = f"entry {number} (line {number + 1})"
         try:
             data = canonical.parse_canonical(line)
-            entry = SignedEntry.model_validate(data)
+            entry = SignedEntry.model_validate_json(line)
             if owner not in entry.parties:
                 raise BundleError(f"the log's owner {owner} is not a party")
             if entry.entry_id in seen:

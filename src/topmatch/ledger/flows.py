@@ -25,7 +25,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
@@ -49,13 +49,20 @@ from topmatch.ledger.models import (
     WitnessAlarm,
     WitnessedCheckpoint,
 )
-from topmatch.ledger.schemas import ENTRY_FORMAT, EntryBody, entry_id_for
+from topmatch.ledger.schemas import (
+    ENTRY_FORMAT,
+    AgreementRef,
+    EntryBody,
+    PlacementFacts,
+    entry_id_for,
+)
 from topmatch.referrals import service as referrals
 from topmatch.vocabulary import ContractType
 
 log = logging.getLogger("topmatch.ledger")
 
 PROPOSALS_PATH = "/federation/v1/ledger/proposals"
+MAX_SHARED_ENTRIES = 1_000_000
 CHECKPOINT_PATH = "/federation/v1/ledger/checkpoint"
 CONSISTENCY_PATH = "/federation/v1/ledger/consistency"
 ENTRIES_PATH = "/federation/v1/ledger/entries"
@@ -98,18 +105,17 @@ def build_placement(
         payer=payer,
         payee=payee,
         amount_cents=proposal.amount_cents,
-        agreement={
-            "version": proposal.agreement_version,
-            "sha256": proposal.agreement_sha256,
-        },
-        placement={
-            "introduction_id": proposal.introduction_id,
-            "summary_id": proposal.summary_id,
-            "client_ref": client_ref(secret, proposal.client_id),
-            "start_date": proposal.start_date,
-            "contract_type": proposal.contract_type,
-            "hours_per_week": proposal.hours_per_week,
-        },
+        agreement=AgreementRef(
+            version=proposal.agreement_version, sha256=proposal.agreement_sha256
+        ),
+        placement=PlacementFacts(
+            introduction_id=proposal.introduction_id,
+            summary_id=proposal.summary_id,
+            client_ref=client_ref(secret, proposal.client_id),
+            start_date=proposal.start_date,
+            contract_type=proposal.contract_type,
+            hours_per_week=proposal.hours_per_week,
+        ),
     )
     built: dict[str, Any] = json.loads(body.model_dump_json(exclude_none=True))
     return built
@@ -119,7 +125,9 @@ class EventProposal(BaseModel):
     """A later event of a placement: retention confirmed, voided, disputed or adjusted."""
 
     refers_to: str = Field(pattern=r"^[0-9a-f]{64}$")
-    type: str = Field(pattern=r"^placement\.(retained|voided|disputed|adjusted)$")
+    type: Literal[
+        "placement.retained", "placement.voided", "placement.disputed", "placement.adjusted"
+    ]
     amount_cents: int = Field(ge=-100_000_000, le=100_000_000)
     reason: str = Field(min_length=1, max_length=500)
     key: str = Field(
@@ -145,7 +153,7 @@ def build_event(
         entry_id=entry_id_for(
             proposal.type, f"{referred.entry_id}:{proposal.key}", referred.entry_id
         ),
-        type=proposal.type,  # checked by the pattern above
+        type=proposal.type,
         refers_to=referred.entry_id,
         at=now,
         proposer=me,
@@ -228,7 +236,8 @@ def settle_proposal(
     row.updated_at = now
     if signed is None:
         row.last_error = (error or "")[:500]
-        refused = error is not None and error.startswith("HTTP 4")
+        # The other bureau refused the entry itself (422, 409); anything else may pass.
+        refused = error is not None and error.startswith(("HTTP 422", "HTTP 409"))
         row.status = "refused" if refused else "pending"
         session.add(row)
         return None
@@ -265,16 +274,47 @@ def _check_against_records(
         )
         if problem is not None:
             raise InputError(problem, field="placement.introduction_id")
-    if entry.refers_to is not None and entry.type in {"placement.retained", "placement.voided"}:
-        twin = session.exec(
-            select(LedgerEntry).where(
-                LedgerEntry.refers_to == entry.refers_to, LedgerEntry.type == entry.type
-            )
-        ).first()
-        if twin is not None:
-            raise ConflictError(
-                f"{entry.refers_to} already has a {entry.type} entry ({twin.entry_id})",
-                field="type",
+    if entry.type == "settlement.closed":
+        raise InputError(
+            "settlement entries are not countersigned yet: they need the fee "
+            "agreements and statements of the settlement module",
+            field="type",
+        )
+    if entry.refers_to is not None:
+        _check_event(session, entry, max_amount_cents=max_amount_cents)
+
+
+def _check_event(session: Session, entry: EntryBody, *, max_amount_cents: int) -> None:
+    """An event refers to a placement between the same payer and payee, in that order; a
+    placement is retained or voided once (not both), and its adjustments stay in limit."""
+    referred = session.exec(
+        select(LedgerEntry).where(LedgerEntry.entry_id == entry.refers_to)
+    ).first()
+    if referred is None or referred.type != "placement.started":
+        raise InputError(
+            f"entry refers to {entry.refers_to}, which is not a placement in our ledger",
+            field="refers_to",
+        )
+    if (referred.payer, referred.payee) != (entry.payer, entry.payee):
+        raise InputError(
+            f"the placement has payer {referred.payer} and payee {referred.payee}", field="payer"
+        )
+    events = session.exec(select(LedgerEntry).where(LedgerEntry.refers_to == entry.refers_to)).all()
+    final = {"placement.retained", "placement.voided"}
+    if entry.type in final and any(e.type in final for e in events):
+        done = next(e for e in events if e.type in final)
+        raise ConflictError(
+            f"placement {entry.refers_to} is already {done.type.split('.')[1]} ({done.entry_id})",
+            field="type",
+        )
+    if entry.type == "placement.adjusted":
+        total = sum(abs(e.amount_cents) for e in events if e.type == "placement.adjusted")
+        if total + abs(entry.amount_cents) > max_amount_cents:
+            raise InputError(
+                f"adjustments of this placement would total "
+                f"{total + abs(entry.amount_cents)} cents, above the limit of "
+                f"{max_amount_cents}",
+                field="amount_cents",
             )
 
 
@@ -322,16 +362,6 @@ def countersign(
             )
         return dict(stored)  # idempotent: the entry as both already signed it
     _check_against_records(session, entry, me=me, max_amount_cents=max_amount_cents)
-    if entry.refers_to is not None:
-        referred = session.exec(
-            select(LedgerEntry).where(LedgerEntry.entry_id == entry.refers_to)
-        ).first()
-        if referred is None or {referred.payer, referred.payee} != set(entry.parties):
-            raise InputError(
-                f"entry refers to {entry.refers_to}, which is not an entry "
-                f"between {entry.payer} and {entry.payee} in our ledger",
-                field="refers_to",
-            )
     signed = sign_as(proposed, node, me)
     ledger.append(session, signed, me=me, book=book, now=now)
     if entry.placement is not None:
@@ -556,7 +586,9 @@ async def _witness_peer(
     line = cosignature_line(signed_note, me=own.node_id, node=node, now=clock())
     body = json.dumps({"size": point.size, "line": line.decode()}).encode()
     try:
-        await client.call(peer, "POST", COSIGNATURES_PATH, json_body=body)
+        answer = await client.call(peer, "POST", COSIGNATURES_PATH, json_body=body)
+        if answer.status != 200:  # noqa: PLR2004
+            raise PeerDataError(peer.node_id, f"cosignature refused: HTTP {answer.status}")
     except PeerError as e:
         return WitnessResult(
             node_id=peer.node_id,
@@ -607,6 +639,8 @@ async def _compare_entries(
             theirs.update({item["entry"]["entry_id"]: item["entry"] for item in page})
             if len(page) < 500:  # noqa: PLR2004 - the page size asked for
                 break
+            if page[-1]["seq"] <= after or len(theirs) > MAX_SHARED_ENTRIES:
+                return "the peer's shared entries do not advance or never end"
             after = page[-1]["seq"]
     except (PeerError, ValueError, KeyError, TypeError) as e:
         return f"cannot read shared entries: {e}"
@@ -619,7 +653,9 @@ async def _compare_entries(
             }
             book = KeyBook([peer, own])
             for entry_id in sorted(set(theirs) - ours):
-                ledger.append(session, theirs[entry_id], me=me, book=book, now=clock())
+                ledger.append(
+                    session, theirs[entry_id], me=me, book=book, now=clock(), check_age=False
+                )
                 log.warning(
                     "appended entry %s that %s had logged and we had not", entry_id, peer.node_id
                 )

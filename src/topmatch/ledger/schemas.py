@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -36,11 +36,14 @@ EntryType = Literal[
     "placement.adjusted",
     "settlement.closed",
 ]
-ENTRY_FORMAT = "topmatch.ledger-entry/1"
+ENTRY_FORMAT: Final = "topmatch.ledger-entry/1"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: an entry is validated from its JSON text, where "24" is not a number and a
+    # number is not a date; what an independent verifier with the JSON Schema refuses, we
+    # refuse too.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class AgreementRef(Strict):

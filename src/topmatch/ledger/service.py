@@ -44,15 +44,19 @@ class Appended:
 def body_of(data: Mapping[str, Any]) -> EntryBody:
     """The entry's fields (signatures aside), validated, or InputError naming the field."""
     try:
-        return EntryBody.model_validate({k: v for k, v in data.items() if k != "signatures"})
+        return EntryBody.model_validate_json(
+            json.dumps({k: v for k, v in data.items() if k != "signatures"})
+        )
     except ValidationError as e:
         raise input_error(e, "not a valid ledger entry") from e
 
 
-def check_entry(signed: Mapping[str, Any], *, me: str, book: KeyBook, now: datetime) -> SignedEntry:
+def check_entry(
+    signed: Mapping[str, Any], *, me: str, book: KeyBook, now: datetime, check_age: bool = True
+) -> SignedEntry:
     """Validate an entry's shape, parties, date and both signatures. Pure."""
     try:
-        entry = SignedEntry.model_validate(signed)
+        entry = SignedEntry.model_validate_json(json.dumps(dict(signed)))
     except ValidationError as e:
         raise input_error(e, "not a valid ledger entry") from e
     if me not in entry.parties:
@@ -60,7 +64,7 @@ def check_entry(signed: Mapping[str, Any], *, me: str, book: KeyBook, now: datet
             f"the entry names {entry.payer} and {entry.payee}; this node ({me}) is not a party",
             field="payer",
         )
-    if abs(now - entry.at) > MAX_ENTRY_AGE:
+    if check_age and abs(now - entry.at) > MAX_ENTRY_AGE:
         raise InputError(
             f"entry is dated {entry.at.isoformat()}, more than {MAX_ENTRY_AGE.days} days from now",
             field="at",
@@ -79,10 +83,20 @@ def _first_difference(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
 
 
 def append(
-    session: Session, signed: Mapping[str, Any], *, me: str, book: KeyBook, now: datetime
+    session: Session,
+    signed: Mapping[str, Any],
+    *,
+    me: str,
+    book: KeyBook,
+    now: datetime,
+    check_age: bool = True,
 ) -> Appended:
-    """Append a co-signed entry to our log (idempotent for identical entries)."""
-    entry = check_entry(signed, me=me, book=book, now=now)
+    """Append a co-signed entry to our log (idempotent for identical entries).
+
+    ``check_age=False`` only for an entry both parties already signed and the other party
+    already logged (we catch up after downtime): its date may then be old.
+    """
+    entry = check_entry(signed, me=me, book=book, now=now, check_age=check_age)
     data = canonical.canonical(dict(signed))
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK})

@@ -1,2 +1,2 @@
-"""Introductions between bureaus and the encrypted handover of personal data (in progress:
-the sealed-box encryption is built; the introduction workflow is planned)."""
+"""Introductions between bureaus and the sealed (end-to-end encrypted) handover of the
+contact details each side releases once an introduction is accepted."""

@@ -60,19 +60,11 @@ def create_identity(
     previous = _previous_keys(settings, now)
     if previous:
         descriptor = descriptor.model_copy(update={"keys": [*previous, *descriptor.keys]})
-    encryption = ensure_encryption_key(settings)
-    descriptor = descriptor.model_copy(
-        update={
-            "encryption_key": keys.b64url(
-                encryption.public_key().public_bytes(
-                    serialization.Encoding.Raw, serialization.PublicFormat.Raw
-                )
-            )
-        }
-    )
     write_private(
         settings.resolved_key_file(), keys.private_pem(key, settings.passphrase()), force=force
     )
+    # Only once the signing key is written: a refused init leaves no new files behind.
+    descriptor = _with_encryption_key(descriptor, ensure_encryption_key(settings))
     secret_file = settings.resolved_cardbox_secret_file()
     if not secret_file.exists():  # the secret encrypts stored BSNs: never regenerate it
         write_private(secret_file, secrets.token_bytes(SECRET_BYTES), force=False)
@@ -149,11 +141,14 @@ def add_encryption_key(settings: Settings) -> PeerDescriptor:
         raise ConfigurationError(
             f"no descriptor at {settings.descriptor_file()}: run `topmatch init` first"
         ) from e
-    key = ensure_encryption_key(settings)
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    descriptor = current.model_copy(update={"encryption_key": keys.b64url(raw)})
+    descriptor = _with_encryption_key(current, ensure_encryption_key(settings))
     settings.descriptor_file().write_text(descriptor.model_dump_json(indent=2) + "\n")
     return descriptor
+
+
+def _with_encryption_key(descriptor: PeerDescriptor, key: X25519PrivateKey) -> PeerDescriptor:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return descriptor.model_copy(update={"encryption_key": keys.b64url(raw)})
 
 
 def encryption_key_file(settings: Settings) -> Path:

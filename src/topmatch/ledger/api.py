@@ -306,7 +306,7 @@ def list_entries(
     after: Annotated[int, Query(ge=-1)] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    """Our log, oldest first, with each entry's witnesses so far."""
+    """Our log, oldest first (witnesses per checkpoint: GET /api/v1/ledger/checkpoint)."""
     rows = ledger.entries(session, after=after, limit=limit)
     return [{"seq": r.seq, "entry": json.loads(r.canonical)} for r in rows]
 

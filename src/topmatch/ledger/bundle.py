@@ -122,9 +122,11 @@ class BundleError(LedgerError):
     code = "bundle_invalid"
 
 
-def _load_keys(directory: Path) -> KeyBook:
+def _load_keys(folder: Path) -> KeyBook:
+    """Descriptors from ``folder``: the bundle's ``keys/``, or an auditor's own folder."""
+    if not folder.is_dir():
+        raise BundleError(f"no key folder at {folder}")
     descriptors = []
-    folder = directory / "keys" if (directory / "keys").is_dir() else directory
     for path in sorted(folder.glob("*.json")):
         try:
             descriptors.append(PeerDescriptor.model_validate_json(path.read_bytes()))
@@ -216,7 +218,7 @@ def verify(directory: Path, *, trusted_keys: Path | None = None) -> Report:
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise BundleError(f"manifest.json is not a {FORMAT} manifest")
         Manifest.model_validate(manifest)  # every field present and well-formed
-        book = _load_keys(trusted_keys if trusted_keys is not None else directory)
+        book = _load_keys(trusted_keys if trusted_keys is not None else directory / "keys")
         report.keys = {node: [k.key_id for k in d.keys] for node, d in book.descriptors.items()}
         lines = (directory / "entries.jsonl").read_bytes().splitlines()
         leaves = _check_entries(lines, manifest["owner"], book, report)

@@ -70,7 +70,7 @@ COSIGNATURES_PATH = "/federation/v1/ledger/cosignatures"
 
 
 class PlacementProposal(BaseModel):
-    """What a consultant or finance fills in to record a cross-bureau placement."""
+    """What a consultant (or admin) fills in to record a cross-bureau placement."""
 
     counterparty: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     we_are: str = Field(pattern=r"^(payer|payee)$")

@@ -11,12 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.api.deps import ActorDep, ConsultantUser, NowDep, SessionDep, SettingsDep
-from topmatch.cardbox.models import Employer, Vacancy
 from topmatch.errors import InputError, PeerError, input_error
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
 from topmatch.identity import service as identity
-from topmatch.matching import candidates
 from topmatch.publishing import service as publishing
 from topmatch.referrals import service
 from topmatch.referrals.models import Introduction
@@ -89,16 +87,23 @@ async def _hand_over(state: Any, settings: Settings, introduction_id: str) -> st
                 row,
                 me=settings.node_id or "",
                 peer=state.peers.get(row.peer),
-                now=state.clock(),
             )
 
     peer_id, handover = await run_in_threadpool(seal)
-    return await _send(
+    error = await _send(
         state,
         peer_id,
         f"/federation/v1/introductions/{introduction_id}/handover",
         handover.model_dump_json().encode(),
     )
+    if error is None:  # only what arrived counts as handed over
+
+        def mark() -> None:
+            with db.transaction(state.engine) as session:
+                service.mark_handed_over(session, introduction_id, now=state.clock())
+
+        await run_in_threadpool(mark)
+    return error
 
 
 # --- node to node ----------------------------------------------------------------------
@@ -201,27 +206,15 @@ async def create(
                 )
             if not data.handle or not data.vacancy_id:
                 raise InputError("needs handle and vacancy_id", field="handle")
-            row = session.get(Vacancy, data.vacancy_id)
-            if row is None:
-                raise InputError(f"no vacancy with id {data.vacancy_id}", field="vacancy_id")
-            employer = session.get(Employer, row.employer_id)
-            assert employer is not None  # noqa: S101
-            profile = candidates.vacancy_profile(
-                vacancy=row,
-                employer=employer,
-                scrubber=scrubber,
-                secret=state.publisher.secret,
-                origin=settings.node_id or "",
-                now=state.clock(),
-            )
             return service.candidate_for_vacancy(
                 session,
                 peer=data.peer,
                 handle=data.handle,
                 vacancy_id=data.vacancy_id,
                 note=data.note,
-                profile=profile,
                 scrubber=scrubber,
+                secret=state.publisher.secret,
+                origin=settings.node_id or "",
                 now=state.clock(),
             )
 

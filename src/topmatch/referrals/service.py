@@ -117,14 +117,20 @@ def candidate_for_vacancy(
     handle: str,
     vacancy_id: str,
     note: str,
-    profile: Any,
     scrubber: Scrubber,
+    secret: bytes,
+    origin: str,
     now: datetime,
 ) -> tuple[Introduction, IntroductionRequest]:
     """Ask a peer to introduce its candidate (by the handle it gave us) for our vacancy."""
     vacancy = session.get(Vacancy, vacancy_id)
     if vacancy is None:
         raise InputError(f"no vacancy with id {vacancy_id}", field="vacancy_id")
+    employer = session.get(Employer, vacancy.employer_id)
+    assert employer is not None  # noqa: S101 - a foreign key guarantees it
+    profile = candidates.vacancy_profile(
+        vacancy=vacancy, employer=employer, scrubber=scrubber, secret=secret, origin=origin, now=now
+    )
     row = _new(
         session,
         id=uuid.uuid4().hex,
@@ -284,7 +290,7 @@ def our_part(session: Session, row: Introduction) -> tuple[str, dict[str, Any]]:
 
 
 def seal_our_part(
-    session: Session, row: Introduction, *, me: str, peer: PeerDescriptor, now: datetime
+    session: Session, row: Introduction, *, me: str, peer: PeerDescriptor
 ) -> Handover:
     if row.state != "accepted":
         raise ConflictError(f"nothing is handed over before acceptance (state {row.state})")
@@ -299,7 +305,6 @@ def seal_our_part(
         recipient=recipient,
         context=_context(me, peer.node_id, row.id, part),
     )
-    row.handover_sent, row.updated_at = True, now
     session.add(row)
     return Handover(id=row.id, part=part, sealed=base64.b64encode(box).decode(), size=len(box))
 
@@ -388,12 +393,8 @@ def placement_problem(
     return None
 
 
-def accepted_between(session: Session, introduction_id: str, a: str, b: str, me: str) -> bool:
-    """Whether an accepted introduction with this id exists between ``a`` and ``b``."""
-    row = session.get(Introduction, introduction_id)
-    return (
-        row is not None
-        and row.state in {"accepted", "placed"}
-        and me in {a, b}
-        and row.peer in {a, b} - {me}
-    )
+def mark_handed_over(session: Session, introduction_id: str, *, now: datetime) -> None:
+    """Our part arrived at the other bureau."""
+    row = _get(session, introduction_id)
+    row.handover_sent, row.updated_at = True, now
+    session.add(row)

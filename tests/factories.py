@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,3 +100,45 @@ def baanopening_data(employer_id: str, **overrides: Any) -> dict[str, Any]:
         "suitable_profile": "Iemand die van structuur en herhaling houdt.",
         **overrides,
     }
+
+
+def agreement_document(
+    members: list[str] | None = None, version: str = "2026-1", **overrides: Any
+) -> dict[str, Any]:
+    """A fee agreement as the six bureaus might sign it: EUR 3,000 for a temporary
+    placement (half at the start, half after 6 months), 21 % VAT."""
+    return {
+        "format": "topmatch.fee-agreement/1",
+        "version": version,
+        "title": "Topmatch vergoedingen 2026",
+        "valid_from": "2026-01-01",
+        "valid_to": "2027-12-31",
+        "vat_rate_bp": 2100,
+        "members": members or ["alfa", "bravo", "charlie"],
+        "placement_fees": [
+            {"contract_type": "tijdelijk", "min_hours": 0, "max_hours": 60, "fee_cents": 300_000},
+            {"contract_type": "vast", "min_hours": 0, "max_hours": 23, "fee_cents": 300_000},
+            {"contract_type": "vast", "min_hours": 24, "max_hours": 60, "fee_cents": 450_000},
+        ],
+        "start_share_bp": 5000,
+        "retention_months": 6,
+        "handover_fee_cents": 50_000,
+        "licences": [
+            {
+                "method": "baanbrekers-training",
+                "title": "Training Baan in zicht",
+                "owner": "alfa",
+                "fee_cents_per_participant": 12_500,
+            }
+        ],
+        **overrides,
+    }
+
+
+def agreement_ref(document: dict[str, Any] | None = None) -> dict[str, str]:
+    """The {version, sha256} a ledger entry names for this agreement."""
+    from topmatch.settlement import agreement as pricing  # noqa: PLC0415
+    from topmatch.settlement.schemas import FeeAgreement  # noqa: PLC0415
+
+    terms = FeeAgreement.model_validate_json(json.dumps(document or agreement_document()))
+    return {"version": terms.version, "sha256": pricing.sha256(terms)}

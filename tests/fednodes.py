@@ -108,3 +108,21 @@ def page(
         "items": items,
         "latest_seq": latest if latest is not None else last,
     }
+
+
+def install_agreement(
+    engine: Any, document: dict[str, Any], *signers: FakePeer, now: datetime
+) -> None:
+    """Store a fee agreement signed by ``signers`` (all members: in force)."""
+    from topmatch import db  # noqa: PLC0415
+    from topmatch.settlement import service as settlement  # noqa: PLC0415
+
+    with db.transaction(engine) as session:
+        first, *rest = signers
+        settlement.propose_agreement(
+            session, document, me=first.node_id, node=first.identity, now=now
+        )
+        for peer in rest:
+            settlement.sign_agreement(
+                session, document["version"], me=peer.node_id, node=peer.identity, now=now
+            )

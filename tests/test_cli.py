@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from tests.factories import agreement_document
 from tests.fednodes import FakePeer
 from topmatch import db as topmatch_db
 from topmatch.cli import main
@@ -198,6 +200,7 @@ def test_ledger_export_and_offline_verify(
         "payer": "bravo",
         "payee": "werkpad",
         "amount_cents": 99_000,
+        "agreement": {"version": "2026-1", "sha256": "ab" * 32},
         "placement": {
             "introduction_id": "intro-0001",
             "summary_id": "v-" + "a" * 24,
@@ -236,3 +239,29 @@ def test_ledger_export_and_offline_verify(
     code, _, err = run(capsys, "ledger", "verify", str(out_dir))
     assert code == 1
     assert "FAILED: entry 0 (line 1)" in err
+
+
+def test_agreement_and_settle_commands(
+    node_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _init(capsys)
+    document = tmp_path / "agreement.json"
+    document.write_text(json.dumps(agreement_document(members=["werkpad", "bravo"], licences=[])))
+    code, out, err = run(capsys, "agreement", "propose", str(document))
+    assert code == 0, err
+    assert "waiting for bravo" in out
+    code, out, err = run(capsys, "agreement", "sign", "2026-1")
+    assert code == 0, err
+    code, out, _ = run(capsys, "agreement", "show", "--json")
+    assert json.loads(out)["signatures"][0]["party"] == "werkpad"
+    code, _, err = run(capsys, "agreement", "show", "1999-9")
+    assert code == 1
+    assert "no fee agreement with version" in err
+    year = datetime.now(UTC).year
+    code, out, err = run(capsys, "settle", "--period", f"{year}-Q1", "--out", str(tmp_path / "s"))
+    assert code == 0, err
+    assert "report sha256:" in out
+    assert (tmp_path / "s" / f"topmatch-werkpad-{year}-Q1.beancount").exists()
+    code, _, err = run(capsys, "settle", "--period", f"{year + 1}-Q1")
+    assert code == 1
+    assert "has not started yet" in err

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.factories import FrozenClock
+from tests.factories import FrozenClock, agreement_ref
 from tests.fednodes import FakePeer
 from topmatch import db
 from topmatch.errors import ConflictError, InputError
@@ -50,12 +50,12 @@ def body(clock: FrozenClock, n: int = 1, **overrides: Any) -> dict[str, Any]:
         "payee": "alfa",
         "amount_cents": 150_000,
         "currency": "EUR",
-        "agreement": {"version": "2026-1", "sha256": "ab" * 32},
+        "agreement": agreement_ref(),
         "placement": {
             "introduction_id": f"intro-{n:04d}",
             "summary_id": "v-" + "a" * 24,
             "client_ref": "cd" * 32,
-            "start_date": "2027-01-04",
+            "start_date": "2026-05-04",
             "contract_type": "tijdelijk",
             "hours_per_week": 24,
         },

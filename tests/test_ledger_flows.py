@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from tests.factories import FrozenClock
-from tests.fednodes import FakePeer
+from tests.factories import FrozenClock, agreement_document
+from tests.fednodes import FakePeer, install_agreement
 from tests.test_ledger import body, cosign
 from topmatch import db
 from topmatch.errors import ConflictError, InputError
@@ -18,7 +18,9 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.errors import EntrySignatureError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import WitnessAlarm
+from topmatch.ledger.schemas import entry_id_for
 from topmatch.referrals.models import Introduction
+from topmatch.settlement import service as settlement
 
 
 @pytest.fixture
@@ -29,6 +31,12 @@ def alfa(clock: FrozenClock) -> FakePeer:
 @pytest.fixture
 def bravo(clock: FrozenClock) -> FakePeer:
     return FakePeer.make("bravo", clock())
+
+
+@pytest.fixture(autouse=True)
+def fee_agreement(engine: Engine, clock: FrozenClock, alfa: FakePeer, bravo: FakePeer) -> None:
+    charlie = FakePeer.make("charlie", clock())
+    install_agreement(engine, agreement_document(), alfa, bravo, charlie, now=clock())
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +74,7 @@ def _countersign(
             node=bravo.identity,
             book=KeyBook([alfa.descriptor, bravo.descriptor]),
             now=clock(),
+            policy=lambda s, e: settlement.policy(s, e, me="bravo", now=clock()),
         )
 
 
@@ -260,20 +269,34 @@ def test_events_must_fit_the_placement_they_refer_to(
 
     with pytest.raises(InputError, match="payer bravo and payee alfa"):
         _countersign(
-            engine, clock, event("placement.retained", payer="alfa", payee="bravo"), alfa, bravo
+            engine,
+            clock,
+            event("placement.retained", payer="alfa", payee="bravo", amount_cents=150_000),
+            alfa,
+            bravo,
         )
-    _countersign(engine, clock, event("placement.retained"), alfa, bravo)
+    with pytest.raises(InputError, match="retention part of the fee: 150000"):
+        _countersign(engine, clock, event("placement.retained", amount_cents=1), alfa, bravo)
+    _countersign(engine, clock, event("placement.retained", amount_cents=150_000), alfa, bravo)
     with pytest.raises(ConflictError, match="already retained"):
         _countersign(engine, clock, event("placement.voided", reason="toch niet"), alfa, bravo)
-    settlement = cosign(
-        {
-            k: v
-            for k, v in body(
-                clock, type="settlement.closed", placement=None, entry_id="ab" * 32
-            ).items()
-            if v is not None
-        },
-        alfa,
-    )
-    with pytest.raises(InputError, match="settlement entries are not countersigned yet"):
-        _countersign(engine, clock, settlement, alfa, bravo)
+    with pytest.raises(ConflictError, match="no open dispute"):
+        _countersign(engine, clock, event("placement.resolved", reason="akkoord"), alfa, bravo)
+    with pytest.raises(InputError, match="more than its fee"):
+        _countersign(engine, clock, event("placement.adjusted", amount_cents=-300_001), alfa, bravo)
+    closing = {
+        k: v
+        for k, v in body(
+            clock,
+            type="settlement.closed",
+            placement=None,
+            agreement=None,
+            period="2026-Q3",
+            statement_sha256="ab" * 32,
+            amount_cents=0,
+            entry_id=entry_id_for("settlement.closed", "2026-Q3:alfa:bravo"),
+        ).items()
+        if v is not None
+    }
+    with pytest.raises(InputError, match="the two ledgers differ"):
+        _countersign(engine, clock, cosign(closing, alfa), alfa, bravo)

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.factories import BSNS, client_data, employer_data, vacancy_data
+from tests.factories import BSNS, agreement_document, client_data, employer_data, vacancy_data
 from tests.test_serve import free_port, wait_healthy
 
 pytestmark = pytest.mark.slow
@@ -247,17 +247,30 @@ def _placement(intro: str, **overrides: Any) -> dict[str, Any]:
     return {
         "counterparty": "bravo",
         "we_are": "payer",  # alfa's client was placed at bravo's opening: alfa pays
-        "amount_cents": 150_000,
         "introduction_id": intro,
         "summary_id": "v-" + "a" * 24,
         "client_id": "c1",
-        "start_date": "2027-01-04",
+        "start_date": "2026-05-04",
         "contract_type": "tijdelijk",
         "hours_per_week": 24,
-        "agreement_version": "2026-1",
-        "agreement_sha256": "ab" * 32,
         **overrides,
     }
+
+
+def _agree(federation: dict[str, Node]) -> None:
+    """Alfa proposes the fee agreement; bravo and charlie fetch and sign it; each round
+    spreads the signatures until it is in force on every node."""
+    alfa, bravo, charlie = (federation[n] for n in NODES)
+    proposed = alfa.post("/api/v1/agreements", agreement_document())
+    assert proposed["signed_by"] == ["alfa"]
+    for node in (bravo, charlie):
+        node.post("/api/v1/ledger/round")
+        node.post("/api/v1/agreements/2026-1/signature")
+    for node in (alfa, bravo, charlie):
+        node.post("/api/v1/ledger/round")
+    for node in (alfa, bravo, charlie):
+        shown = node.get("/api/v1/agreements/2026-1")
+        assert shown["in_force"], shown
 
 
 def _introduce(alfa: Node, bravo: Node, n: int) -> str:
@@ -268,13 +281,13 @@ def _introduce(alfa: Node, bravo: Node, n: int) -> str:
     bravo.post(
         "/api/v1/vacancies", vacancy_data(employer["id"], title=f"Vacature {n}", published=True)
     )
-    assert alfa.sync()["bravo"]["ok"]
+    assert alfa.sync()[bravo.node_id]["ok"]
     summary = next(o for o in alfa.openings() if o["title"] == f"Vacature {n}")
     client = alfa.post("/api/v1/clients", client_data(bsn=BSNS[n], first_name=f"Kandidaat{n}"))
     sent = alfa.post(
         "/api/v1/introductions",
         {
-            "peer": "bravo",
+            "peer": bravo.node_id,
             "kind": "client_for_opening",
             "summary_id": summary["id"],
             "client_id": client["id"],
@@ -307,6 +320,7 @@ def test_placement_cosigned_logged_witnessed_and_audited(
     federation: dict[str, Node], tmp_path: Path
 ) -> None:
     alfa, bravo, charlie = (federation[n] for n in NODES)
+    _agree(federation)
     first, second = _introduce(alfa, bravo, 1), _introduce(alfa, bravo, 2)
     refused = httpx.post(
         f"{alfa.url}/api/v1/ledger/placements",
@@ -350,7 +364,6 @@ def test_placement_cosigned_logged_witnessed_and_audited(
         {
             "refers_to": entry_id,
             "type": "placement.retained",
-            "amount_cents": 75_000,
             "reason": "na 6 maanden nog aan het werk (duurzame plaatsing)",
             "key": "6m",
         },
@@ -375,3 +388,118 @@ def test_placement_cosigned_logged_witnessed_and_audited(
     verified = alfa.cli("ledger", "verify", str(bundle_dir))
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.strip().splitlines()[-1].startswith("OK: 4 entries")
+
+
+def _settle_view(node: Node, counterparty: str) -> dict[str, Any]:
+    view = node.get("/api/v1/settlements/2026-Q4")
+    sections = {s["counterparty"]: s for s in view["statement"]["counterparties"]}
+    return {"report": view["report_sha256"], **sections[counterparty]}
+
+
+def test_settlement_statements_agree_close_and_net(federation: dict[str, Node]) -> None:
+    """Placements both ways, a retention and a void; each node's statement agrees with its
+    counterparties'; a month later the period is closed by co-signed entries and netted."""
+    alfa, bravo, charlie = (federation[n] for n in NODES)
+    _agree(federation)
+    one, two = _introduce(alfa, bravo, 1), _introduce(alfa, bravo, 2)
+    three, four = _introduce(bravo, alfa, 3), _introduce(bravo, charlie, 4)
+    placed = alfa.post("/api/v1/ledger/placements", _placement(one))
+    assert placed["entry"]["amount_cents"] == 150_000  # half of EUR 3,000 at the start
+    voided = alfa.post("/api/v1/ledger/placements", _placement(two))
+    back = bravo.post(
+        "/api/v1/ledger/placements",
+        _placement(three, counterparty="alfa", contract_type="vast", hours_per_week=32),
+    )
+    assert back["entry"]["amount_cents"] == 225_000  # half of EUR 4,500
+    onward = bravo.post("/api/v1/ledger/placements", _placement(four, counterparty="charlie"))
+    assert all(r["status"] == "countersigned" for r in (placed, voided, back, onward))
+    retained = bravo.post(
+        "/api/v1/ledger/events",
+        {"refers_to": placed["entry_id"], "type": "placement.retained", "reason": "duurzaam"},
+    )
+    assert retained["entry"]["amount_cents"] == 150_000, retained
+    gone = alfa.post(
+        "/api/v1/ledger/events",
+        {"refers_to": voided["entry_id"], "type": "placement.voided", "reason": "niet gestart"},
+    )
+    assert gone["status"] == "countersigned", gone
+
+    at_alfa, at_bravo = _settle_view(alfa, "bravo"), _settle_view(bravo, "alfa")
+    assert at_alfa["statement_sha256"] == at_bravo["statement_sha256"]
+    assert at_alfa["payable"]["amount_cents"] == 300_000  # start + retention of placement 1
+    assert at_alfa["receivable"]["amount_cents"] == 225_000
+    assert at_alfa["payable"]["vat_cents"] == 63_000  # 21 %
+    assert [x["state"] for x in at_alfa["excluded"]] == ["voided"]
+    assert at_alfa["net"]["total_cents"] == -(75_000 + 15_750)
+    assert (
+        _settle_view(bravo, "charlie")["statement_sha256"]
+        == (_settle_view(charlie, "bravo")["statement_sha256"])
+    )
+    early = httpx.post(
+        f"{alfa.url}/api/v1/settlements/2026-Q4/close", headers=alfa.headers, timeout=30
+    )
+    assert early.status_code == 422
+    assert "once it is over" in early.text
+
+    # Forty days on, 2026-Q4 is over: the bureaus close it and net the federation.
+    for node in federation.values():
+        node.stop()
+        node.env["TOPMATCH_CLOCK_OFFSET_DAYS"] = "40"
+        node.start()
+    closed = alfa.post("/api/v1/settlements/2026-Q4/close")
+    assert [r["status"] for r in closed] == ["countersigned"], closed
+    closing = closed[0]["entry"]
+    assert (closing["payer"], closing["payee"], closing["amount_cents"]) == (
+        "alfa",
+        "bravo",
+        90_750,
+    )
+    assert closing["statement_sha256"] == at_alfa["statement_sha256"]
+    assert [r["status"] for r in bravo.post("/api/v1/settlements/2026-Q4/close")] == [
+        "countersigned"
+    ]  # only charlie was left: alfa already closed with bravo
+    nettings = [node.get("/api/v1/settlements/2026-Q4/netting") for node in federation.values()]
+    assert len({n["proposal_sha256"] for n in nettings}) == 1
+    proposal = nettings[0]["proposal"]
+    assert len(proposal["based_on"]) == 2
+    net = {p["node"]: p["net_cents"] for p in proposal["positions"]}
+    assert sum(net.values()) == 0
+    assert len(proposal["payments"]) <= 2
+    assert proposal["moved_cents"] <= proposal["gross_cents"]
+
+    _check_exports(alfa)
+    # the statement of a closed period does not change
+    assert _settle_view(alfa, "bravo")["statement_sha256"] == at_alfa["statement_sha256"]
+
+
+def _check_exports(alfa: Node) -> None:
+    csv_text = httpx.get(
+        f"{alfa.url}/api/v1/settlements/2026-Q4/export.csv",
+        headers=alfa.headers,
+        params={"decimal_comma": "true"},
+        timeout=30,
+    ).text
+    assert csv_text.splitlines()[0].startswith("periode;regel;datum")
+    assert "1500,00" in csv_text
+    html = httpx.get(
+        f"{alfa.url}/api/v1/settlements/2026-Q4/statements/bravo.html",
+        headers=alfa.headers,
+        timeout=30,
+    ).text
+    assert "Bureau bravo" in html
+    assert "Verrekening over alle bureaus" in html
+    journal = alfa.data_dir / "2026-Q4.beancount"
+    journal.write_bytes(
+        httpx.get(
+            f"{alfa.url}/api/v1/settlements/2026-Q4/export.beancount",
+            headers=alfa.headers,
+            timeout=30,
+        ).content
+    )
+    checked = subprocess.run(
+        [str(Path(sys.executable).with_name("bean-check")), str(journal)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -10,6 +10,7 @@ from topmatch.ledger import models as ledger_models
 from topmatch.matching import models as matching_models
 from topmatch.publishing import models as publishing_models
 from topmatch.referrals import models as referrals_models
+from topmatch.settlement import models as settlement_models
 
 metadata = SQLModel.metadata
 
@@ -23,4 +24,5 @@ __all__ = [
     "metadata",
     "publishing_models",
     "referrals_models",
+    "settlement_models",
 ]

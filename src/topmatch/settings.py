@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     candidate_rate_per_minute: int = Field(default=30, ge=1, le=10_000)
     candidate_daily_quota: int = Field(default=500, ge=1, le=1_000_000)
     candidate_handle_days: int = Field(default=30, ge=1, le=365)
+    clock_offset_days: int = Field(
+        default=0,
+        ge=-3650,
+        le=3650,
+        description="Demos and tests only: the node lives this many days ahead (or behind), "
+        "so a settlement period can be over. Every node of a federation must use the same "
+        "offset: signed requests more than 300 s apart are refused.",
+    )
     ledger_max_amount_cents: int = Field(
         default=1_000_000,
         ge=0,

@@ -18,6 +18,12 @@ from topmatch.ledger.schemas import SignedEntry
 from topmatch.matching.schemas import CandidateAnswer, CandidateQuery
 from topmatch.publishing.schemas import BaanopeningSummary, FeedPage, VacancySummary
 from topmatch.referrals.schemas import Handover, IntroductionDecision, IntroductionRequest
+from topmatch.settlement.schemas import (
+    BilateralStatement,
+    NettingProposal,
+    SignedAgreement,
+    Statement,
+)
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://topmatch.example/schemas/"
@@ -25,16 +31,20 @@ BASE_ID = "https://topmatch.example/schemas/"
 #: file stem -> model. Add every model that crosses a node boundary here.
 WIRE_MODELS: dict[str, type[BaseModel]] = {
     "baanopening-summary": BaanopeningSummary,
+    "bilateral-statement": BilateralStatement,
     "candidate-answer": CandidateAnswer,
     "candidate-query": CandidateQuery,
+    "fee-agreement": SignedAgreement,
     "feed-page": FeedPage,
     "introduction-decision": IntroductionDecision,
     "introduction-handover": Handover,
     "introduction-request": IntroductionRequest,
     "ledger-bundle-manifest": Manifest,
     "ledger-entry": SignedEntry,
+    "netting-proposal": NettingProposal,
     "peer-descriptor": PeerDescriptor,
     "problem": Problem,
+    "statement": Statement,
     "vacancy-summary": VacancySummary,
 }
 

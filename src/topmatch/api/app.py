@@ -25,7 +25,7 @@ from topmatch.api.limits import BodySizeLimit
 from topmatch.audit import service as audit
 from topmatch.cardbox import api as cardbox_api
 from topmatch.cardbox.crypto import BsnVault
-from topmatch.clock import Clock, system_clock
+from topmatch.clock import Clock, shifted_clock
 from topmatch.errors import ConfigurationError
 from topmatch.federation import api as federation_api
 from topmatch.federation import replication
@@ -43,6 +43,8 @@ from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher, derive_publishing_secret
 from topmatch.referrals import api as referrals_api
 from topmatch.settings import Settings, load_settings
+from topmatch.settlement import api as settlement_api
+from topmatch.settlement import exchange
 
 log = logging.getLogger("topmatch")
 
@@ -68,9 +70,10 @@ class AuditEventPublic(BaseModel):
     detail: dict[str, object]
 
 
-def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool = True) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
     """Build a node's app. Identity and the card-box secret are loaded here, so a node with
     missing or unreadable keys fails at start with a message, not at the first request."""
+    clock = clock or shifted_clock(settings.clock_offset_days)
     if not settings.node_id:
         raise ConfigurationError("node_id is not set: run `topmatch init` or set TOPMATCH_NODE_ID")
     if settings.public_url is None:
@@ -130,15 +133,17 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     app.add_middleware(SignResponses, identity=node_identity, clock=clock)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
-    app.include_router(cardbox_api.router)
-    app.include_router(federation_api.router)
-    app.include_router(federation_api.peer_router)
-    app.include_router(matching_api.router)
-    app.include_router(matching_api.peer_router)
-    app.include_router(ledger_api.router)
-    app.include_router(ledger_api.peer_router)
-    app.include_router(referrals_api.router)
-    app.include_router(referrals_api.peer_router)
+    for module in (
+        cardbox_api,
+        federation_api,
+        matching_api,
+        ledger_api,
+        referrals_api,
+        settlement_api,
+    ):
+        app.include_router(module.router)
+        if hasattr(module, "peer_router"):
+            app.include_router(module.peer_router)
 
     _node_routes(app, settings.node_id)
     return app
@@ -207,10 +212,21 @@ async def _finish(worker: asyncio.Task[None], grace: float = 30) -> None:
 
 
 async def ledger_round(app: FastAPI) -> list[flows.WitnessResult]:
-    """Resend pending proposals, then witness every active peer's ledger log."""
+    """Collect fee agreement signatures, resend pending proposals, then witness every
+    active peer's ledger log."""
     state = app.state
     settings: Settings = state.settings
     book = KeyBook([ledger_api.own_descriptor(settings), *state.peers.active()])
+    for result in await exchange.pull_agreements(
+        peers=state.peers.active(),
+        client=state.peer_client,
+        engine=state.engine,
+        me=settings.node_id or "",
+        book=book,
+        clock=state.clock,
+    ):
+        if not result.ok:
+            log.warning("fee agreements of %s: %s", result.node_id, result.detail)
     for pending in await run_in_threadpool(_pending, state.engine):
         if pending.counterparty in {p.node_id for p in state.peers.active()}:
             try:

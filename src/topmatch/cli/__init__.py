@@ -669,3 +669,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> None:
     """Console-script entry point."""
     sys.exit(main())
+
+
+# Sub-command modules register themselves on ``app`` (they import the helpers above).
+from topmatch.cli import settlement as _settlement_commands  # noqa: E402, F401

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
@@ -25,10 +25,13 @@ from topmatch.ledger import flows, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import Cosignature, PendingProposal, WitnessAlarm
-from topmatch.ledger.schemas import entry_id_for
+from topmatch.ledger.schemas import AgreementRef, EntryBody, entry_id_for
 from topmatch.publishing.service import Publisher
 from topmatch.referrals import service as referrals
 from topmatch.settings import Settings
+from topmatch.settlement import agreement as pricing
+from topmatch.settlement import service as settlement
+from topmatch.settlement.periods import local_date
 
 peer_router = APIRouter(prefix="/federation/v1/ledger", tags=["federation (node to node)"])
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
@@ -67,6 +70,15 @@ def _json(body: bytes) -> dict[str, Any]:
     return data
 
 
+def fee_policy(settings: Settings, now: datetime) -> flows.Policy:
+    me = settings.node_id or ""
+
+    def check(session: Session, entry: EntryBody) -> None:
+        settlement.policy(session, entry, me=me, now=now)
+
+    return check
+
+
 # --- node to node ----------------------------------------------------------------------
 
 
@@ -88,6 +100,7 @@ def receive_proposal(
         node=request.app.state.identity,
         book=book,
         now=now,
+        policy=fee_policy(settings, now),
         max_amount_cents=settings.ledger_max_amount_cents,
     )
     return Response(json.dumps(signed), media_type="application/json")
@@ -168,11 +181,34 @@ def receive_cosignature(
 # --- our own users ---------------------------------------------------------------------
 
 
-class ProposalResult(BaseModel):
-    entry_id: str
-    status: str
-    error: str | None = None
-    entry: dict[str, Any] | None = None
+ProposalResult = flows.ProposalResult
+
+
+def _price(
+    session: Session, proposal: flows.PlacementProposal, *, me: str, now: datetime
+) -> tuple[AgreementRef, int]:
+    """The agreement in force between us on this day, and the start part of its fee."""
+    record = settlement.agreement_for(
+        session, parties={me, proposal.counterparty}, day=local_date(now)
+    )
+    named = (proposal.agreement_version, proposal.agreement_sha256)
+    if named[0] not in {None, record.version} or named[1] not in {None, record.sha256}:
+        raise InputError(
+            f"the fee agreement in force is {record.version} ({record.sha256[:12]})",
+            field="agreement_version",
+        )
+    terms = settlement.terms(record)
+    try:
+        fee = pricing.placement_fee(terms, proposal.contract_type, proposal.hours_per_week)
+    except pricing.PricingError as e:
+        raise InputError(str(e), field="contract_type") from e
+    amount = pricing.start_part(terms, fee)
+    if proposal.amount_cents is not None and proposal.amount_cents != amount:
+        raise InputError(
+            f"agreement {record.version} prices this placement's start at {amount} cents",
+            field="amount_cents",
+        )
+    return AgreementRef(version=record.version, sha256=record.sha256), amount
 
 
 def _propose(
@@ -195,13 +231,16 @@ def _propose(
                 else (proposal.counterparty, me)
             )
             problem = referrals.placement_problem(
-                session, proposal.introduction_id, payer=payer, payee=payee, me=me
+                session, proposal.introduction_id, payer=payer, payee=payee, me=me, payer_rule=None
             )
             if problem is not None:
                 raise InputError(problem, field="introduction_id")
+        ref, amount = _price(session, proposal, me=me, now=now)
         entry = flows.build_placement(
-            proposal, me=settings.node_id or "", secret=publisher.secret, now=now
+            proposal, me=me, secret=publisher.secret, now=now, agreement=ref, amount_cents=amount
         )
+        if known is None:
+            settlement.policy(session, ledger.body_of(entry), me=me, now=now)
         signed = flows.sign_as(entry, node, settings.node_id or "")
         return flows.store_proposal(session, signed, counterparty=proposal.counterparty, now=now)
 
@@ -233,31 +272,15 @@ async def deliver(
     settings: Settings,
     book: KeyBook,
 ) -> ProposalResult:
-    if pending.status == "countersigned":
-        return ProposalResult(entry_id=pending.entry_id, status=pending.status)
-    signed, error = await flows.send_proposal(pending, peer=peer, client=state.peer_client)
-
-    def settle() -> ProposalResult:
-        with db.transaction(state.engine) as session:
-            entry = flows.settle_proposal(
-                session,
-                pending,
-                signed,
-                error,
-                me=settings.node_id or "",
-                book=book,
-                now=state.clock(),
-            )
-            row = session.get(PendingProposal, pending.entry_id)
-            assert row is not None  # noqa: S101
-            return ProposalResult(
-                entry_id=row.entry_id,
-                status=row.status,
-                error=row.last_error,
-                entry=json.loads(entry.canonical) if entry else None,
-            )
-
-    return await run_in_threadpool(settle)
+    return await flows.deliver(
+        pending,
+        peer=peer,
+        client=state.peer_client,
+        engine=state.engine,
+        me=settings.node_id or "",
+        book=book,
+        clock=state.clock,
+    )
 
 
 def _propose_event(
@@ -270,8 +293,19 @@ def _propose_event(
     me = settings.node_id or ""
     with db.transaction(engine) as session:
         referred = ledger.get_entry(session, proposal.refers_to)
-        entry = flows.build_event(proposal, referred=referred, me=me, now=now)
+        retention = (
+            settlement.retention_cents(session, referred)
+            if proposal.type == "placement.retained" and referred.type == "placement.started"
+            else None
+        )
+        entry = flows.build_event(
+            proposal, referred=referred, me=me, now=now, retention_cents=retention
+        )
         counterparty = referred.payee if referred.payer == me else referred.payer
+        if session.get(PendingProposal, entry["entry_id"]) is None:
+            body = ledger.body_of(entry)
+            flows.check_event(session, body, max_amount_cents=settings.ledger_max_amount_cents)
+            settlement.policy(session, body, me=me, now=now)
         signed = flows.sign_as(entry, node, me)
         return flows.store_proposal(
             session, signed, counterparty=counterparty, now=now

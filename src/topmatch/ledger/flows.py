@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -69,20 +69,29 @@ ENTRIES_PATH = "/federation/v1/ledger/entries"
 COSIGNATURES_PATH = "/federation/v1/ledger/cosignatures"
 
 
+Policy = Callable[[Session, EntryBody], None]
+"""What the fee agreements say of an entry (topmatch.settlement.service.policy): raises
+InputError when it is not priced as agreed or falls in a closed period."""
+
+
 class PlacementProposal(BaseModel):
-    """What a consultant (or admin) fills in to record a cross-bureau placement."""
+    """What a consultant (or admin) fills in to record a cross-bureau placement.
+
+    The fee follows from the fee agreement in force between the two bureaus; an amount or
+    agreement given here must match it (a check, not a choice).
+    """
 
     counterparty: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     we_are: str = Field(pattern=r"^(payer|payee)$")
-    amount_cents: int = Field(ge=0, le=100_000_000)
+    amount_cents: int | None = Field(default=None, ge=0, le=100_000_000)
     introduction_id: str = Field(min_length=8, max_length=64)
     summary_id: str = Field(max_length=26)
     client_id: str = Field(min_length=1, max_length=32, description="our own client, if ours")
     start_date: date
     contract_type: ContractType
     hours_per_week: int = Field(ge=0, le=60)
-    agreement_version: str = Field(min_length=1, max_length=40)
-    agreement_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    agreement_version: str | None = Field(default=None, min_length=1, max_length=40)
+    agreement_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 def client_ref(secret: bytes, client_id: str) -> str:
@@ -91,7 +100,13 @@ def client_ref(secret: bytes, client_id: str) -> str:
 
 
 def build_placement(
-    proposal: PlacementProposal, *, me: str, secret: bytes, now: datetime
+    proposal: PlacementProposal,
+    *,
+    me: str,
+    secret: bytes,
+    now: datetime,
+    agreement: AgreementRef,
+    amount_cents: int,
 ) -> dict[str, Any]:
     payer, payee = (
         (me, proposal.counterparty) if proposal.we_are == "payer" else (proposal.counterparty, me)
@@ -104,10 +119,8 @@ def build_placement(
         proposer=me,
         payer=payer,
         payee=payee,
-        amount_cents=proposal.amount_cents,
-        agreement=AgreementRef(
-            version=proposal.agreement_version, sha256=proposal.agreement_sha256
-        ),
+        amount_cents=amount_cents,
+        agreement=agreement,
         placement=PlacementFacts(
             introduction_id=proposal.introduction_id,
             summary_id=proposal.summary_id,
@@ -126,9 +139,18 @@ class EventProposal(BaseModel):
 
     refers_to: str = Field(pattern=r"^[0-9a-f]{64}$")
     type: Literal[
-        "placement.retained", "placement.voided", "placement.disputed", "placement.adjusted"
+        "placement.retained",
+        "placement.voided",
+        "placement.disputed",
+        "placement.resolved",
+        "placement.adjusted",
     ]
-    amount_cents: int = Field(ge=-100_000_000, le=100_000_000)
+    amount_cents: int | None = Field(
+        default=None,
+        ge=-100_000_000,
+        le=100_000_000,
+        description="adjustments only; a retention is priced by the agreement",
+    )
     reason: str = Field(min_length=1, max_length=500)
     key: str = Field(
         default="1",
@@ -139,15 +161,33 @@ class EventProposal(BaseModel):
 
 
 def build_event(
-    proposal: EventProposal, *, referred: LedgerEntry, me: str, now: datetime
+    proposal: EventProposal,
+    *,
+    referred: LedgerEntry,
+    me: str,
+    now: datetime,
+    retention_cents: int | None = None,
 ) -> dict[str, Any]:
-    """An event entry between the same payer and payee as the entry it refers to."""
+    """An event entry between the same payer and payee as the entry it refers to, priced
+    under the placement's agreement (``retention_cents``: the retention part of its fee)."""
     if me not in {referred.payer, referred.payee}:
         raise InputError(f"entry {referred.entry_id} is not ours", field="refers_to")
-    if proposal.type in {"placement.voided", "placement.disputed"} and proposal.amount_cents:
+    amount = proposal.amount_cents
+    if proposal.type == "placement.adjusted" and amount is None:
+        raise InputError("an adjustment names its amount", field="amount_cents")
+    if proposal.type == "placement.retained":
+        if amount is not None and amount != retention_cents:
+            raise InputError(
+                f"the retention part of this placement's fee is {retention_cents} cents",
+                field="amount_cents",
+            )
+        amount = retention_cents
+    elif proposal.type != "placement.adjusted" and amount:
         raise InputError(
-            "a void or dispute carries no amount; use an adjustment", field="amount_cents"
+            f"a {proposal.type} entry carries no amount; use an adjustment", field="amount_cents"
         )
+    placement = json.loads(referred.canonical)
+    priced = proposal.type in {"placement.retained", "placement.adjusted"}
     body = EntryBody(
         format=ENTRY_FORMAT,
         entry_id=entry_id_for(
@@ -159,8 +199,9 @@ def build_event(
         proposer=me,
         payer=referred.payer,
         payee=referred.payee,
-        amount_cents=proposal.amount_cents,
+        amount_cents=amount or 0,
         reason=proposal.reason,
+        agreement=placement.get("agreement") if priced else None,
     )
     built: dict[str, Any] = json.loads(body.model_dump_json(exclude_none=True))
     return built
@@ -258,11 +299,55 @@ def settle_proposal(
     return appended.entry
 
 
+class ProposalResult(BaseModel):
+    entry_id: str
+    status: str
+    error: str | None = None
+    entry: dict[str, Any] | None = None
+
+
+async def deliver(
+    pending: PendingProposal,
+    *,
+    peer: PeerDescriptor,
+    client: PeerClient,
+    engine: Any,
+    me: str,
+    book: KeyBook,
+    clock: Any,
+) -> ProposalResult:
+    """Send a pending proposal and record the answer: countersigned, pending or refused."""
+    if pending.status == "countersigned":
+        return ProposalResult(entry_id=pending.entry_id, status=pending.status)
+    signed, error = await send_proposal(pending, peer=peer, client=client)
+
+    def settle() -> ProposalResult:
+        with db.transaction(engine) as session:
+            entry = settle_proposal(session, pending, signed, error, me=me, book=book, now=clock())
+            row = session.get(PendingProposal, pending.entry_id)
+            assert row is not None  # noqa: S101
+            return ProposalResult(
+                entry_id=row.entry_id,
+                status=row.status,
+                error=row.last_error,
+                entry=json.loads(entry.canonical) if entry else None,
+            )
+
+    return await run_in_threadpool(settle)
+
+
 def _check_against_records(
-    session: Session, entry: EntryBody, *, me: str, max_amount_cents: int
+    session: Session,
+    entry: EntryBody,
+    *,
+    me: str,
+    max_amount_cents: int,
+    policy: Policy | None,
 ) -> None:
     """What a countersigner checks against its own records before it signs money away."""
-    if abs(entry.amount_cents) > max_amount_cents:
+    # A closing carries the net of a whole period, checked exactly against our own
+    # statement by the policy; the per-entry limit is for single fees.
+    if entry.type != "settlement.closed" and abs(entry.amount_cents) > max_amount_cents:
         raise InputError(
             f"amount {entry.amount_cents} cents is above the limit of "
             f"{max_amount_cents} we countersign",
@@ -270,21 +355,23 @@ def _check_against_records(
         )
     if entry.placement is not None:
         problem = referrals.placement_problem(
-            session, entry.placement.introduction_id, payer=entry.payer, payee=entry.payee, me=me
+            session,
+            entry.placement.introduction_id,
+            payer=entry.payer,
+            payee=entry.payee,
+            me=me,
+            payer_rule=None,  # the policy applies the agreement's payer rule
         )
         if problem is not None:
             raise InputError(problem, field="placement.introduction_id")
-    if entry.type == "settlement.closed":
-        raise InputError(
-            "settlement entries are not countersigned yet: they need the fee "
-            "agreements and statements of the settlement module",
-            field="type",
-        )
     if entry.refers_to is not None:
-        _check_event(session, entry, max_amount_cents=max_amount_cents)
+        check_event(session, entry, max_amount_cents=max_amount_cents)
+    if policy is None:
+        raise InputError("this node has no fee policy to check the entry with", field="type")
+    policy(session, entry)
 
 
-def _check_event(session: Session, entry: EntryBody, *, max_amount_cents: int) -> None:
+def check_event(session: Session, entry: EntryBody, *, max_amount_cents: int) -> None:
     """An event refers to a placement between the same payer and payee, in that order; a
     placement is retained or voided once (not both), and its adjustments stay in limit."""
     referred = session.exec(
@@ -307,6 +394,13 @@ def _check_event(session: Session, entry: EntryBody, *, max_amount_cents: int) -
             f"placement {entry.refers_to} is already {done.type.split('.')[1]} ({done.entry_id})",
             field="type",
         )
+    voided = next((e for e in events if e.type == "placement.voided"), None)
+    if voided is not None:
+        raise ConflictError(
+            f"placement {entry.refers_to} is voided ({voided.entry_id}); nothing follows a void",
+            field="type",
+        )
+    _check_dispute(entry, events)
     if entry.type == "placement.adjusted":
         total = sum(abs(e.amount_cents) for e in events if e.type == "placement.adjusted")
         if total + abs(entry.amount_cents) > max_amount_cents:
@@ -318,6 +412,21 @@ def _check_event(session: Session, entry: EntryBody, *, max_amount_cents: int) -
             )
 
 
+def _check_dispute(entry: EntryBody, events: Sequence[LedgerEntry]) -> None:
+    """A dispute is opened once at a time and only an open one can be resolved."""
+    ordered = sorted(events, key=lambda e: (e.at, e.entry_id))
+    disputed = False
+    for event in ordered:
+        if event.type == "placement.disputed":
+            disputed = True
+        elif event.type == "placement.resolved":
+            disputed = False
+    if entry.type == "placement.disputed" and disputed:
+        raise ConflictError(f"placement {entry.refers_to} is already disputed", field="type")
+    if entry.type == "placement.resolved" and not disputed:
+        raise ConflictError(f"placement {entry.refers_to} has no open dispute", field="type")
+
+
 def countersign(
     session: Session,
     proposed: Mapping[str, Any],
@@ -327,9 +436,11 @@ def countersign(
     node: NodeIdentity,
     book: KeyBook,
     now: datetime,
+    policy: Policy | None,
     max_amount_cents: int = 1_000_000,
 ) -> dict[str, Any]:
-    """A peer's proposal, checked against our own log, countersigned and appended."""
+    """A peer's proposal, checked against our own log and the fee agreements (``policy``),
+    countersigned and appended."""
     entry = ledger.body_of(proposed)
     if entry.proposer != proposer:
         raise InputError(
@@ -361,7 +472,7 @@ def countersign(
                 f"entry {entry.entry_id} is already in our ledger with another {field}", field=field
             )
         return dict(stored)  # idempotent: the entry as both already signed it
-    _check_against_records(session, entry, me=me, max_amount_cents=max_amount_cents)
+    _check_against_records(session, entry, me=me, max_amount_cents=max_amount_cents, policy=policy)
     signed = sign_as(proposed, node, me)
     ledger.append(session, signed, me=me, book=book, now=now)
     if entry.placement is not None:

@@ -34,8 +34,31 @@ EntryType = Literal[
     "placement.voided",
     "placement.disputed",
     "placement.adjusted",
+    "placement.resolved",
+    "handover.completed",
+    "licence.charged",
     "settlement.closed",
 ]
+MONEY_TYPES: Final = frozenset(
+    {
+        "placement.started",
+        "placement.retained",
+        "placement.adjusted",
+        "handover.completed",
+        "licence.charged",
+    }
+)
+EVENT_TYPES: Final = frozenset(
+    {
+        "placement.retained",
+        "placement.voided",
+        "placement.disputed",
+        "placement.adjusted",
+        "placement.resolved",
+    }
+)
+PeriodName = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$")]
+Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 ENTRY_FORMAT: Final = "topmatch.ledger-entry/1"
 
 
@@ -63,6 +86,24 @@ class PlacementFacts(Strict):
     hours_per_week: Annotated[int, Field(ge=0, le=60)]
 
 
+class HandoverFacts(Strict):
+    """A client handed over horizontally: ``from_bureau`` hands its client to the other
+    party, who takes over the work (``reference`` is the handing bureau's own)."""
+
+    reference: Reference
+    from_bureau: NodeId
+    client_ref: Sha256
+    handed_over_on: date
+
+
+class LicenceFacts(Strict):
+    """Participants trained with a method the payee owns (``reference``: the payer's)."""
+
+    reference: Reference
+    method: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+    participants: Annotated[StrictInt, Field(ge=1, le=10_000)]
+
+
 class EntryBody(Strict):
     """An entry without its signatures."""
 
@@ -80,6 +121,9 @@ class EntryBody(Strict):
     placement: PlacementFacts | None = None
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
     statement_sha256: Sha256 | None = None
+    period: PeriodName | None = None
+    handover: HandoverFacts | None = None
+    licence: LicenceFacts | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> EntryBody:
@@ -87,30 +131,78 @@ class EntryBody(Strict):
             raise ValueError(f"payer and payee are both {self.payer!r}")
         if self.proposer not in {self.payer, self.payee}:
             raise ValueError(f"proposer {self.proposer!r} is neither payer nor payee")
-        if self.type == "placement.started":
-            if self.placement is None:
-                raise ValueError("a placement.started entry needs its placement facts")
-            expected = entry_id_for("placement.started", self.placement.introduction_id)
-            if self.entry_id != expected:
-                raise ValueError(
-                    f"entry_id of a placement is derived from its introduction: "
-                    f"expected {expected}, got {self.entry_id}"
-                )
-            if self.amount_cents < 0:
-                raise ValueError("a placement fee cannot be negative")
-        if self.type in {"placement.voided", "placement.disputed"} and self.amount_cents:
-            raise ValueError(f"a {self.type} entry carries no amount; use an adjustment")
-        if (
-            self.type != "placement.started"
-            and self.refers_to is None
-            and self.type != "settlement.closed"
-        ):
+        facts = {
+            "placement": self.placement is not None,
+            "handover": self.handover is not None,
+            "licence": self.licence is not None,
+            "period": self.period is not None,
+        }
+        wanted = _FACTS.get(self.type)
+        for name, present in facts.items():
+            if present != (name == wanted):
+                verb = "needs" if name == wanted else "cannot carry"
+                raise ValueError(f"a {self.type} entry {verb} {name}")
+        expected = self.derived_id()
+        if expected is not None and self.entry_id != expected:
+            raise ValueError(
+                f"entry_id of a {self.type} entry is derived from its facts: "
+                f"expected {expected}, got {self.entry_id}"
+            )
+        if self.type in EVENT_TYPES and self.refers_to is None:
             raise ValueError(f"a {self.type} entry must refer to the entry it changes")
+        if self.type not in EVENT_TYPES and self.refers_to is not None:
+            raise ValueError(f"a {self.type} entry refers to no other entry")
+        self._check_amount()
         return self
+
+    def _check_amount(self) -> None:
+        if self.type in _NO_AMOUNT and self.amount_cents:
+            raise ValueError(f"a {self.type} entry carries no amount; use an adjustment")
+        if self.type in _NON_NEGATIVE and self.amount_cents < 0:
+            raise ValueError(f"the amount of a {self.type} entry cannot be negative")
+        if self.type in MONEY_TYPES and self.agreement is None:
+            raise ValueError(f"a {self.type} entry names the fee agreement it is priced under")
+        if self.type == "settlement.closed" and self.statement_sha256 is None:
+            raise ValueError("a settlement.closed entry names the statement it closes")
+        if self.handover is not None and self.handover.from_bureau not in self.parties:
+            raise ValueError(f"the handing bureau {self.handover.from_bureau} is not a party")
+
+    def derived_id(self) -> str | None:
+        """The entry id this entry's facts fix (None for events, whose id the proposer
+        derives from the entry they refer to and a key)."""
+        if self.placement is not None:
+            return entry_id_for("placement.started", self.placement.introduction_id)
+        if self.handover is not None:
+            subject = f"{self.handover.from_bureau}:{self.handover.reference}"
+            return entry_id_for("handover.completed", subject)
+        if self.licence is not None:
+            return entry_id_for("licence.charged", f"{self.payer}:{self.licence.reference}")
+        if self.period is not None:
+            a, b = sorted(self.parties)
+            return entry_id_for("settlement.closed", f"{self.period}:{a}:{b}")
+        return None
 
     @property
     def parties(self) -> frozenset[str]:
         return frozenset({self.payer, self.payee})
+
+
+_FACTS: Final = {
+    "placement.started": "placement",
+    "handover.completed": "handover",
+    "licence.charged": "licence",
+    "settlement.closed": "period",
+}
+_NO_AMOUNT: Final = frozenset({"placement.voided", "placement.disputed", "placement.resolved"})
+_NON_NEGATIVE: Final = frozenset(
+    {
+        "placement.started",
+        "placement.retained",
+        "handover.completed",
+        "licence.charged",
+        "settlement.closed",
+    }
+)
 
 
 class SignatureItem(Strict):

@@ -369,13 +369,20 @@ def mark_placed(session: Session, introduction_id: str, *, now: datetime) -> Non
 
 
 def placement_problem(
-    session: Session, introduction_id: str, *, payer: str, payee: str, me: str
+    session: Session,
+    introduction_id: str,
+    *,
+    payer: str,
+    payee: str,
+    me: str,
+    payer_rule: str | None = "client_bureau",
 ) -> str | None:
     """Why a new placement under this introduction cannot be signed by us, or None.
 
     It needs an introduction between the two parties that we hold as accepted (not yet
-    placed: one placement per introduction), and the default rule of the fee agreement:
-    the bureau whose client was placed pays the bureau that brought the opening.
+    placed: one placement per introduction), and the fee agreement's payer rule:
+    ``client_bureau`` (the bureau whose client was placed pays the bureau that brought the
+    opening), ``opening_bureau`` (the other way round) or None (not checked here).
     """
     row = session.get(Introduction, introduction_id)
     other = ({payer, payee} - {me}) or {""}
@@ -386,10 +393,12 @@ def placement_problem(
     if row.state != "accepted":
         return f"introduction {introduction_id} is {row.state}, not accepted"
     client_holder = me if row.client_id is not None else row.peer
-    if payer != client_holder:
+    if payer_rule == "client_bureau" and payer != client_holder:
         return (
             f"the bureau whose client is placed pays: expected payer {client_holder}, got {payer}"
         )
+    if payer_rule == "opening_bureau" and payer == client_holder:
+        return f"the bureau that brought the opening pays: {client_holder} placed its own client"
     return None
 
 

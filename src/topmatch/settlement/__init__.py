@@ -1,0 +1,1 @@
+"""Fee agreements and settlement: what a placement costs, who owes whom, and paying it."""

@@ -423,14 +423,35 @@ def test_settlement_statements_agree_close_and_net(federation: dict[str, Node]) 
         {"refers_to": voided["entry_id"], "type": "placement.voided", "reason": "niet gestart"},
     )
     assert gone["status"] == "countersigned", gone
+    licence = bravo.post(
+        "/api/v1/ledger/licences",
+        {
+            "counterparty": "alfa",
+            "method": "baanbrekers-training",
+            "participants": 2,
+            "reference": "cursus-7",
+        },
+    )
+    assert (licence["status"], licence["entry"]["amount_cents"]) == ("countersigned", 25_000)
+    handover = alfa.post(
+        "/api/v1/ledger/handovers",
+        {
+            "counterparty": "charlie",
+            "direction": "we_hand_over",
+            "reference": "overdracht-1",
+            "client_id": "c9",
+            "handed_over_on": "2026-11-02",
+        },
+    )
+    assert (handover["status"], handover["entry"]["amount_cents"]) == ("countersigned", 50_000)
 
     at_alfa, at_bravo = _settle_view(alfa, "bravo"), _settle_view(bravo, "alfa")
     assert at_alfa["statement_sha256"] == at_bravo["statement_sha256"]
     assert at_alfa["payable"]["amount_cents"] == 300_000  # start + retention of placement 1
-    assert at_alfa["receivable"]["amount_cents"] == 225_000
+    assert at_alfa["receivable"]["amount_cents"] == 225_000 + 25_000  # placement, licence
     assert at_alfa["payable"]["vat_cents"] == 63_000  # 21 %
     assert [x["state"] for x in at_alfa["excluded"]] == ["voided"]
-    assert at_alfa["net"]["total_cents"] == -(75_000 + 15_750)
+    assert at_alfa["net"]["total_cents"] == -(50_000 + 10_500)
     assert (
         _settle_view(bravo, "charlie")["statement_sha256"]
         == (_settle_view(charlie, "bravo")["statement_sha256"])
@@ -447,12 +468,12 @@ def test_settlement_statements_agree_close_and_net(federation: dict[str, Node]) 
         node.env["TOPMATCH_CLOCK_OFFSET_DAYS"] = "40"
         node.start()
     closed = alfa.post("/api/v1/settlements/2026-Q4/close")
-    assert [r["status"] for r in closed] == ["countersigned"], closed
-    closing = closed[0]["entry"]
+    assert [r["status"] for r in closed] == ["countersigned", "countersigned"], closed
+    closing = next(r["entry"] for r in closed if r["entry"]["payee"] == "bravo")
     assert (closing["payer"], closing["payee"], closing["amount_cents"]) == (
         "alfa",
         "bravo",
-        90_750,
+        60_500,
     )
     assert closing["statement_sha256"] == at_alfa["statement_sha256"]
     assert [r["status"] for r in bravo.post("/api/v1/settlements/2026-Q4/close")] == [
@@ -461,10 +482,10 @@ def test_settlement_statements_agree_close_and_net(federation: dict[str, Node]) 
     nettings = [node.get("/api/v1/settlements/2026-Q4/netting") for node in federation.values()]
     assert len({n["proposal_sha256"] for n in nettings}) == 1
     proposal = nettings[0]["proposal"]
-    assert len(proposal["based_on"]) == 2
+    assert len(proposal["based_on"]) == 3
     net = {p["node"]: p["net_cents"] for p in proposal["positions"]}
     assert sum(net.values()) == 0
-    assert len(proposal["payments"]) <= 2
+    assert len(proposal["payments"]) <= 2  # three bureaus: at most two transfers
     assert proposal["moved_cents"] <= proposal["gross_cents"]
 
     _check_exports(alfa)

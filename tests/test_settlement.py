@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from tests.factories import FrozenClock, agreement_document, agreement_ref
 from tests.fednodes import FakePeer, install_agreement
 from topmatch import db
-from topmatch.errors import ConflictError, InputError
+from topmatch.errors import ConflictError, InputError, TooEarlyError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import ENTRY_FORMAT, EntryBody, entry_id_for
 from topmatch.settlement import agreement as pricing
@@ -150,6 +150,9 @@ def test_statement_books_excludes_releases_and_reverses() -> None:
     assert notes[statements.RELEASED] == (150_000, date(2027, 2, 1))
     assert notes[statements.REVERSAL] == (-150_000, date(2027, 1, 15))
     assert q1.net.total_cents == 0
+    # a dispute that lasts is listed in every period until it ends
+    lasting = [e for e in entries if e.type != "placement.resolved"]
+    assert [x.state for x in bilateral(lasting, "2027-Q1").excluded] == ["disputed"]
     # the same entries in another order: the same bytes
     again = bilateral(list(reversed(entries)), "2026-Q4")
     assert statements.report_sha256(again) == statements.report_sha256(q4)
@@ -255,10 +258,10 @@ def test_overlapping_and_changed_versions_are_refused(
 def test_entries_are_priced_by_their_agreement(
     engine: Engine, clock: FrozenClock, peers: dict[str, FakePeer]
 ) -> None:
-    with db.transaction(engine) as session, pytest.raises(InputError, match="unknown fee"):
+    with db.transaction(engine) as session, pytest.raises(TooEarlyError, match="unknown fee"):
         settlement.expected_amount(session, placement(1, "2026-11-30"))
     install_agreement(engine, agreement_document(), peers["alfa"], now=clock())
-    with db.transaction(engine) as session, pytest.raises(InputError, match="not signed by"):
+    with db.transaction(engine) as session, pytest.raises(TooEarlyError, match="not signed by"):
         settlement.expected_amount(session, placement(1, "2026-11-30"))
     with db.transaction(engine) as session:
         for peer in ("bravo", "charlie"):

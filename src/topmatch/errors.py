@@ -96,6 +96,13 @@ class PermissionDeniedError(TopmatchError):
     code = "forbidden"
 
 
+class TooEarlyError(TopmatchError):
+    """We cannot decide yet, but may soon: e.g. a fee agreement we have not collected every
+    signature of. HTTP 425 Too Early (RFC 8470): the sender keeps the request and retries."""
+
+    code = "too_early"
+
+
 class RateLimitedError(TopmatchError):
     """A caller used up its rate or quota; ``retry_after`` says when to try again (s)."""
 

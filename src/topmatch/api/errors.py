@@ -25,6 +25,7 @@ from topmatch.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    TooEarlyError,
     TopmatchError,
     VersionConflictError,
 )
@@ -36,6 +37,7 @@ _STATUS: list[tuple[type[TopmatchError], int]] = [
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
     (RateLimitedError, 429),
+    (TooEarlyError, 425),
     (NotFoundError, 404),
     (ConflictError, 409),
     (InputError, 422),

@@ -8,30 +8,34 @@ members of and the closed bilateral nets of a period.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.accounts.models import Role
 from topmatch.accounts.models import User as Account
-from topmatch.api.deps import AdminUser, NowDep, SessionDep, SettingsDep, require
+from topmatch.api.deps import AdminUser, ConsultantUser, NowDep, SessionDep, SettingsDep, require
 from topmatch.errors import InputError
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import flows
 from topmatch.ledger.keybook import KeyBook
-from topmatch.ledger.models import LedgerEntry
+from topmatch.ledger.models import LedgerEntry, PendingProposal
+from topmatch.ledger.schemas import ENTRY_FORMAT, AgreementRef, EntryBody, entry_id_for
 from topmatch.settings import Settings
+from topmatch.settlement import agreement as pricing
 from topmatch.settlement import exchange, exports
 from topmatch.settlement import service as settlement
 from topmatch.settlement import statement as statements
 from topmatch.settlement.models import FeeAgreementRecord
-from topmatch.settlement.schemas import NettingProposal, SignedAgreement, Statement
+from topmatch.settlement.periods import local_date
+from topmatch.settlement.schemas import FeeAgreement, NettingProposal, SignedAgreement, Statement
 
 router = APIRouter(tags=["settlement"])
 peer_router = APIRouter(tags=["federation (node to node)"])
@@ -343,3 +347,162 @@ async def close_period(
             )
         )
     return results
+
+
+# --- handovers and licences ------------------------------------------------------------
+
+NodeIdField = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+ReferenceField = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+
+
+class HandoverProposal(BaseModel):
+    """A client handed over horizontally to (or from) another bureau, recorded by the
+    bureau that pays for it under the fee agreement."""
+
+    counterparty: NodeIdField
+    direction: Literal["we_hand_over", "we_receive"]
+    reference: ReferenceField = Field(description="the handing bureau's own reference")
+    client_id: str = Field(min_length=1, max_length=32, description="the client in our card-box")
+    handed_over_on: date
+
+
+class LicenceProposal(BaseModel):
+    """Participants we trained with a method another bureau sells (we pay its owner)."""
+
+    counterparty: NodeIdField
+    method: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+    participants: int = Field(ge=1, le=10_000)
+    reference: ReferenceField = Field(description="our own reference, e.g. a course number")
+
+
+async def _propose_priced(
+    request: Request, settings: Settings, counterparty: str, build: Any
+) -> flows.ProposalResult:
+    """Build an entry from the agreement in force, check it, sign it, send it."""
+    state = request.app.state
+    me = settings.node_id or ""
+    registry: PeerRegistry = state.peers
+    peer = registry.get(counterparty)
+
+    def prepare() -> Any:
+        now = state.clock()
+        with db.transaction(state.engine) as session:
+            record = settlement.agreement_for(
+                session, parties={me, counterparty}, day=local_date(now)
+            )
+            ref = AgreementRef(version=record.version, sha256=record.sha256)
+            body = build(settlement.terms(record), ref, me, now)
+            entry = EntryBody.model_validate_json(json.dumps(body))
+            if session.get(PendingProposal, entry.entry_id) is None:
+                settlement.policy(session, entry, me=me, now=now)
+            signed = flows.sign_as(body, state.identity, me)
+            return flows.store_proposal(session, signed, counterparty=counterparty, now=now)
+
+    pending = await run_in_threadpool(prepare)
+    return await flows.deliver(
+        pending,
+        peer=peer,
+        client=state.peer_client,
+        engine=state.engine,
+        me=me,
+        book=key_book(request, settings),
+        clock=state.clock,
+    )
+
+
+@router.post("/api/v1/ledger/handovers", tags=["ledger"])
+async def propose_handover(
+    proposal: HandoverProposal, request: Request, settings: SettingsDep, _: ConsultantUser
+) -> flows.ProposalResult:
+    """Record a horizontal handover of a client; the fee comes from the agreement, and the
+    bureau that pays under it records the handover (the other countersigns)."""
+    secret: bytes = request.app.state.publisher.secret
+
+    def build(terms: FeeAgreement, ref: AgreementRef, me: str, now: Any) -> dict[str, Any]:
+        handing = me if proposal.direction == "we_hand_over" else proposal.counterparty
+        payer = (
+            handing
+            if terms.handover_payer == "handing_bureau"
+            else (proposal.counterparty if handing == me else me)
+        )
+        if payer != me:
+            raise InputError(
+                f"under agreement {terms.version} the {terms.handover_payer.replace('_', ' ')} "
+                f"pays a handover: {proposal.counterparty} records it",
+                field="direction",
+            )
+        return _entry(
+            "handover.completed",
+            me=me,
+            payee=proposal.counterparty,
+            amount=terms.handover_fee_cents,
+            ref=ref,
+            now=now,
+            handover={
+                "reference": proposal.reference,
+                "from_bureau": handing,
+                "client_ref": flows.client_ref(secret, proposal.client_id),
+                "handed_over_on": proposal.handed_over_on.isoformat(),
+            },
+        )
+
+    return await _propose_priced(request, settings, proposal.counterparty, build)
+
+
+@router.post("/api/v1/ledger/licences", tags=["ledger"])
+async def propose_licence(
+    proposal: LicenceProposal, request: Request, settings: SettingsDep, _: ConsultantUser
+) -> flows.ProposalResult:
+    """Record participants trained with another bureau's method: we pay its owner the
+    licence fee per participant the agreement names."""
+
+    def build(terms: FeeAgreement, ref: AgreementRef, me: str, now: Any) -> dict[str, Any]:
+        try:
+            amount, owner = pricing.licence_fee(terms, proposal.method, proposal.participants)
+        except pricing.PricingError as e:
+            raise InputError(str(e), field="method") from e
+        if owner != proposal.counterparty:
+            raise InputError(f"method {proposal.method} belongs to {owner}", field="counterparty")
+        return _entry(
+            "licence.charged",
+            me=me,
+            payee=owner,
+            amount=amount,
+            ref=ref,
+            now=now,
+            licence={
+                "reference": proposal.reference,
+                "method": proposal.method,
+                "participants": proposal.participants,
+            },
+        )
+
+    return await _propose_priced(request, settings, proposal.counterparty, build)
+
+
+def _entry(
+    kind: str, *, me: str, payee: str, amount: int, ref: AgreementRef, now: Any, **facts: Any
+) -> dict[str, Any]:
+    """A priced entry we pay, with its id derived from its facts."""
+    draft = {
+        "format": ENTRY_FORMAT,
+        "entry_id": "0" * 64,
+        "type": kind,
+        "at": now.isoformat(),
+        "proposer": me,
+        "payer": me,
+        "payee": payee,
+        "amount_cents": amount,
+        "currency": "EUR",
+        "agreement": ref.model_dump(),
+        **facts,
+    }
+    derived = _derived_id(kind, draft, me)
+    return {**draft, "entry_id": derived}
+
+
+def _derived_id(kind: str, draft: dict[str, Any], me: str) -> str:
+    if kind == "handover.completed":
+        facts = draft["handover"]
+        return entry_id_for(kind, f"{facts['from_bureau']}:{facts['reference']}")
+    return entry_id_for(kind, f"{me}:{draft['licence']['reference']}")

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
@@ -26,6 +27,7 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import EntryBody
 from topmatch.settlement import service as settlement
+from topmatch.settlement.schemas import SignedAgreement
 
 log = logging.getLogger("topmatch.settlement")
 
@@ -49,49 +51,50 @@ async def pull_agreements(
     book: KeyBook,
     clock: Clock,
 ) -> list[ExchangeResult]:
-    """Fetch every peer's fee agreements and keep the member signatures that verify."""
-    return list(
-        await asyncio.gather(
-            *(
-                _pull_one(peer=p, client=client, engine=engine, me=me, book=book, clock=clock)
-                for p in peers
+    """Fetch every peer's fee agreements (at once) and keep the member signatures that
+    verify (one peer after the other: two copies of a new version must not race)."""
+    fetched = await asyncio.gather(*(_fetch_agreements(peer=p, client=client) for p in peers))
+
+    def merge() -> list[ExchangeResult]:
+        results = []
+        for peer, (documents, problem) in zip(peers, fetched, strict=True):
+            if problem is not None:
+                results.append(ExchangeResult(node_id=peer.node_id, ok=False, detail=problem))
+                continue
+            notes = []
+            for document in documents:  # one transaction each: a bad one spoils no other
+                try:
+                    with db.transaction(engine) as session:
+                        notes.append(
+                            settlement.merge_agreement(
+                                session, document, me=me, book=book, now=clock()
+                            )
+                        )
+                except TopmatchError as e:
+                    notes.append(f"{document.version}: {e.diagnostics()}")
+                except IntegrityError:  # another round stored it first: merged next round
+                    notes.append(f"{document.version}: stored concurrently, merged next round")
+            results.append(
+                ExchangeResult(node_id=peer.node_id, ok=True, detail="; ".join(notes) or None)
             )
-        )
-    )
+        return results
+
+    return await run_in_threadpool(merge)
 
 
-async def _pull_one(
-    *,
-    peer: PeerDescriptor,
-    client: PeerClient,
-    engine: Engine,
-    me: str,
-    book: KeyBook,
-    clock: Clock,
-) -> ExchangeResult:
+async def _fetch_agreements(
+    *, peer: PeerDescriptor, client: PeerClient
+) -> tuple[list[SignedAgreement], str | None]:
     try:
         response = await client.call(peer, "GET", AGREEMENTS_PATH)
         if response.status != 200:  # noqa: PLR2004
-            return ExchangeResult(node_id=peer.node_id, ok=False, detail=f"HTTP {response.status}")
+            return [], f"HTTP {response.status}"
         documents = json.loads(response.body)
         if not isinstance(documents, list) or len(documents) > MAX_DOCUMENTS:
-            return ExchangeResult(node_id=peer.node_id, ok=False, detail="not a list of agreements")
-        parsed = [settlement.parse_agreement(d) for d in documents]
+            return [], "not a list of agreements"
+        return [settlement.parse_agreement(d) for d in documents], None
     except (PeerError, TopmatchError, ValueError) as e:
-        detail = e.diagnostics() if isinstance(e, TopmatchError) else str(e)
-        return ExchangeResult(node_id=peer.node_id, ok=False, detail=detail)
-
-    def merge() -> list[str]:
-        notes = []
-        for document in parsed:  # one transaction each: one bad document spoils no other
-            with db.transaction(engine) as session:
-                notes.append(
-                    settlement.merge_agreement(session, document, me=me, book=book, now=clock())
-                )
-        return notes
-
-    notes = await run_in_threadpool(merge)
-    return ExchangeResult(node_id=peer.node_id, ok=True, detail="; ".join(notes) or None)
+        return [], e.diagnostics() if isinstance(e, TopmatchError) else str(e)
 
 
 async def closed_entries(

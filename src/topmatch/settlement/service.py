@@ -15,7 +15,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from topmatch.errors import ConflictError, InputError, NotFoundError, input_error
+from topmatch.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    TooEarlyError,
+    input_error,
+)
 from topmatch.identity import keys
 from topmatch.identity.service import NodeIdentity
 from topmatch.ledger import canonical
@@ -302,15 +308,20 @@ def _terms_of(session: Session, entry: EntryBody) -> FeeAgreement:
     if ref is None:
         raise InputError(f"a {entry.type} entry names its fee agreement", field="agreement")
     record = session.get(FeeAgreementRecord, ref.version)
-    if record is None or record.sha256 != ref.sha256:
+    if record is not None and record.sha256 != ref.sha256:
         raise InputError(
-            f"unknown fee agreement {ref.version} ({ref.sha256[:12]})", field="agreement"
-        )
-    if not record.in_force:
-        raise InputError(
-            f"fee agreement {ref.version} is not signed by every member yet "
-            f"(signed: {', '.join(signers(record))})",
+            f"fee agreement {ref.version} has hash {record.sha256[:12]} here, not "
+            f"{ref.sha256[:12]}",
             field="agreement",
+        )
+    if record is None:  # not fetched yet, or never signed: the proposer retries later
+        raise TooEarlyError(
+            f"unknown fee agreement {ref.version} ({ref.sha256[:12]}): not (yet) held here"
+        )
+    if not record.in_force:  # a signature still on its way
+        raise TooEarlyError(
+            f"fee agreement {ref.version} is not signed by every member yet "
+            f"(signed: {', '.join(signers(record))})"
         )
     candidate = terms(record)
     outsiders = sorted(entry.parties - set(candidate.members))

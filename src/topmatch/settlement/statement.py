@@ -163,12 +163,19 @@ class _Books:
                     released = self.line(entry, placement_id, RELEASED)
                     day = group.resolved_in(booked)
                     self.lines.append(released.model_copy(update={"date": day}))
-            elif booked is None and (
-                own == self.period or (void is not None and local_date(void.at) in self.period)
-            ):
+            elif booked is None and self._listed(own, group, void):
                 self.exclude(entry, placement_id, group.state_before(self.period.end))
             elif booked is not None and void is not None and local_date(void.at) in self.period:
                 self._reverse(entry, void, placement_id)
+
+    def _listed(self, own: Period, group: _Placement, void: EntryBody | None) -> bool:
+        """An unbooked line is listed in its own period, in every later one while its
+        dispute lasts, and in the period of the void that ends it."""
+        if own == self.period:
+            return True
+        if void is not None:
+            return local_date(void.at) in self.period
+        return group.state_before(self.period.end) == "disputed"
 
     def _booked_in(self, group: _Placement, own: Period) -> Period | None:
         """The period a money line is booked in: its own, or the first later one at whose

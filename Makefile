@@ -1,7 +1,7 @@
 # The two commands a newcomer needs. Each sets itself up (.venv) on first use.
 .PHONY: run test check
 
-run:  ## set up and run a demo node with synthetic data
+run:  ## set up and run the demo: three bureau nodes and a walk through every step
 	@scripts/bootstrap.sh
 	.venv/bin/topmatch demo
 

@@ -63,3 +63,24 @@ def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path: Path) -> None:
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     engine.dispose()
+
+
+def test_concurrent_starters_migrate_once(empty_engine: Engine) -> None:
+    """Several uvicorn workers start on an empty database at once: all come up."""
+    import threading  # noqa: PLC0415
+
+    problems: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            db.upgrade(empty_engine)
+        except BaseException as e:
+            problems.append(e)
+
+    starters = [threading.Thread(target=start) for _ in range(4)]
+    for thread in starters:
+        thread.start()
+    for thread in starters:
+        thread.join(timeout=120)
+    assert problems == []
+    assert "ledger_entry" in inspect(empty_engine).get_table_names()

@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
-from topmatch import __version__, db
+from topmatch import __version__, db, logs
 from topmatch.accounts.models import Role
-from topmatch.api import errors
+from topmatch.api import errors, metrics
 from topmatch.api.deps import AdminUser, CurrentUser, SessionDep
 from topmatch.api.limits import BodySizeLimit
 from topmatch.audit import service as audit
@@ -133,6 +133,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     app.add_middleware(SignResponses, identity=node_identity, clock=clock)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
+    metrics.install(app, settings)  # after errors and every other middleware
     for module in (
         cardbox_api,
         federation_api,
@@ -192,6 +193,7 @@ async def sync_worker(app: FastAPI, interval: float, stop: asyncio.Event) -> Non
                 engine=state.engine,
                 clock=state.clock,
             )
+            state.metrics.peer_failures("feed_sync", sum(not r.ok for r in results))
             if any(r.applied for r in results):
                 await run_in_threadpool(db.refresh_statistics, state.engine)
             await ledger_round(app)
@@ -227,6 +229,7 @@ async def ledger_round(app: FastAPI) -> list[flows.WitnessResult]:
     ):
         if not result.ok:
             log.warning("fee agreements of %s: %s", result.node_id, result.detail)
+            state.metrics.peer_failures("fee_agreements", 1)
     for pending in await run_in_threadpool(_pending, state.engine):
         if pending.counterparty in {p.node_id for p in state.peers.active()}:
             try:
@@ -239,7 +242,8 @@ async def ledger_round(app: FastAPI) -> list[flows.WitnessResult]:
                 )
             except Exception:  # one stuck proposal never stops the others or witnessing
                 log.exception("resending proposal %s failed", pending.entry_id)
-    return list(
+                state.metrics.peer_failures("ledger_proposal", 1)
+    witnessed = list(
         await asyncio.gather(
             *(
                 flows.witness_peer(
@@ -254,6 +258,8 @@ async def ledger_round(app: FastAPI) -> list[flows.WitnessResult]:
             )
         )
     )
+    state.metrics.peer_failures("witness", sum(not w.ok for w in witnessed))
+    return witnessed
 
 
 def _pending(engine: Engine) -> list[PendingProposal]:
@@ -272,5 +278,12 @@ def refresh_own(engine: Engine, publisher: Publisher, now: datetime) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory``: settings from the environment and config file."""
-    return create_app(load_settings())
+    """Factory for ``uvicorn --factory``: settings from the environment and config file.
+
+    With ``log_format = "json"`` it takes over uvicorn's logging (see :mod:`topmatch.logs`);
+    with text, uvicorn's own logging options apply.
+    """
+    settings = load_settings()
+    if settings.log_format == "json":
+        logs.configure(settings)
+    return create_app(settings)

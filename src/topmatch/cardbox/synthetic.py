@@ -14,7 +14,7 @@ from faker import Faker
 from sqlmodel import Session
 
 from topmatch.audit.service import Actor
-from topmatch.cardbox import service
+from topmatch.cardbox import service, validation
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.cardbox.schemas import (
     BaanopeningCreate,
@@ -130,7 +130,7 @@ def _client(fake: Faker, rnd: random.Random, now: datetime) -> ClientCreate:
         email=fake.free_email(),
         street=fake.street_name(),
         house_number=fake.building_number(),
-        postcode=fake.postcode(),
+        postcode=_postcode(fake),
         city=fake.city(),
         municipality=rnd.choice(MUNICIPALITIES),
         benefit_type=rnd.choice(list(BenefitType)),
@@ -157,12 +157,24 @@ def _client(fake: Faker, rnd: random.Random, now: datetime) -> ClientCreate:
     )
 
 
+def _postcode(fake: Faker) -> str:
+    """A postcode that exists in form: faker also makes SA, SD and SS, which PostNL never
+    hands out (and our validation refuses)."""
+    while True:
+        candidate = fake.postcode()
+        try:
+            return validation.normalise_postcode(candidate)
+        except ValueError:
+            continue
+
+
 def _vacancy(fake: Faker, rnd: random.Random, employer_id: str, now: datetime) -> VacancyCreate:
     label, isco, _, skills = rnd.choice(OCCUPATIONS)
     hours_min = rnd.choice([8, 16, 24, 32])
+    municipality = rnd.choice(MUNICIPALITIES)
     return VacancyCreate(
         employer_id=employer_id,
-        title=f"{label} ({fake.city()})",
+        title=f"{label} ({municipality})",
         occupation=Occupation(label=label, isco08=isco),
         skills_required=skills[:2],
         skills_nice=skills[2:],
@@ -170,8 +182,8 @@ def _vacancy(fake: Faker, rnd: random.Random, employer_id: str, now: datetime) -
         hours_min=hours_min,
         hours_max=min(40, hours_min + rnd.choice([0, 8, 16])),
         contract_type=rnd.choice(list(ContractType)),
-        municipality=rnd.choice(MUNICIPALITIES),
-        postcode=fake.postcode(),
+        municipality=municipality,
+        postcode=_postcode(fake),
         start_date=(now + timedelta(days=rnd.randrange(7, 90))).date(),
         description=f"Wij zoeken een {label.lower()} voor ons team. {fake.sentence()}",
         published=rnd.random() < 0.8,  # noqa: PLR2004 - most openings are shared

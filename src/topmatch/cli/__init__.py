@@ -24,7 +24,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from topmatch import db, wire_schemas
+from topmatch import db, logs, wire_schemas
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
 from topmatch.api.app import create_app
@@ -601,53 +601,18 @@ def serve(
         settings = settings.model_copy(
             update={"host": host or settings.host, "port": port or settings.port}
         )
+    logs.configure(settings)
     application = create_app(settings)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
-
-
-@app.command()
-def demo(
-    data_dir: Annotated[Path, typer.Option(help="Where the demo node keeps its files.")] = Path(
-        ".topmatch-demo"
-    ),
-    port: Annotated[int, typer.Option()] = 8000,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up, then exit.")] = False,
-) -> None:
-    """Set up one demo node (identity, synthetic card-box, admin account) and run it."""
-    settings = load_settings(
-        data_dir=data_dir,
-        port=port,
-        node_id="demo-bureau",
-        display_name="Demo Re-integratie B.V.",
-        public_url=f"http://127.0.0.1:{port}",
-        peers_dir=data_dir / "peers",
+    # Our handler, not uvicorn's config; uvicorn's access log would write query strings,
+    # the request middleware writes route templates instead (topmatch.logs).
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=None,
+        access_log=False,
     )
-    first_time = not settings.resolved_key_file().exists()
-    if first_time:
-        identity.create_identity(
-            settings=settings,
-            node_id="demo-bureau",
-            name="Demo Re-integratie B.V.",
-            url=f"http://127.0.0.1:{port}",
-            now=system_clock(),
-            force=False,
-        )
-    with _session(settings) as session:
-        if first_time:
-            synthetic.seed(session=session, vault=_vault(settings), now=system_clock())
-            _publish_all(session, settings)
-        name = f"demo-admin-{len(accounts.list_users(session=session)) + 1}"
-        _, token = accounts.add_user(
-            session=session, name=name, role=Role.admin, now=system_clock()
-        )
-    out.print(f"[bold]Topmatch demo node[/] in {data_dir} ({'new' if first_time else 'existing'})")
-    out.print(f"  API docs:  http://127.0.0.1:{port}/docs")
-    out.print(f"  token for {name} (role admin): {token}")
-    out.print(
-        f"  try: curl -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/api/v1/clients"
-    )
-    if not no_serve:
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="info")
 
 
 # --- entry points ----------------------------------------------------------------------
@@ -672,4 +637,6 @@ def run() -> None:
 
 
 # Sub-command modules register themselves on ``app`` (they import the helpers above).
+from topmatch.cli import demo as _demo_command  # noqa: E402, F401
+from topmatch.cli import ops as _ops_commands  # noqa: E402, F401
 from topmatch.cli import settlement as _settlement_commands  # noqa: E402, F401

@@ -1,0 +1,656 @@
+"""``topmatch demo``: a local federation of three competing bureaus, and a walk through
+everything Topmatch does between them.
+
+Three nodes (real ``topmatch serve`` processes on 127.0.0.1), each with its own SQLite
+database, keys, peers folder and synthetic card-box, then: sync, a search across all
+bureaus, openings for one client, a candidate query, a fee agreement every bureau signs,
+two introductions and placements signed by both bureaus, witnessed checkpoints, an
+offline audit of the ledger, and a settlement statement with netting. The nodes keep
+running (until Ctrl-C) so you can look around; ``--steps-only`` stops after the walk.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from topmatch.accounts import service as accounts
+from topmatch.accounts.models import Role
+from topmatch.cardbox import synthetic
+from topmatch.cli import _publish_all, _registry, _session, _vault, app, err
+from topmatch.clock import system_clock
+from topmatch.identity import service as identity
+from topmatch.settings import load_settings
+from topmatch.settlement.periods import local_date, period_of
+from topmatch.vocabulary import ContractType
+
+BUREAUS = (
+    ("werkpad", "Werkpad Utrecht", 2013),
+    ("baanbrekers", "Baanbrekers Tilburg", 2014),
+    ("stapverder", "Stap Verder Zwolle", 2015),
+)
+HTTP_OK = {200, 201}
+# The walk is read by people: wrap long lines (the CLI's own console never wraps).
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
+START_TIMEOUT_S = 90
+CANDIDATE_TRIES = 6
+DEMO_COUNTS = synthetic.Counts(employers=10, clients=80, vacancies=16, baanopeningen=6)
+PEER_STATUS = {
+    "answered": "kandidaten gestuurd",
+    "too_few": "te weinig passende cliënten: niets gestuurd",
+    "timed_out": "te laat",
+    "refused": "geweigerd",
+    "error": "fout",
+}
+
+
+def demo_agreement(members: list[str], today: date) -> dict[str, Any]:
+    """The fee agreement of the demo: EUR 2,500 to 4,500 a placement, half at the start."""
+    fees = {
+        ContractType.vast: 450_000,
+        ContractType.tijdelijk: 300_000,
+        ContractType.uitzend: 250_000,
+        ContractType.oproep: 200_000,
+        ContractType.proefplaatsing: 100_000,
+        ContractType.vrijwilligerswerk: 50_000,
+    }
+    return {
+        "format": "topmatch.fee-agreement/1",
+        "version": f"{today.year}-demo",
+        "title": "Topmatch vergoedingen (demo)",
+        "valid_from": f"{today.year - 1}-01-01",
+        "valid_to": f"{today.year + 1}-12-31",
+        "vat_rate_bp": 2100,
+        "members": members,
+        "placement_fees": [
+            {"contract_type": kind.value, "min_hours": 0, "max_hours": 60, "fee_cents": fee}
+            for kind, fee in fees.items()
+        ],
+        "start_share_bp": 5000,
+        "retention_months": 6,
+        "handover_fee_cents": 50_000,
+    }
+
+
+@dataclass
+class DemoNode:
+    node_id: str
+    name: str
+    port: int
+    data_dir: Path
+    env: dict[str, str]
+    tokens: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = (self.data_dir / "server.log").open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "topmatch", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise typer.Exit(self._died())
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:  # noqa: PLR2004
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise typer.Exit(self._died())
+
+    def _died(self) -> int:
+        tail = (self.data_dir / "server.log").read_text(errors="replace")[-1500:]
+        err.print(f"[red]{self.node_id} did not start[/]; its log ends with:\n{escape(tail)}")
+        self.stop()
+        return 1
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def call(self, method: str, path: str, *, role: str = "admin", **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+        response = httpx.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+        if response.status_code not in HTTP_OK:
+            raise DemoError(
+                f"{self.node_id} {method} {path}: {response.status_code} {response.text}"
+            )
+        return response.json() if response.content else None
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.call("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None, **params: Any) -> Any:
+        return self.call("POST", path, json=body, params=params)
+
+
+class DemoError(Exception):
+    """A step of the walk did not go as a working federation would."""
+
+
+def prepare(root: Path, base_port: int) -> list[DemoNode]:
+    """Three fresh nodes: keys, a synthetic card-box each, accounts, each other as peers."""
+    if root.exists():
+        shutil.rmtree(root)
+    nodes = []
+    now = system_clock()
+    for index, (node_id, name, seed) in enumerate(BUREAUS):
+        port = base_port + index if base_port else _free_port()
+        data_dir = root / node_id
+        settings = load_settings(
+            data_dir=data_dir,
+            port=port,
+            node_id=node_id,
+            display_name=name,
+            public_url=f"http://127.0.0.1:{port}",
+            peers_dir=data_dir / "peers",
+            publish_by_default=True,
+        )
+        identity.create_identity(
+            settings=settings,
+            node_id=node_id,
+            name=name,
+            url=f"http://127.0.0.1:{port}",
+            now=now,
+            force=False,
+        )
+        node = DemoNode(node_id, name, port, data_dir, _env(data_dir))
+        with _session(settings) as session:
+            synthetic.seed(
+                session=session,
+                vault=_vault(settings),
+                now=now,
+                counts=DEMO_COUNTS,
+                seed_value=seed,
+            )
+            _publish_all(session, settings)
+            for role in (Role.consultant, Role.finance, Role.admin):
+                _, token = accounts.add_user(
+                    session=session, name=f"demo-{role.value}", role=role, now=now
+                )
+                node.tokens[role.value] = token
+        nodes.append(node)
+    for node in nodes:
+        registry = _registry(
+            load_settings(
+                data_dir=node.data_dir, peers_dir=node.data_dir / "peers", node_id=node.node_id
+            )
+        )
+        for other in nodes:
+            if other is not node:
+                registry.add(other.data_dir / "node.json", replace=False)
+    return nodes
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOPMATCH_")}
+    env.update(
+        {
+            "TOPMATCH_DATA_DIR": str(data_dir),
+            "TOPMATCH_PEERS_DIR": str(data_dir / "peers"),
+            "TOPMATCH_PUBLISH_BY_DEFAULT": "true",
+            "TOPMATCH_SYNC_INTERVAL_SECONDS": "0",  # the walk decides when to sync
+        }
+    )
+    return env
+
+
+class Walk:
+    """The steps, in order; each prints what it did and what each bureau saw."""
+
+    def __init__(self, nodes: list[DemoNode], root: Path) -> None:
+        self.nodes = nodes
+        self.root = root
+        self.werkpad, self.baanbrekers, self.stapverder = nodes
+        self.names = {n.node_id: n.name for n in nodes}
+        self.number = 0
+
+    def step(self, title: str, text: str) -> None:
+        self.number += 1
+        out.print()
+        out.print(Panel(text, title=f"Stap {self.number}: {title}", title_align="left"))
+
+    def run(self) -> None:
+        self.cardboxes()
+        self.sync()
+        self.search()
+        introduced = [self.introduce(self.werkpad, self.baanbrekers)]
+        self.candidates()
+        self.agree()
+        introduced.append(self.introduce(self.baanbrekers, self.stapverder, quiet=True))
+        self.place(introduced)
+        self.witness()
+        self.audit()
+        self.settle()
+
+    def cardboxes(self) -> None:
+        table = Table("bureau", "cliënten", "vacatures", "baanopeningen", "adres")
+        for node in self.nodes:
+            table.add_row(
+                node.name,
+                str(node.get("/api/v1/clients", limit=1)["total"]),
+                str(node.get("/api/v1/vacancies", limit=1)["total"]),
+                str(node.get("/api/v1/baanopeningen", limit=1)["total"]),
+                node.url,
+            )
+        self.step(
+            "drie bureaus, drie eigen kaartenbakken",
+            "Elk bureau draait een eigen node "
+            "met eigen database en sleutels; namen, BSN's en adressen blijven daar.",
+        )
+        out.print(table)
+
+    def sync(self) -> None:
+        table = Table("bureau", "haalt op bij", "wijzigingen", "status")
+        for node in self.nodes:
+            for result in node.post("/api/v1/peers/sync"):
+                table.add_row(
+                    node.name,
+                    self.names.get(str(result["node_id"]), str(result["node_id"])),
+                    str(result.get("applied", 0)),
+                    "ok" if result.get("ok") else f"fout: {result.get('error')}",
+                )
+        self.step(
+            "openingen delen",
+            "Elke node haalt de ondertekende, geanonimiseerde feed "
+            "van de andere twee op en bewaart een kopie: zoeken werkt ook als een bureau "
+            "offline is.",
+        )
+        out.print(table)
+
+    def search(self) -> None:
+        found = self.werkpad.get("/api/v1/search", q="medewerker", limit=5)
+        table = Table("score", "opening", "bureau", "waarom")
+        for hit in found["hits"]:
+            table.add_row(
+                f"{hit['score']:.2f}", hit["opening"]["title"], hit["bureau"], hit["explanation"]
+            )
+        self.step(
+            "zoeken bij alle bureaus",
+            f"Een consulent van {self.werkpad.name} zoekt "
+            "'medewerker': gerangschikt over de openingen van alle drie de bureaus.",
+        )
+        out.print(table)
+
+    def introduce(self, ours: DemoNode, theirs: DemoNode, *, quiet: bool = False) -> dict[str, Any]:
+        """Our consenting client for their best fitting vacancy: introduced, accepted,
+        contact details handed over in sealed boxes both ways."""
+        client, hit = self._client_with_match(ours, theirs)
+        if not quiet:
+            table = Table("score", "opening", "bureau", "waarom")
+            for h in ours.get(f"/api/v1/clients/{client['id']}/matches", limit=5)["hits"]:
+                table.add_row(
+                    f"{h['score']:.2f}", h["opening"]["title"], h["bureau"], h["explanation"]
+                )
+            self.step(
+                "passende openingen voor één cliënt",
+                "Berekend op de eigen node: er gaat niets over deze cliënt naar buiten.",
+            )
+            out.print(table)
+        sent = ours.post(
+            "/api/v1/introductions",
+            {
+                "peer": theirs.node_id,
+                "kind": "client_for_opening",
+                "summary_id": hit["opening"]["id"],
+                "client_id": client["id"],
+                "note": "Gemotiveerde kandidaat, kan snel starten.",
+            },
+        )
+        intro_id = sent["introduction"]["id"]
+        theirs.post(f"/api/v1/introductions/{intro_id}/decision", {"accept": True})
+        contact = self._wait_for_handover(theirs, intro_id)
+        if not quiet:
+            self.step(
+                "voorstellen en overdragen",
+                f"{ours.name} stelt de cliënt voor, "
+                f"geanonimiseerd; {theirs.name} accepteert. Pas dan gaan de contactgegevens "
+                "over, versleuteld voor alleen de ontvangende node.\n"
+                f"{theirs.name} ziet nu: {contact.get('first_name', '?')} "
+                f"{contact.get('last_name', '')} (voorstel {intro_id})",
+            )
+        return {"ours": ours, "theirs": theirs, "intro": intro_id, "client": client, "hit": hit}
+
+    def _client_with_match(
+        self, ours: DemoNode, theirs: DemoNode
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        clients = ours.get("/api/v1/clients", limit=100)["items"]
+        for client in clients:
+            if not client["consent_share_profile"]:
+                continue
+            hits = ours.get(f"/api/v1/clients/{client['id']}/matches", limit=20)["hits"]
+            for hit in hits:
+                opening = hit["opening"]
+                if opening["origin"] == theirs.node_id and opening["type"] == "vacancy":
+                    return client, hit
+        raise DemoError(f"no client of {ours.node_id} fits a vacancy of {theirs.node_id}")
+
+    def _wait_for_handover(self, theirs: DemoNode, intro_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                found: dict[str, Any] = theirs.get(f"/api/v1/introductions/{intro_id}/handover")
+            except DemoError:
+                time.sleep(0.3)
+                continue
+            return found
+        raise DemoError(f"the handover of {intro_id} did not arrive")
+
+    def candidates(self) -> None:
+        """Ask for candidates for a few of our vacancies; show the first that finds some."""
+        vacancies = self.stapverder.get("/api/v1/vacancies", limit=20)["items"]
+        for vacancy in vacancies[:CANDIDATE_TRIES]:
+            result = self.stapverder.post(f"/api/v1/vacancies/{vacancy['id']}/candidate-query")
+            if result["candidates"]:
+                break
+        table = Table("bureau", "antwoord", "kandidaten", "ms")
+        for peer in result["peers"]:
+            table.add_row(
+                peer["bureau"],
+                PEER_STATUS.get(peer["status"], peer["status"]),
+                str(peer["candidates"]),
+                str(peer["milliseconds"]),
+            )
+        self.step(
+            "kandidaten vragen",
+            f"{self.stapverder.name} vraagt de anderen om kandidaten voor "
+            f"'{escape(vacancy['title'])}'. Zij antwoorden uit hun eigen kaartenbak, alleen met "
+            "geanonimiseerde profielen, en alleen als minstens drie cliënten passen (anders "
+            "zou één profiel iemand herkenbaar kunnen maken).",
+        )
+        out.print(table)
+        for found in result["candidates"][:3]:
+            person = found["candidate"]
+            out.print(
+                f"  {found['bureau']}: score {person['score']:.0f}, "
+                f"{person.get('hours_per_week') or '?'} uur, regio {escape(person['region'])}, "
+                f"leeftijd {person['age_band']}: {escape(person['explanation'])}"
+            )
+
+    def agree(self) -> None:
+        members = [n.node_id for n in self.nodes]
+        document = demo_agreement(members, local_date(system_clock()))
+        self.werkpad.post("/api/v1/agreements", document)
+        for node in (self.baanbrekers, self.stapverder):
+            node.post("/api/v1/ledger/round")
+            node.post(f"/api/v1/agreements/{document['version']}/signature")
+        for node in self.nodes:
+            node.post("/api/v1/ledger/round")
+        shown = self.werkpad.get(f"/api/v1/agreements/{document['version']}")
+        table = Table("contract", "vergoeding", "bij start", "na 6 maanden")
+        for band in document["placement_fees"]:
+            fee = band["fee_cents"]
+            table.add_row(band["contract_type"], _eur(fee), _eur(fee // 2), _eur(fee - fee // 2))
+        self.step(
+            "de vergoedingenafspraak",
+            f"Versie {document['version']}, ondertekend door "
+            f"{', '.join(shown['signed_by'])}: "
+            f"{'van kracht' if shown['in_force'] else 'nog niet van kracht'}. "
+            "De bureaus betalen elkaar per plaatsing; de betaler is het bureau van de cliënt.",
+        )
+        out.print(table)
+
+    def place(self, introduced: list[dict[str, Any]]) -> None:
+        started = local_date(system_clock()) - timedelta(days=215)
+        table = Table("plaatsing", "betaler", "ontvanger", "bedrag", "handtekeningen")
+        for item in introduced:
+            ours, theirs, hit = item["ours"], item["theirs"], item["hit"]
+            opening = hit["opening"]
+            result = ours.post(
+                "/api/v1/ledger/placements",
+                {
+                    "counterparty": theirs.node_id,
+                    "we_are": "payer",
+                    "introduction_id": item["intro"],
+                    "summary_id": opening["id"],
+                    "client_id": item["client"]["id"],
+                    "start_date": started.isoformat(),
+                    "contract_type": opening["contract_type"],
+                    "hours_per_week": opening["hours_max"],
+                },
+            )
+            if result["status"] != "countersigned":
+                raise DemoError(f"placement not countersigned: {result}")
+            entry = result["entry"]
+            item["entry"] = entry
+            table.add_row(
+                entry["entry_id"][:12],
+                self.names[entry["payer"]],
+                self.names[entry["payee"]],
+                _eur(entry["amount_cents"]),
+                ", ".join(s["party"] for s in entry["signatures"]),
+            )
+        first = introduced[0]
+        retained = first["theirs"].post(
+            "/api/v1/ledger/events",
+            {
+                "refers_to": first["entry"]["entry_id"],
+                "type": "placement.retained",
+                "reason": "na 6 maanden nog aan het werk: duurzame plaatsing",
+            },
+        )
+        table.add_row(
+            "duurzaam",
+            self.names[retained["entry"]["payer"]],
+            self.names[retained["entry"]["payee"]],
+            _eur(retained["entry"]["amount_cents"]),
+            ", ".join(s["party"] for s in retained["entry"]["signatures"]),
+        )
+        self.step(
+            "plaatsen en samen tekenen",
+            "Elke plaatsing is een regel in het "
+            "vergoedingenlogboek die beide bureaus ondertekenen; het bedrag volgt uit de "
+            "afspraak. Na zes maanden volgt de tweede helft (duurzame plaatsing).",
+        )
+        out.print(table)
+
+    def witness(self) -> None:
+        for node in self.nodes:
+            node.post("/api/v1/ledger/round")
+        table = Table("logboek van", "regels", "wortel-hash", "getuigen")
+        for node in self.nodes:
+            point = node.get("/api/v1/ledger/checkpoint")
+            table.add_row(
+                node.name,
+                str(point["size"]),
+                point["root_hash"][:16] + "…",
+                ", ".join(self.names.get(w, w) for w in point["witnessed_by"]),
+            )
+        self.step(
+            "getuigen",
+            "Elk bureau houdt een Merkle-logboek; de andere bureaus "
+            "controleren en medeondertekenen elkaars checkpoints, zodat niemand achteraf "
+            "iets kan wijzigen of weglaten.",
+        )
+        out.print(table)
+
+    def audit(self) -> None:
+        bundle = self.root / "audit-werkpad"
+        for argv in (["ledger", "export", "--out", str(bundle)], ["ledger", "verify", str(bundle)]):
+            done = subprocess.run(  # noqa: S603
+                [sys.executable, "-m", "topmatch", *argv],
+                env=self.werkpad.env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=120,
+            )
+            if done.returncode != 0:
+                raise DemoError(f"topmatch {' '.join(argv)} failed: {done.stderr}")
+        verdict = done.stdout.strip().splitlines()[-1]
+        self.step(
+            "controle door een accountant",
+            f"`topmatch ledger export` schrijft een "
+            f"bundel; `topmatch ledger verify` controleert die offline: {verdict}",
+        )
+
+    def settle(self) -> None:
+        today = local_date(system_clock())
+        quarter = period_of(today)
+        view = self.werkpad.get(f"/api/v1/settlements/{quarter.name}")
+        self.step(
+            f"afrekening {quarter.name}",
+            f"{self.werkpad.name} maakt de afrekening "
+            "uit het logboek alleen; elk ander bureau komt op dezelfde bytes uit "
+            f"(controlegetal {view['report_sha256'][:16]}…).",
+        )
+        self._statement_table(view)
+        offset = (quarter.end - today).days + 1
+        out.print(
+            f"[dim]De demo zet de klokken van alle drie de nodes {offset} dagen vooruit, "
+            f"zodat {quarter.name} voorbij is en afgesloten kan worden.[/]"
+        )
+        for node in self.nodes:
+            node.stop()
+            node.env["TOPMATCH_CLOCK_OFFSET_DAYS"] = str(offset)
+            node.start()
+        for node in self.nodes:
+            for result in node.post(f"/api/v1/settlements/{quarter.name}/close"):
+                if result["status"] != "countersigned":
+                    raise DemoError(f"closing not countersigned: {result}")
+        netting = self.werkpad.get(f"/api/v1/settlements/{quarter.name}/netting")
+        proposal = netting["proposal"]
+        table = Table("betaler", "ontvanger", "bedrag")
+        for payment in proposal["payments"]:
+            table.add_row(
+                self.names[payment["payer"]],
+                self.names[payment["payee"]],
+                _eur(payment["amount_cents"]),
+            )
+        html = self.root / f"afrekening-werkpad-{quarter.name}.html"
+        counterparty = view["statement"]["counterparties"][0]["counterparty"]
+        html.write_bytes(
+            httpx.get(
+                f"{self.werkpad.url}/api/v1/settlements/{quarter.name}/statements/{counterparty}.html",
+                headers={"Authorization": f"Bearer {self.werkpad.tokens['finance']}"},
+                timeout=60,
+            ).content
+        )
+        self.step(
+            "afsluiten en verrekenen",
+            f"Elk paar bureaus sluit {quarter.name} af met een "
+            "door beide ondertekende regel; daarna verrekent Topmatch over alle bureaus: "
+            f"{len(proposal['payments'])} overboeking(en) in plaats van "
+            f"{len(proposal['based_on'])}, {_eur(proposal['moved_cents'])} in plaats van "
+            f"{_eur(proposal['gross_cents'])}.\nAfrekening als HTML: {html}",
+        )
+        out.print(table)
+
+    def _statement_table(self, view: dict[str, Any]) -> None:
+        table = Table(
+            "tegenpartij", "te ontvangen", "te betalen", "saldo incl. btw", "vervallen/betwist"
+        )
+        for section in view["statement"]["counterparties"]:
+            table.add_row(
+                self.names.get(section["counterparty"], section["counterparty"]),
+                _eur(section["receivable"]["total_cents"]),
+                _eur(section["payable"]["total_cents"]),
+                _eur(section["net"]["total_cents"]),
+                str(len(section["excluded"])),
+            )
+        out.print(table)
+
+
+def _eur(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"€ {sign}{whole:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def _wait_for_interrupt(nodes: list[DemoNode]) -> None:
+    table = Table("bureau", "API-documentatie", "consulent", "financiën", "beheerder")
+    for node in nodes:
+        table.add_row(
+            node.name,
+            f"{node.url}/docs",
+            node.tokens["consultant"],
+            node.tokens["finance"],
+            node.tokens["admin"],
+        )
+    out.print()
+    out.print(
+        Panel(
+            "De drie nodes blijven draaien. Probeer de API met een token "
+            "(Authorization: Bearer …). Stoppen: Ctrl-C.",
+            title="Klaar",
+            expand=False,
+        )
+    )
+    out.print(table)
+    try:
+        while all(n.process is not None and n.process.poll() is None for n in nodes):
+            time.sleep(0.5)
+        err.print("[red]a node stopped; stopping the demo[/]")
+    except KeyboardInterrupt:
+        out.print("gestopt")
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo keeps its three nodes (wiped first).")
+    ] = Path(".topmatch-demo"),
+    base_port: Annotated[
+        int,
+        typer.Option(help="The nodes listen on this port and the next two (0: any free ports)."),
+    ] = 8101,
+    steps_only: Annotated[
+        bool,
+        typer.Option("--steps-only", help="Walk through the steps, then stop the nodes and exit."),
+    ] = False,
+) -> None:
+    """A local federation of three bureaus on 127.0.0.1, and a walk through every step:
+    sharing, matching, introductions, co-signed placements, audit and settlement."""
+    started = datetime.now()  # noqa: DTZ005 - only to report how long the walk took
+    out.print(f"[bold]Topmatch demo[/]: drie bureaus in {data_dir}")
+    nodes = prepare(data_dir, base_port)
+    try:
+        for node in nodes:
+            node.start()
+        Walk(nodes, data_dir).run()
+        seconds = (datetime.now() - started).total_seconds()  # noqa: DTZ005
+        out.print(f"\n[green]Alle stappen gelukt[/] in {seconds:.0f} s.")
+        if not steps_only:
+            _wait_for_interrupt(nodes)
+    except DemoError as e:
+        err.print(f"[red]demo failed:[/] {escape(str(e))}")
+        raise typer.Exit(1) from e
+    finally:
+        for node in nodes:
+            node.stop()

@@ -45,6 +45,7 @@ from topmatch.referrals import api as referrals_api
 from topmatch.settings import Settings, load_settings
 from topmatch.settlement import api as settlement_api
 from topmatch.settlement import exchange
+from topmatch.web import app as web
 
 log = logging.getLogger("topmatch")
 
@@ -147,6 +148,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
             app.include_router(module.peer_router)
 
     _node_routes(app, settings.node_id)
+    web.install(app)
     return app
 
 

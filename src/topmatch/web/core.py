@@ -1,0 +1,161 @@
+"""What every page shares: templates per language, the signed-in user from the session
+cookie, CSRF tokens, and rendering.
+
+Signing in: a consultant pastes the token an admin gave them; the node checks it like the
+API does and keeps it in a cookie that JavaScript cannot read (HttpOnly), that is only
+sent to this site (SameSite=Strict) and, behind HTTPS, only over HTTPS (Secure). Every form
+that changes something carries a CSRF token, an HMAC of the session under a node secret,
+checked before anything happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import cache
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from topmatch import db
+from topmatch.accounts import service as accounts
+from topmatch.accounts.models import Role, User
+from topmatch.api.errors import status_of
+from topmatch.errors import AuthenticationError, PermissionDeniedError, TopmatchError
+from topmatch.web import i18n
+
+SESSION_COOKIE = "topmatch_sessie"
+LANGUAGE_COOKIE = "topmatch_taal"
+SESSION_SECONDS = 8 * 3600  # a working day
+
+
+class SignInRequired(Exception):  # noqa: N818 - a redirect, not a failure
+    """No valid session: the page answers with the sign-in form."""
+
+
+@cache
+def environment(language: str) -> Environment:
+    env = Environment(
+        loader=PackageLoader("topmatch.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["euro"] = euro
+    env.filters["datum"] = datum
+    return env
+
+
+MONTHS = (
+    "januari", "februari", "maart", "april", "mei", "juni",
+    "juli", "augustus", "september", "oktober", "november", "december",
+)  # fmt: skip
+
+
+def euro(cents: int | None) -> str:
+    """€ 1.234,56 (Dutch notation, integer arithmetic)."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(int(cents)), 100)
+    return f"€ {sign}{whole:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def datum(value: date | datetime | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def language_of(request: Request) -> str:
+    return i18n.choose(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
+
+
+def _secret(request: Request) -> bytes:
+    publisher = request.app.state.publisher
+    return hmac.new(publisher.secret, b"topmatch web csrf", hashlib.sha256).digest()
+
+
+def csrf_token(request: Request, session_token: str) -> str:
+    return hmac.new(_secret(request), session_token.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def session_token(request: Request) -> str | None:
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def signed_in(request: Request) -> User:
+    """The user behind the session cookie, or SignInRequired."""
+    token = session_token(request)
+    if not token:
+        raise SignInRequired
+    try:
+        with db.transaction(request.app.state.engine) as session:
+            return accounts.authenticate(session=session, token=token)
+    except AuthenticationError as e:
+        raise SignInRequired from e
+
+
+WebUser = Annotated[User, Depends(signed_in)]
+
+
+def requires(user: User, *roles: Role) -> None:
+    if user.role not in roles:
+        raise PermissionDeniedError(f"this page is for {', '.join(r.value for r in roles)}")
+
+
+def check_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
+    """Every form post names the session's CSRF token (constant-time comparison)."""
+    token = session_token(request) or ""
+    if not token or not hmac.compare_digest(csrf, csrf_token(request, token)):
+        raise PermissionDeniedError("the form is outdated or came from another site: reload")
+
+
+CsrfChecked = Annotated[None, Depends(check_csrf)]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    user: User | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page in the visitor's language, with what the layout needs."""
+    language = language_of(request)
+    token = session_token(request)
+    page = environment(language).get_template(template)
+    html = page.render(
+        request=request,
+        user=user,
+        lang=language,
+        csrf=csrf_token(request, token) if token and user else "",
+        node_name=request.app.state.settings.display_name or request.app.state.settings.node_id,
+        path=request.url.path,
+        **(context or {}),
+    )
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+SECURITY_HEADERS = {
+    # everything is served by the node itself: no script, style or image from elsewhere
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def error_page(request: Request, error: TopmatchError, *, user: User | None) -> HTMLResponse:
+    """A refused action, explained, with the status the API would give."""
+    return render(request, "error.html", {"error": error}, user=user, status_code=status_of(error))

@@ -1,0 +1,166 @@
+"""Signing in and out, the language, and search across all bureaus."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from topmatch import db
+from topmatch.accounts import service as accounts
+from topmatch.errors import AuthenticationError, InputError, TopmatchError
+from topmatch.matching import service as matching
+from topmatch.matching.api import BureauNames, Visible
+from topmatch.vocabulary import ContractType, EducationLevel
+from topmatch.web import i18n
+from topmatch.web.core import (
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    CsrfChecked,
+    WebUser,
+    error_page,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def _secure(request: Request) -> bool:
+    public = str(request.app.state.settings.public_url or "")
+    return request.url.scheme == "https" or public.startswith("https://")
+
+
+@router.get("/inloggen", response_class=HTMLResponse)
+def sign_in_form(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", {"next": _local(next), "problem": None})
+
+
+@router.post("/inloggen", response_model=None)
+def sign_in(
+    request: Request,
+    token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    """Exchange the token an admin handed out for a session cookie."""
+    try:
+        with db.transaction(request.app.state.engine) as session:
+            accounts.authenticate(session=session, token=token.strip())
+    except AuthenticationError:
+        return render(
+            request, "login.html", {"next": _local(next), "problem": "unknown"}, status_code=401
+        )
+    response = RedirectResponse(_local(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token.strip(),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        secure=_secure(request),
+        samesite="strict",
+    )
+    return response
+
+
+@router.post("/uitloggen")
+def sign_out(request: Request, _: CsrfChecked) -> RedirectResponse:
+    response = RedirectResponse("/inloggen", status_code=303)
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, secure=_secure(request), samesite="strict"
+    )
+    return response
+
+
+@router.post("/taal")
+def choose_language(
+    request: Request,
+    lang: Annotated[str, Form(max_length=5)] = i18n.DEFAULT_LANGUAGE,
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> RedirectResponse:
+    response = RedirectResponse(_local(next), status_code=303)
+    if lang in i18n.LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            secure=_secure(request),
+            samesite="lax",
+        )
+    return response
+
+
+def _local(target: str) -> str:
+    """Only paths on this node: never redirect a signed-in user elsewhere."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/zoeken", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    origins: Visible,
+    q: Annotated[str, Query(max_length=200)] = "",
+    place: Annotated[str, Query(max_length=100)] = "",
+    radius_km: Annotated[str, Query(max_length=5)] = "",
+    hours: Annotated[str, Query(max_length=2)] = "",
+    education: Annotated[str, Query(max_length=20)] = "",
+    contract_type: Annotated[str, Query(max_length=30)] = "",
+    occupation: Annotated[str, Query(max_length=4)] = "",
+) -> HTMLResponse:
+    """Ranked openings of every bureau, with why each matches (one request, no script)."""
+    form = {
+        "q": q,
+        "place": place,
+        "radius_km": radius_km,
+        "hours": hours,
+        "education": education,
+        "contract_type": contract_type,
+        "occupation": occupation,
+    }
+    asked = any(form.values())
+    context: dict[str, object] = {
+        "form": form,
+        "asked": asked,
+        "result": None,
+        "problem": None,
+        "educations": [e.value for e in EducationLevel],
+        "contract_types": [c.value for c in ContractType],
+    }
+    if asked:
+        try:
+            search = _search_request(form, origins)
+            with db.transaction(request.app.state.engine) as session:
+                context["result"] = matching.search(
+                    session=session, request=search, bureau_names=names
+                )
+        except InputError as e:
+            context["problem"] = e
+        except TopmatchError as e:
+            return error_page(request, e, user=user)
+    return render(request, "search.html", context, user=user)
+
+
+def _search_request(form: dict[str, str], origins: frozenset[str]) -> matching.SearchRequest:
+    try:
+        return matching.SearchRequest(
+            q=form["q"] or None,
+            place=form["place"] or None,
+            radius_km=float(form["radius_km"]) if form["radius_km"] else None,
+            hours=int(form["hours"]) if form["hours"] else None,
+            education=EducationLevel(form["education"]) if form["education"] else None,
+            contract_types=frozenset([ContractType(form["contract_type"])])
+            if form["contract_type"]
+            else frozenset(),
+            isco08=form["occupation"] or None,
+            limit=20,
+            origins=origins,
+        )
+    except (ValueError, ValidationError) as e:
+        raise InputError(f"check the filters: {e}", field="filters") from e

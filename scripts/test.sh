@@ -11,6 +11,8 @@ ruff format --check .
 mypy
 lint-imports
 
+scripts/ensure-chromium.sh || [ "${CI:-}" != "true" ]
+
 echo "== tests on SQLite"
 pytest --cov --cov-report=term:skip-covered "$@"
 

@@ -25,7 +25,7 @@ def _template_messages() -> dict[str, set[str]]:
     for item in TEMPLATES.iterdir():
         if not item.name.endswith(".html"):
             continue
-        for _, _, message, _ in extract(
+        for _lineno, message, _comments, _context in extract(
             "jinja2.ext:babel_extract",
             io.BytesIO(item.read_bytes()),
             options={"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"},

@@ -8,10 +8,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from topmatch.web import pages
+from topmatch.web import clients, federation, finance, introductions, openings, pages
 from topmatch.web.core import SignInRequired
 
-ROUTERS = [pages.router]
+ROUTERS = [
+    pages.router,
+    clients.router,
+    finance.router,
+    federation.router,
+    openings.router,
+    introductions.router,
+]
 
 
 def install(app: FastAPI) -> None:

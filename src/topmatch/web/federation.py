@@ -1,0 +1,152 @@
+"""The federation status page for the node's admin: peers and their sync state, witness
+alarms, our latest checkpoint and its witnesses, the fee agreements and their signatures.
+
+As on the finance pages, the data comes from the API's own handlers called as plain
+functions (``list_peers``, ``sync_now``, ``list_alarms``, ``our_checkpoint``,
+``list_agreements``, ``sign_agreement``), with the session user for the role parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from topmatch import db
+from topmatch.accounts.models import Role, User
+from topmatch.errors import NotFoundError, TopmatchError
+from topmatch.federation import api as federation_api
+from topmatch.ledger import api as ledger_api
+from topmatch.settlement import api as settlement_api
+from topmatch.settlement.periods import AMSTERDAM
+from topmatch.web.core import CsrfChecked, WebUser, datum, error_page, render, requires
+
+router = APIRouter(include_in_schema=False)
+
+SECONDS_PER_MINUTE = 60
+
+
+def moment(value: datetime | str | None) -> str:
+    """A moment in Dutch, on the Amsterdam clock: ``30 november 2026 10:00``."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    local = value.astimezone(AMSTERDAM)
+    return f"{datum(local)} {local:%H:%M}"
+
+
+def lag_minutes(last_success: datetime | None, now: datetime) -> int | None:
+    """Whole minutes since the last successful sync (None: never synchronised)."""
+    if last_success is None:
+        return None
+    return max(0, int((now - last_success).total_seconds()) // SECONDS_PER_MINUTE)
+
+
+def _peers(
+    request: Request, session: Any, user: User, now: datetime
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Each peer with its sync state made readable, and the peer files that did not load."""
+    found = federation_api.list_peers(request, session, user)
+    rows = [
+        {
+            "peer": peer,
+            "last_success": moment(peer.last_success_at),
+            "last_error_at": moment(peer.last_error_at),
+            "lag": lag_minutes(peer.last_success_at, now),
+        }
+        for peer in found.peers
+    ]
+    return rows, found.problems
+
+
+def _checkpoint(session: Any, user: User) -> dict[str, Any] | None:
+    try:
+        return ledger_api.our_checkpoint(session, user)
+    except NotFoundError:
+        return None
+
+
+def overview(request: Request, user: User) -> dict[str, Any]:
+    """Everything the page shows, read in one transaction."""
+    state = request.app.state
+    now: datetime = state.clock()
+    with db.transaction(state.engine) as session:
+        peers, problems = _peers(request, session, user, now)
+        alarms = [
+            {**alarm, "raised": moment(alarm["raised_at"])}
+            for alarm in ledger_api.list_alarms(session, user)
+        ]
+        checkpoint = _checkpoint(session, user)
+        agreements = settlement_api.list_agreements(session, user)
+    return {
+        "peers": peers,
+        "problems": problems,
+        "alarms": alarms,
+        "checkpoint": checkpoint,
+        "agreements": agreements,
+        "names": settlement_api.names(request, state.settings),
+        "me": state.settings.node_id or "",
+    }
+
+
+def _page(
+    request: Request,
+    user: User,
+    *,
+    synced: Sequence[Mapping[str, object]] | None = None,
+    signed: settlement_api.AgreementView | None = None,
+) -> HTMLResponse:
+    context = overview(request, user)
+    context["synced"] = synced
+    context["signed"] = signed
+    return render(request, "federation.html", context, user=user)
+
+
+def _refused(request: Request, user: User) -> HTMLResponse | None:
+    try:
+        requires(user, Role.admin)
+    except TopmatchError as e:
+        return error_page(request, e, user=user)
+    return None
+
+
+@router.get("/federatie", response_class=HTMLResponse)
+def federation_page(request: Request, user: WebUser) -> HTMLResponse:
+    """The state of the federation as this node sees it (admin only)."""
+    if refused := _refused(request, user):
+        return refused
+    return _page(request, user)
+
+
+@router.post("/federatie/synchroniseren", response_class=HTMLResponse)
+async def sync_now(request: Request, user: WebUser, _: CsrfChecked) -> HTMLResponse:
+    """Sync every active peer now, as ``POST /api/v1/peers/sync`` does, and show the
+    result per peer."""
+    if refused := _refused(request, user):
+        return refused
+    try:
+        results = await federation_api.sync_now(request, user)
+    except TopmatchError as e:
+        return error_page(request, e, user=user)
+    return await run_in_threadpool(_page, request, user, synced=results)
+
+
+@router.post("/federatie/afspraken/{version}/tekenen", response_class=HTMLResponse)
+def sign_agreement(version: str, request: Request, user: WebUser, _: CsrfChecked) -> HTMLResponse:
+    """Sign a fee agreement version on behalf of our bureau."""
+    if refused := _refused(request, user):
+        return refused
+    state = request.app.state
+    try:
+        with db.transaction(state.engine) as session:
+            view = settlement_api.sign_agreement(
+                version, request, session, state.settings, state.clock(), user
+            )
+    except TopmatchError as e:
+        return error_page(request, e, user=user)
+    return _page(request, user, signed=view)

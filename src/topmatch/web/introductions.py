@@ -1,0 +1,510 @@
+"""Introductions and placements: asking another bureau for an introduction, deciding on
+theirs, the contact details handed over, recording the placement that follows and its
+later events, and where each ledger entry stands.
+
+Same service layer as the API, no duplicated business logic. Everything that talks to a
+peer lives in an async API handler, and these pages await exactly those handlers as plain
+Python functions, passing their dependencies by hand (request, settings, actor, bureau
+names or key book, and the signed-in user for the role parameter ``_``):
+
+- a new introduction: ``referrals.api.create``; a decision: ``referrals.api.decide``;
+- the contact details handed over: ``referrals.api.handover`` (an audited read);
+- a placement: ``ledger.api.propose_placement``; an event: ``ledger.api.propose_event``.
+
+They check, store, sign and deliver; the page renders what they return, and shows a
+:class:`~topmatch.errors.TopmatchError` they raise next to the lists, with the status the
+API would give. What the pages add is presentation: which side of the fee we are (from the
+fee agreement's payer rule, so that the consultant need not fill it in), which opening an
+introduction is about, and a Dutch status per ledger entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from topmatch import db
+from topmatch.accounts.models import Role, User
+from topmatch.api.errors import status_of
+from topmatch.audit.service import Actor
+from topmatch.cardbox import service as cardbox
+from topmatch.errors import InputError, NotFoundError, TopmatchError, input_error
+from topmatch.federation.models import ReplicaSummary
+from topmatch.ledger import api as ledger_api
+from topmatch.ledger import flows
+from topmatch.ledger import service as ledger
+from topmatch.ledger.models import Cosignature, LedgerEntry, PendingProposal
+from topmatch.matching.api import BureauNames
+from topmatch.publishing.models import PublishedRecord
+from topmatch.referrals import api as referrals_api
+from topmatch.referrals.api import DecisionIn, IntroductionPublic, NewIntroduction
+from topmatch.referrals.models import Introduction
+from topmatch.settlement import service as settlement
+from topmatch.settlement.periods import local_date
+from topmatch.vocabulary import ContractType
+from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
+
+router = APIRouter(include_in_schema=False)
+
+CONSULTANTS = (Role.consultant, Role.admin)
+LEDGER_LINES = 200  # the newest entries of our log on the page
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The opening an introduction is about, as far as this node knows it."""
+
+    title: str
+    contract_type: str | None
+    hours: int | None
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One entry of our ledger, or one of our proposals not (yet) in it."""
+
+    entry_id: str
+    type: str
+    status: Literal["proposed", "refused", "signed", "witnessed"]
+    counterparty: str
+    we_pay: bool
+    amount_cents: int
+    at: str
+    refers_to: str | None
+    placement: dict[str, Any] | None
+    reason: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Ledger:
+    lines: list[LedgerLine]
+    witnessed_size: int
+    witnesses: list[str]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What the action just did, for the message above the lists."""
+
+    kind: Literal["introduction", "decision", "placement", "event"]
+    outcome: str  # sent; accepted/declined; countersigned/pending/refused
+    peer: str = ""
+    error: str | None = None
+
+
+# --- pages -----------------------------------------------------------------------------
+
+
+@router.get("/voorstellen", response_class=HTMLResponse)
+def introductions_page(request: Request, user: WebUser, names: BureauNames) -> HTMLResponse:
+    """Introductions both ways, and the placements and events in our ledger."""
+    try:
+        requires(user, *CONSULTANTS)
+        context = _overview(request.app.state, user)
+    except TopmatchError as e:
+        return error_page(request, e, user=user)
+    return render(request, "introductions.html", {**context, "names": names}, user=user)
+
+
+@router.get("/voorstellen/{introduction_id}", response_class=HTMLResponse)
+def introduction_page(
+    introduction_id: str, request: Request, user: WebUser, names: BureauNames
+) -> HTMLResponse:
+    """One introduction, with the contact details the other bureau handed over. Opening
+    them is recorded in the audit trail (the API's ``GET .../handover``)."""
+    state = request.app.state
+    me = state.settings.node_id or ""
+    contact: dict[str, Any] | None = None
+    problem: TopmatchError | None = None
+    try:
+        requires(user, *CONSULTANTS)
+        with db.transaction(state.engine) as session:
+            row = session.get(Introduction, introduction_id)
+            if row is None:
+                raise NotFoundError(f"no introduction {introduction_id}")
+            intro = _public(row)
+            if intro.handover_received:
+                try:
+                    contact = referrals_api.handover(
+                        introduction_id,
+                        session,
+                        state.settings,
+                        Actor(name=user.name),
+                        state.clock(),
+                        user,
+                    )
+                except TopmatchError as e:
+                    problem = e
+            context = {
+                "intro": intro,
+                "contact": contact,
+                "problem": problem,
+                "openings": {intro.id: _opening(session, intro, me)},
+                "sides": _sides(session, [intro], me=me, now=state.clock()),
+                "contract_types": [c.value for c in ContractType],
+                "names": names,
+            }
+    except TopmatchError as e:
+        return error_page(request, e, user=user)
+    response = render(request, "introductions_detail.html", context, user=user)
+    response.headers["Cache-Control"] = "no-store"  # contact details: never from a cache
+    return response
+
+
+# --- actions: each awaits the API handler, then shows the lists ------------------------
+
+
+@router.post("/voorstellen/nieuw", response_class=HTMLResponse)
+async def new_introduction(
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    _csrf: CsrfChecked,
+    peer: Annotated[str, Form(max_length=63)] = "",
+    kind: Annotated[str, Form(max_length=30)] = "",
+    client_id: Annotated[str, Form(max_length=32)] = "",
+    summary_id: Annotated[str, Form(max_length=26)] = "",
+    vacancy_id: Annotated[str, Form(max_length=32)] = "",
+    handle: Annotated[str, Form(max_length=80)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    """Our client for their opening (from search) or their candidate for our vacancy
+    (from a candidate query): the kind follows from what the form names."""
+    fields = {
+        "peer": peer,
+        "kind": kind or ("candidate_for_vacancy" if handle else "client_for_opening"),
+        "client_id": client_id,
+        "summary_id": summary_id,
+        "vacancy_id": vacancy_id,
+        "handle": handle,
+        "note": note,
+    }
+
+    async def act() -> Notice:
+        data = _validated(NewIntroduction, {k: v for k, v in fields.items() if v})
+        sent = await referrals_api.create(
+            data, request, request.app.state.settings, Actor(name=user.name), user
+        )
+        return Notice("introduction", "sent", peer=data.peer, error=sent.error)
+
+    return await _act_then_show(request, user, names, act)
+
+
+@router.post("/voorstellen/{introduction_id}/besluit", response_class=HTMLResponse)
+async def record_decision(
+    introduction_id: str,
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    _csrf: CsrfChecked,
+    accept: Annotated[bool, Form()],
+    client_consents: Annotated[bool, Form()] = False,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    """Accept (with our client's consent, where the client is ours) or decline."""
+
+    async def act() -> Notice:
+        decision = DecisionIn(accept=accept, client_consents=client_consents, reason=reason)
+        sent = await referrals_api.decide(
+            introduction_id,
+            decision,
+            request,
+            request.app.state.settings,
+            Actor(name=user.name),
+            user,
+        )
+        intro = sent.introduction
+        return Notice("decision", intro.state, peer=intro.peer, error=sent.error)
+
+    return await _act_then_show(request, user, names, act)
+
+
+@router.post("/voorstellen/{introduction_id}/plaatsing", response_class=HTMLResponse)
+async def confirm_placement(
+    introduction_id: str,
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    _csrf: CsrfChecked,
+    start_date: Annotated[str, Form(max_length=10)] = "",
+    contract_type: Annotated[str, Form(max_length=30)] = "",
+    hours_per_week: Annotated[str, Form(max_length=3)] = "",
+) -> HTMLResponse:
+    """Record the placement that followed an accepted introduction: we sign, the other
+    bureau countersigns, both log it; the fee follows from the agreement in force."""
+    state = request.app.state
+    form = {
+        "start_date": start_date,
+        "contract_type": contract_type,
+        "hours_per_week": hours_per_week,
+    }
+
+    async def act() -> Notice:
+        proposal = await run_in_threadpool(
+            _placement_proposal, state, introduction_id=introduction_id, form=form
+        )
+        result = await ledger_api.propose_placement(
+            proposal,
+            request,
+            state.settings,
+            ledger_api.key_book(request, state.settings),
+            user,
+        )
+        return Notice("placement", result.status, peer=proposal.counterparty, error=result.error)
+
+    return await _act_then_show(request, user, names, act)
+
+
+@router.post("/plaatsingen/{entry_id}/gebeurtenis", response_class=HTMLResponse)
+async def record_event(
+    entry_id: str,
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    _csrf: CsrfChecked,
+    type: Annotated[str, Form(max_length=30)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    """Retention confirmed, voided, disputed, dispute resolved: a new co-signed entry that
+    refers to the placement (nothing in the ledger is ever edited)."""
+    state = request.app.state
+
+    async def act() -> Notice:
+        key = await run_in_threadpool(_event_key, state.engine, entry_id, type)
+        proposal = _validated(
+            flows.EventProposal,
+            {"refers_to": entry_id, "type": type, "reason": reason, "key": key},
+        )
+        result = await ledger_api.propose_event(
+            proposal,
+            request,
+            state.settings,
+            ledger_api.key_book(request, state.settings),
+            user,
+        )
+        return Notice("event", result.status, error=result.error)
+
+    return await _act_then_show(request, user, names, act)
+
+
+async def _act_then_show(
+    request: Request, user: User, names: dict[str, str], act: Callable[[], Awaitable[Notice]]
+) -> HTMLResponse:
+    """Do it, then answer with the lists and what happened (one round trip). A refusal is
+    shown above the lists, with the status the API would give."""
+    try:
+        requires(user, *CONSULTANTS)
+    except TopmatchError as e:
+        return error_page(request, e, user=user)
+    notice: Notice | None = None
+    problem: TopmatchError | None = None
+    try:
+        notice = await act()
+    except TopmatchError as e:
+        problem = e
+    context = await run_in_threadpool(_overview, request.app.state, user)
+    return render(
+        request,
+        "introductions.html",
+        {**context, "names": names, "notice": notice, "problem": problem},
+        user=user,
+        status_code=status_of(problem) if problem else 200,
+    )
+
+
+def _event_key(engine: Engine, entry_id: str, event_type: str) -> str:
+    """Which event of this type for this placement it is: 1 for the first dispute, 2 for
+    a dispute after the first was resolved. A form sent twice thus names an event that is
+    already in the ledger, which the ledger refuses, rather than repeating the first one
+    unnoticed (an event id is derived from the placement, the type and this key)."""
+    with db.transaction(engine) as session:
+        done = session.exec(
+            select(func.count()).where(
+                LedgerEntry.refers_to == entry_id, LedgerEntry.type == event_type
+            )
+        ).one()
+    return str(done + 1)
+
+
+def _validated(model: type[M], values: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(values)
+    except ValidationError as e:
+        raise input_error(e) from e
+
+
+# --- what the pages show ---------------------------------------------------------------
+
+
+def _overview(state: Any, user: User) -> dict[str, Any]:
+    me = state.settings.node_id or ""
+    with db.transaction(state.engine) as session:
+        rows = referrals_api.list_introductions(session, user)
+        return {
+            "incoming": [r for r in rows if r.role == "responder"],
+            "outgoing": [r for r in rows if r.role == "requester"],
+            "openings": {r.id: _opening(session, r, me) for r in rows},
+            "sides": _sides(session, rows, me=me, now=state.clock()),
+            "ledger": _ledger(session, me=me),
+            "contract_types": [c.value for c in ContractType],
+            "notice": None,
+            "problem": None,
+        }
+
+
+def _public(row: Introduction) -> IntroductionPublic:
+    """The API's view of one introduction (``GET /api/v1/introductions`` lists these)."""
+    return IntroductionPublic.model_validate(
+        {**row.model_dump(), "handover_received": row.handover_in is not None}
+    )
+
+
+def _opening(session: Session, intro: IntroductionPublic, me: str) -> Opening | None:
+    """The opening: a published summary (theirs, or ours for a request to us), our own
+    vacancy, or the vacancy profile the other bureau sent with its request."""
+    if intro.summary_id:
+        origin = intro.peer if intro.role == "requester" else me
+        summary = session.get(ReplicaSummary, (origin, intro.summary_id))
+        if summary is not None:
+            return Opening(summary.title, summary.contract_type, summary.hours_max)
+    if intro.vacancy_id:
+        try:
+            vacancy = cardbox.get_vacancy(session=session, vacancy_id=intro.vacancy_id)
+        except NotFoundError:
+            return None
+        return Opening(vacancy.title, vacancy.contract_type, vacancy.hours_max)
+    occupation = intro.profile.get("occupation")
+    if isinstance(occupation, dict):
+        return Opening(
+            str(occupation.get("label", "")),
+            intro.profile.get("contract_type"),
+            intro.profile.get("hours_max"),
+        )
+    return None
+
+
+def _sides(
+    session: Session, intros: list[IntroductionPublic], *, me: str, now: datetime
+) -> dict[str, str | None]:
+    """Per accepted introduction: "payer" or "payee", or None without an agreement."""
+    sides: dict[str, str | None] = {}
+    for intro in intros:
+        if intro.state != "accepted":
+            continue
+        try:
+            sides[intro.id] = _we_are(session, intro, me=me, now=now)
+        except InputError:
+            sides[intro.id] = None
+    return sides
+
+
+def _we_are(session: Session, intro: IntroductionPublic, *, me: str, now: datetime) -> str:
+    """Our side of the fee, by the payer rule of the agreement in force with the peer:
+    ``client_bureau`` (the bureau whose client is placed pays) or ``opening_bureau``.
+    The client is ours exactly when the introduction names one of our clients."""
+    record = settlement.agreement_for(session, parties={me, intro.peer}, day=local_date(now))
+    client_bureau_pays = settlement.terms(record).payer == "client_bureau"
+    client_is_ours = intro.client_id is not None
+    return "payer" if client_bureau_pays == client_is_ours else "payee"
+
+
+def _placement_proposal(
+    state: Any, *, introduction_id: str, form: dict[str, str]
+) -> flows.PlacementProposal:
+    """Everything but the start date, contract and hours follows from the introduction.
+
+    The client reference is a pseudonym only this node can link back: our client's id when
+    the client is ours, else the introduction's id (the other bureau holds the client). The
+    summary id is the opening's published summary when this node knows it.
+    """
+    me = state.settings.node_id or ""
+    with db.transaction(state.engine) as session:
+        row = session.get(Introduction, introduction_id)
+        if row is None:
+            raise NotFoundError(f"no introduction {introduction_id}")
+        intro = _public(row)
+        values = {
+            **form,
+            "counterparty": intro.peer,
+            "we_are": _we_are(session, intro, me=me, now=state.clock()),
+            "introduction_id": intro.id,
+            "summary_id": intro.summary_id or _published_summary(session, intro.vacancy_id),
+            "client_id": intro.client_id or intro.id,
+        }
+    return _validated(flows.PlacementProposal, values)
+
+
+def _published_summary(session: Session, vacancy_id: str | None) -> str:
+    if vacancy_id is None:
+        return ""  # their vacancy: we know only the profile they sent
+    published = session.exec(
+        select(PublishedRecord).where(PublishedRecord.record_id == vacancy_id)
+    ).first()
+    return published.summary_id if published is not None else ""
+
+
+def _ledger(session: Session, *, me: str) -> Ledger:
+    """Our newest entries and our open proposals, each with its status: proposed (waiting
+    for the countersignature), refused, signed by both (in our log), or witnessed (covered
+    by a checkpoint of our log that at least one peer cosigned)."""
+    witnessed = session.exec(select(func.max(Cosignature.size))).one() or 0
+    witnesses = session.exec(select(Cosignature.witness).where(Cosignature.size == witnessed)).all()
+    last = session.exec(select(func.max(LedgerEntry.seq))).one()
+    after = -1 if last is None else max(-1, last - LEDGER_LINES)
+    logged = [
+        _line(
+            json.loads(row.canonical),
+            me=me,
+            status="witnessed" if row.seq < witnessed else "signed",
+        )
+        for row in ledger.entries(session, after=after, limit=LEDGER_LINES)
+    ]
+    proposals = session.exec(
+        select(PendingProposal)
+        .where(PendingProposal.status != "countersigned")
+        .order_by(col(PendingProposal.created_at).desc())
+    ).all()
+    open_ = [
+        _line(
+            json.loads(p.signed),
+            me=me,
+            status="proposed" if p.status == "pending" else "refused",
+            error=p.last_error,
+        )
+        for p in proposals
+    ]
+    return Ledger(open_ + logged[::-1], witnessed, sorted(witnesses))
+
+
+def _line(
+    entry: dict[str, Any],
+    *,
+    me: str,
+    status: Literal["proposed", "refused", "signed", "witnessed"],
+    error: str | None = None,
+) -> LedgerLine:
+    return LedgerLine(
+        entry_id=entry["entry_id"],
+        type=entry["type"],
+        status=status,
+        counterparty=entry["payee"] if entry["payer"] == me else entry["payer"],
+        we_pay=entry["payer"] == me,
+        amount_cents=entry["amount_cents"],
+        at=entry["at"],
+        refers_to=entry.get("refers_to"),
+        placement=entry.get("placement"),
+        reason=entry.get("reason"),
+        error=error,
+    )

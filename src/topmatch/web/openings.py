@@ -1,0 +1,175 @@
+"""My openings: our vacancies and baanopeningen, publishing them to the other bureaus, and
+asking the other bureaus for candidates for a vacancy.
+
+Same service layer as the API, no second copy of its rules:
+
+- the lists are ``cardbox.service.list_vacancies`` / ``list_baanopeningen``, as
+  ``GET /api/v1/vacancies`` and ``/baanopeningen`` call them;
+- "Publish" / "Stop publishing" is the API's PATCH path: ``cardbox.service.update_*`` with
+  the record's version (a stale form is a version conflict, not a lost edit), then
+  ``topmatch.api.publish.publish`` puts the change in our feed, in the same transaction;
+- "Candidates at other bureaus" awaits ``matching.api.candidate_query``, the API handler
+  itself, called as the plain async function it is with its dependencies passed by hand
+  (request, settings, bureau names, actor, user). It builds and audits the query in its own
+  transaction and asks every active peer at once within the deadline; the page renders the
+  per-bureau outcomes and the anonymised candidates it returns. Talking to peers lives in
+  that one function, so the web and the API cannot drift apart.
+
+Every refusal (:class:`~topmatch.errors.TopmatchError`) is shown on the error page with the
+status the API would give.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from topmatch import db
+from topmatch.accounts.models import Role, User
+from topmatch.api.publish import publish
+from topmatch.audit.service import Actor
+from topmatch.cardbox import service as cardbox
+from topmatch.cardbox.schemas import (
+    BaanopeningPublic,
+    BaanopeningUpdate,
+    VacancyPublic,
+    VacancyUpdate,
+)
+from topmatch.errors import TopmatchError
+from topmatch.matching import api as matching_api
+from topmatch.matching.api import BureauNames
+from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
+
+router = APIRouter(include_in_schema=False)
+
+CONSULTANTS = (Role.consultant, Role.admin)
+Kind = Literal["vacancy", "baanopening"]
+DONE = frozenset({"published", "withdrawn"})  # what a redirect after a change says
+
+
+@router.get("/openingen", response_class=HTMLResponse)
+def openings_page(
+    request: Request,
+    user: WebUser,
+    gedaan: Annotated[str, Query(max_length=20)] = "",
+    id: Annotated[str, Query(max_length=32)] = "",
+) -> HTMLResponse:
+    """Our vacancies and baanopeningen, each with whether peers see it."""
+    state = request.app.state
+    try:
+        requires(user, *CONSULTANTS)
+        window = cardbox.Window(limit=state.settings.max_page_size, offset=0)
+        with db.transaction(state.engine) as session:
+            vacancies = cardbox.list_vacancies(session=session, window=window)
+            baanopeningen = cardbox.list_baanopeningen(session=session, window=window)
+    except TopmatchError as e:
+        return error_page(request, e, user=user)
+    listed: list[VacancyPublic | BaanopeningPublic] = [*vacancies.items, *baanopeningen.items]
+    changed = next((o for o in listed if o.id == id), None)
+    context = {
+        "vacancies": vacancies,
+        "baanopeningen": baanopeningen,
+        "done": gedaan if changed is not None and gedaan in DONE else "",
+        "changed": changed,
+    }
+    return render(request, "openings.html", context, user=user)
+
+
+@router.post("/vacatures/{vacancy_id}/publiceren", response_model=None)
+def publish_vacancy(
+    vacancy_id: str,
+    request: Request,
+    user: WebUser,
+    _csrf: CsrfChecked,
+    published: Annotated[bool, Form()],
+    version: Annotated[int, Form(ge=1)],
+) -> Response:
+    return _set_published(request, user, "vacancy", vacancy_id, published, version)
+
+
+@router.post("/baanopeningen/{baanopening_id}/publiceren", response_model=None)
+def publish_baanopening(
+    baanopening_id: str,
+    request: Request,
+    user: WebUser,
+    _csrf: CsrfChecked,
+    published: Annotated[bool, Form()],
+    version: Annotated[int, Form(ge=1)],
+) -> Response:
+    return _set_published(request, user, "baanopening", baanopening_id, published, version)
+
+
+def _set_published(
+    request: Request, user: User, kind: Kind, record_id: str, published: bool, version: int
+) -> Response:
+    """The API's PATCH with only ``published`` changed, then our feed (one transaction);
+    answered with a redirect so that reloading the list sends nothing again."""
+    state = request.app.state
+    actor = Actor(name=user.name)
+    try:
+        requires(user, *CONSULTANTS)
+        with db.transaction(state.engine) as session:
+            now = state.clock()
+            if kind == "vacancy":
+                cardbox.update_vacancy(
+                    session=session,
+                    vacancy_id=record_id,
+                    changes=VacancyUpdate(version=version, published=published),
+                    if_match=None,
+                    actor=actor,
+                    now=now,
+                )
+                publish(
+                    session=session, publisher=state.publisher, now=now, vacancy_ids=[record_id]
+                )
+            else:
+                cardbox.update_baanopening(
+                    session=session,
+                    baanopening_id=record_id,
+                    changes=BaanopeningUpdate(version=version, published=published),
+                    if_match=None,
+                    actor=actor,
+                    now=now,
+                )
+                publish(
+                    session=session, publisher=state.publisher, now=now, baanopening_ids=[record_id]
+                )
+    except TopmatchError as e:
+        return error_page(request, e, user=user)
+    done = "published" if published else "withdrawn"
+    return RedirectResponse(f"/openingen?gedaan={done}&id={record_id}#o-{record_id}", 303)
+
+
+@router.post("/vacatures/{vacancy_id}/kandidaten", response_class=HTMLResponse)
+async def candidates_page(
+    vacancy_id: str,
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    _csrf: CsrfChecked,
+) -> HTMLResponse:
+    """Ask every other bureau for anonymised candidates; show each bureau's answer."""
+    state = request.app.state
+    try:
+        requires(user, *CONSULTANTS)
+        vacancy = await run_in_threadpool(_vacancy, state.engine, vacancy_id)
+        found = await matching_api.candidate_query(
+            vacancy_id=vacancy_id,
+            request=request,
+            settings=state.settings,
+            names=names,
+            actor=Actor(name=user.name),
+            _=user,
+        )
+    except TopmatchError as e:
+        return error_page(request, e, user=user)
+    return render(request, "candidates.html", {"vacancy": vacancy, "found": found}, user=user)
+
+
+def _vacancy(engine: Engine, vacancy_id: str) -> VacancyPublic:
+    with db.transaction(engine) as session:
+        return cardbox.vacancy_public(cardbox.get_vacancy(session=session, vacancy_id=vacancy_id))

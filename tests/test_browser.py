@@ -109,3 +109,86 @@ def test_sign_in_and_search_all_bureaus(federation: list[demo.DemoNode], browser
     assert bureaus & {"Baanbrekers Tilburg", "Stap Verder Zwolle"}, bureaus
     _shot(page, "zoeken")
     _accessible(page, "zoeken")
+
+
+def _consenting_client_with_match(node: demo.DemoNode, peer: demo.DemoNode) -> tuple[str, str]:
+    """(client id, summary id) of one of our consenting clients and a vacancy of ``peer``."""
+    walk = demo.Walk([node, peer, peer], Path("."))
+    client, hit = walk._client_with_match(node, peer)
+    return client["id"], hit["opening"]["id"]
+
+
+def test_introduce_accept_place_and_settle(federation: list[demo.DemoNode], browser: Any) -> None:
+    """The consultant's whole path across two bureaus, and finance's statement."""
+    werkpad, baanbrekers, _ = federation
+    client_id, summary_id = _consenting_client_with_match(werkpad, baanbrekers)
+
+    # Werkpad: the client's matches at every bureau, and an introduction to Baanbrekers.
+    ours = _page(browser, werkpad)
+    ours.goto(f"{werkpad.url}/clienten/{client_id}")
+    _shot(ours, "client-matches")
+    _accessible(ours, "client page")
+    form = ours.locator(f"form:has(input[name=summary_id][value='{summary_id}'])")
+    form.get_by_role("button").click()
+    ours.wait_for_load_state()
+    assert ours.locator("[role=status]").first.inner_text().startswith("Uw verzoek")
+
+    # Baanbrekers: the anonymised request, accepted in one click.
+    theirs = _page(browser, baanbrekers)
+    theirs.goto(f"{baanbrekers.url}/voorstellen")
+    _shot(theirs, "voorstellen-inkomend")
+    _accessible(theirs, "introductions (incoming)")
+    accept = theirs.locator("form[action$='/besluit']:has(input[name=accept][value=true])").first
+    accept.get_by_role("button", name="Accepteren").click()
+    theirs.wait_for_load_state()
+    assert "geaccepteerd" in theirs.content()
+
+    # Werkpad: confirm the placement; both bureaus sign it.
+    ours.goto(f"{werkpad.url}/voorstellen")
+    placement = ours.locator("details:has(form[action$='/plaatsing'])").first
+    placement.locator("summary").click()
+    placement.get_by_label("Startdatum").fill("2026-11-02")
+    placement.get_by_role("button", name="Plaatsing bevestigen").click()
+    ours.wait_for_load_state()
+    assert "door beide getekend" in ours.content()
+    _shot(ours, "voorstellen-geplaatst")
+
+    # Finance at Werkpad: the statement names Baanbrekers, and the CSV downloads.
+    finance = _page(browser, werkpad, role="finance")
+    finance.goto(f"{werkpad.url}/financien")
+    assert "Baanbrekers Tilburg" in finance.content()
+    _shot(finance, "financien")
+    _accessible(finance, "finance")
+    with finance.expect_download() as download:
+        finance.get_by_role("link", name="CSV", exact=True).click()
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.startswith("periode;regel;datum")
+    assert "baanbrekers" in csv_text
+
+
+def test_main_pages_are_accessible(federation: list[demo.DemoNode], browser: Any) -> None:
+    werkpad = federation[0]
+    consultant = _page(browser, werkpad)
+    for path, name in (
+        ("/clienten", "clienten"),
+        ("/clienten/nieuw", "client-nieuw"),
+        ("/openingen", "openingen"),
+    ):
+        consultant.goto(werkpad.url + path)
+        _shot(consultant, name)
+        _accessible(consultant, name)
+    consultant.goto(f"{werkpad.url}/clienten/nieuw")
+    # the browser's own checks aside, the server explains each field in Dutch
+    consultant.evaluate("document.querySelectorAll('form').forEach(f => f.noValidate = true)")
+    consultant.get_by_role("button", name="Opslaan").click()  # empty form: messages per field
+    consultant.wait_for_load_state()
+    assert consultant.locator("[aria-invalid=true]").count() > 0
+    _accessible(consultant, "client form with errors")
+    admin = _page(browser, werkpad, role="admin")
+    admin.goto(f"{werkpad.url}/federatie")
+    _shot(admin, "federatie")
+    _accessible(admin, "federation")
+    admin.set_viewport_size({"width": 820, "height": 1180})  # a tablet
+    admin.goto(f"{werkpad.url}/zoeken?q=kok")
+    _shot(admin, "zoeken-tablet")
+    _accessible(admin, "search on a tablet")

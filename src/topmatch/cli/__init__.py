@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -33,7 +33,7 @@ from topmatch.audit import service as audit
 from topmatch.audit.service import Actor
 from topmatch.cardbox import synthetic
 from topmatch.cardbox.crypto import BsnVault
-from topmatch.clock import system_clock
+from topmatch.clock import Clock, system_clock
 from topmatch.errors import ConfigurationError, InputError, TopmatchError
 from topmatch.federation import replication
 from topmatch.federation import service as federation_service
@@ -408,19 +408,27 @@ def sync(
         raise typer.Exit(1)
 
 
+@asynccontextmanager
+async def _peer_client(
+    settings: Settings, registry: PeerRegistry, clock: Clock = system_clock
+) -> AsyncIterator[PeerClient]:
+    """A signing client for talking to peers from the command line."""
+    node = identity.load_identity(settings)
+    async with httpx.AsyncClient(
+        auth=SignatureAuth(node, clock), timeout=settings.peer_timeout_seconds
+    ) as http:
+        yield PeerClient(
+            http=http,
+            registry=registry,
+            clock=clock,
+            max_response_bytes=settings.max_peer_response_bytes,
+        )
+
+
 async def _sync(
     settings: Settings, registry: PeerRegistry, peers: list[PeerDescriptor], engine: Engine
 ) -> list[replication.SyncResult]:
-    node = identity.load_identity(settings)
-    async with httpx.AsyncClient(
-        auth=SignatureAuth(node, system_clock), timeout=settings.peer_timeout_seconds
-    ) as http:
-        client = PeerClient(
-            http=http,
-            registry=registry,
-            clock=system_clock,
-            max_response_bytes=settings.max_peer_response_bytes,
-        )
+    async with _peer_client(settings, registry) as client:
         return await replication.sync_all(
             peers=peers, client=client, engine=engine, clock=system_clock, respect_backoff=False
         )

@@ -10,16 +10,15 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
 from topmatch import db
-from topmatch.cli import _registry, _session, app, err, out, state
+from topmatch.cli import _peer_client, _registry, _session, app, err, out, state
 from topmatch.clock import shifted_clock
-from topmatch.federation.transport import PeerClient, SignatureAuth
+from topmatch.federation.transport import PeerClient
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import flows
@@ -128,18 +127,8 @@ async def _peers(
     settings: Settings,
 ) -> AsyncIterator[tuple[PeerClient, list[PeerDescriptor], KeyBook]]:
     registry = _registry(settings)
-    node = identity.load_identity(settings)
-    clock = _clock(settings)
     own = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
-    async with httpx.AsyncClient(
-        auth=SignatureAuth(node, clock), timeout=settings.peer_timeout_seconds
-    ) as http:
-        client = PeerClient(
-            http=http,
-            registry=registry,
-            clock=clock,
-            max_response_bytes=settings.max_peer_response_bytes,
-        )
+    async with _peer_client(settings, registry, _clock(settings)) as client:
         yield client, registry.active(), KeyBook([own, *registry.active()])
 
 

@@ -279,11 +279,9 @@ def _net(lines: Sequence[Line], a: str, b: str) -> Net:
 
 
 def _totals(lines: Iterable[Line]) -> Totals:
-    items = list(lines)
-    return Totals(
-        amount_cents=sum(x.amount_cents for x in items),
-        vat_cents=sum(x.vat_cents for x in items),
-        total_cents=sum(x.total_cents for x in items),
+    return _sum(
+        Totals(amount_cents=x.amount_cents, vat_cents=x.vat_cents, total_cents=x.total_cents)
+        for x in lines
     )
 
 

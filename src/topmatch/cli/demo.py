@@ -36,6 +36,7 @@ from topmatch.cli import _publish_all, _registry, _session, _vault, app, err
 from topmatch.clock import system_clock
 from topmatch.identity import service as identity
 from topmatch.settings import load_settings
+from topmatch.settlement.exports import eurobedrag
 from topmatch.settlement.periods import local_date, period_of
 from topmatch.vocabulary import ContractType
 
@@ -416,7 +417,12 @@ class Walk:
         table = Table("contract", "vergoeding", "bij start", "na 6 maanden")
         for band in document["placement_fees"]:
             fee = band["fee_cents"]
-            table.add_row(band["contract_type"], _eur(fee), _eur(fee // 2), _eur(fee - fee // 2))
+            table.add_row(
+                band["contract_type"],
+                eurobedrag(fee),
+                eurobedrag(fee // 2),
+                eurobedrag(fee - fee // 2),
+            )
         self.step(
             "de vergoedingenafspraak",
             f"Versie {document['version']}, ondertekend door "
@@ -453,7 +459,7 @@ class Walk:
                 entry["entry_id"][:12],
                 self.names[entry["payer"]],
                 self.names[entry["payee"]],
-                _eur(entry["amount_cents"]),
+                eurobedrag(entry["amount_cents"]),
                 ", ".join(s["party"] for s in entry["signatures"]),
             )
         first = introduced[0]
@@ -469,7 +475,7 @@ class Walk:
             "duurzaam",
             self.names[retained["entry"]["payer"]],
             self.names[retained["entry"]["payee"]],
-            _eur(retained["entry"]["amount_cents"]),
+            eurobedrag(retained["entry"]["amount_cents"]),
             ", ".join(s["party"] for s in retained["entry"]["signatures"]),
         )
         self.step(
@@ -551,7 +557,7 @@ class Walk:
             table.add_row(
                 self.names[payment["payer"]],
                 self.names[payment["payee"]],
-                _eur(payment["amount_cents"]),
+                eurobedrag(payment["amount_cents"]),
             )
         html = self.root / f"afrekening-werkpad-{quarter.name}.html"
         counterparty = view["statement"]["counterparties"][0]["counterparty"]
@@ -567,8 +573,8 @@ class Walk:
             f"Elk paar bureaus sluit {quarter.name} af met een "
             "door beide ondertekende regel; daarna verrekent Topmatch over alle bureaus: "
             f"{len(proposal['payments'])} overboeking(en) in plaats van "
-            f"{len(proposal['based_on'])}, {_eur(proposal['moved_cents'])} in plaats van "
-            f"{_eur(proposal['gross_cents'])}.\nAfrekening als HTML: {html}",
+            f"{len(proposal['based_on'])}, {eurobedrag(proposal['moved_cents'])} in plaats van "
+            f"{eurobedrag(proposal['gross_cents'])}.\nAfrekening als HTML: {html}",
         )
         out.print(table)
 
@@ -579,18 +585,12 @@ class Walk:
         for section in view["statement"]["counterparties"]:
             table.add_row(
                 self.names.get(section["counterparty"], section["counterparty"]),
-                _eur(section["receivable"]["total_cents"]),
-                _eur(section["payable"]["total_cents"]),
-                _eur(section["net"]["total_cents"]),
+                eurobedrag(section["receivable"]["total_cents"]),
+                eurobedrag(section["payable"]["total_cents"]),
+                eurobedrag(section["net"]["total_cents"]),
                 str(len(section["excluded"])),
             )
         out.print(table)
-
-
-def _eur(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(cents), 100)
-    return f"€ {sign}{whole:,}".replace(",", ".") + f",{rest:02d}"
 
 
 def _wait_for_interrupt(nodes: list[DemoNode]) -> None:

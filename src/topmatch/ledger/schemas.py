@@ -173,13 +173,11 @@ class EntryBody(Strict):
         if self.placement is not None:
             return entry_id_for("placement.started", self.placement.introduction_id)
         if self.handover is not None:
-            subject = f"{self.handover.from_bureau}:{self.handover.reference}"
-            return entry_id_for("handover.completed", subject)
+            return handover_entry_id(self.handover.from_bureau, self.handover.reference)
         if self.licence is not None:
-            return entry_id_for("licence.charged", f"{self.payer}:{self.licence.reference}")
+            return licence_entry_id(self.payer, self.licence.reference)
         if self.period is not None:
-            a, b = sorted(self.parties)
-            return entry_id_for("settlement.closed", f"{self.period}:{a}:{b}")
+            return closing_entry_id(self.period, self.parties)
         return None
 
     @property
@@ -221,3 +219,16 @@ def entry_id_for(entry_type: str, subject: str, refers_to: str | None = None) ->
     """A deterministic entry id: proposing the same event twice yields the same id."""
     material = f"topmatch ledger entry\n{entry_type}\n{subject}\n{refers_to or ''}"
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def handover_entry_id(from_bureau: str, reference: str) -> str:
+    return entry_id_for("handover.completed", f"{from_bureau}:{reference}")
+
+
+def licence_entry_id(payer: str, reference: str) -> str:
+    return entry_id_for("licence.charged", f"{payer}:{reference}")
+
+
+def closing_entry_id(period: str, parties: frozenset[str] | list[str]) -> str:
+    a, b = sorted(parties)
+    return entry_id_for("settlement.closed", f"{period}:{a}:{b}")

@@ -27,7 +27,13 @@ from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import flows
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import LedgerEntry, PendingProposal
-from topmatch.ledger.schemas import ENTRY_FORMAT, AgreementRef, EntryBody, entry_id_for
+from topmatch.ledger.schemas import (
+    ENTRY_FORMAT,
+    AgreementRef,
+    EntryBody,
+    handover_entry_id,
+    licence_entry_id,
+)
 from topmatch.settings import Settings
 from topmatch.settlement import agreement as pricing
 from topmatch.settlement import exchange, exports
@@ -486,7 +492,6 @@ def _entry(
     """A priced entry we pay, with its id derived from its facts."""
     draft = {
         "format": ENTRY_FORMAT,
-        "entry_id": "0" * 64,
         "type": kind,
         "at": now.isoformat(),
         "proposer": me,
@@ -497,12 +502,10 @@ def _entry(
         "agreement": ref.model_dump(),
         **facts,
     }
-    derived = _derived_id(kind, draft, me)
-    return {**draft, "entry_id": derived}
-
-
-def _derived_id(kind: str, draft: dict[str, Any], me: str) -> str:
     if kind == "handover.completed":
-        facts = draft["handover"]
-        return entry_id_for(kind, f"{facts['from_bureau']}:{facts['reference']}")
-    return entry_id_for(kind, f"{me}:{draft['licence']['reference']}")
+        entry_id = handover_entry_id(
+            facts["handover"]["from_bureau"], facts["handover"]["reference"]
+        )
+    else:
+        entry_id = licence_entry_id(me, facts["licence"]["reference"])
+    return {**draft, "entry_id": entry_id}

@@ -29,7 +29,7 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.errors import EntrySignatureError, LedgerError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import LedgerEntry
-from topmatch.ledger.schemas import ENTRY_FORMAT, EntryBody, entry_id_for
+from topmatch.ledger.schemas import ENTRY_FORMAT, EntryBody, closing_entry_id
 from topmatch.referrals import service as referrals
 from topmatch.settlement import agreement as pricing
 from topmatch.settlement import netting as netting_core
@@ -571,10 +571,9 @@ def closing_entry(
             field="period",
         )
     made = _bilateral(session, me=me, counterparty=counterparty, chosen=chosen)
-    a, b = made.parties
     body = EntryBody(
         format=ENTRY_FORMAT,
-        entry_id=entry_id_for("settlement.closed", f"{period_name}:{a}:{b}"),
+        entry_id=closing_entry_id(period_name, made.parties),
         type="settlement.closed",
         at=now,
         proposer=me,

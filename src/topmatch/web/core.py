@@ -26,6 +26,7 @@ from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role, User
 from topmatch.api.errors import status_of
 from topmatch.errors import AuthenticationError, PermissionDeniedError, TopmatchError
+from topmatch.settlement import exports
 from topmatch.web import i18n
 
 SESSION_COOKIE = "topmatch_sessie"
@@ -53,27 +54,18 @@ def environment(language: str) -> Environment:
     return env
 
 
-MONTHS = (
-    "januari", "februari", "maart", "april", "mei", "juni",
-    "juli", "augustus", "september", "oktober", "november", "december",
-)  # fmt: skip
-
-
 def euro(cents: int | None) -> str:
-    """€ 1.234,56 (Dutch notation, integer arithmetic)."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(int(cents)), 100)
-    return f"€ {sign}{whole:,}".replace(",", ".") + f",{rest:02d}"
+    """€ 1.234,56 (Dutch notation, integer arithmetic); empty for no amount."""
+    return "" if cents is None else exports.eurobedrag(int(cents))
 
 
 def datum(value: date | datetime | str | None) -> str:
+    """A date in Dutch ("1 oktober 2026"), from a date, a datetime or ISO text."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    return exports.datum(value.date() if isinstance(value, datetime) else value)
 
 
 def language_of(request: Request) -> str:

@@ -13,3 +13,4 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 echo "Chromium is not installed and cannot be installed here (need root and apt-get);" \
   "the browser tests will be skipped." >&2
+exit 1

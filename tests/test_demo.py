@@ -50,3 +50,13 @@ def test_demo_walks_through_every_step(tmp_path: Path) -> None:
         assert step in done.stdout, step
     statement = next((tmp_path / "demo").glob("afrekening-werkpad-*.html")).read_text()
     assert "Baanbrekers Tilburg" in statement
+
+
+def test_the_demo_never_wipes_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    from topmatch.cli import demo  # noqa: PLC0415
+
+    precious = tmp_path / "thesis.txt"
+    precious.write_text("years of work")
+    with pytest.raises(demo.DemoError, match="not a demo folder"):
+        demo.prepare(tmp_path, 0)
+    assert precious.read_text() == "years of work"

@@ -286,3 +286,48 @@ def test_statements_refuse_future_periods_and_closing_waits_for_the_end(
             settlement.closing_entry(
                 session, me="alfa", counterparty="bravo", period_name="2026-Q4", now=clock()
             )
+
+
+def test_a_draft_only_its_proposer_signed_cannot_block_our_agreements(
+    engine: Engine, clock: FrozenClock, peers: dict[str, FakePeer]
+) -> None:
+    alfa, bravo, _ = peers.values()
+    book = KeyBook([p.descriptor for p in peers.values()])
+    from topmatch.ledger import canonical  # noqa: PLC0415
+
+    squat = pricing.body(
+        settlement.parse_agreement(
+            agreement_document(version="squat", valid_from="1900-01-01", valid_to=None)
+        )
+    )
+    signed = canonical.sign_entry(
+        squat, key=alfa.identity.private_key, key_id=alfa.identity.key_id, party="alfa"
+    )
+    with db.transaction(engine) as session:
+        note = settlement.merge_agreement(
+            session, settlement.parse_agreement(signed), me="bravo", book=book, now=clock()
+        )
+        assert "new" in note
+        ours = settlement.propose_agreement(
+            session, agreement_document(), me="bravo", node=bravo.identity, now=clock()
+        )
+        assert ours.version == "2026-1"
+        with pytest.raises(ConflictError, match="overlaps in time"):
+            settlement.sign_agreement(
+                session, "squat", me="bravo", node=bravo.identity, now=clock()
+            )
+
+
+def test_a_reference_that_is_a_bsn_never_enters_the_ledger() -> None:
+    from topmatch.ledger.schemas import LicenceFacts  # noqa: PLC0415
+
+    with pytest.raises(ValueError, match="must not be a BSN"):
+        LicenceFacts.model_validate_json(
+            '{"reference": "111222333", "method": "training", "participants": 1}'
+        )
+    assert (
+        LicenceFacts.model_validate_json(
+            '{"reference": "cursus-7", "method": "training", "participants": 1}'
+        ).reference
+        == "cursus-7"
+    )

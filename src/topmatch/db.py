@@ -110,13 +110,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 @contextmanager
 def _migration_lock(engine: Engine) -> Iterator[None]:
     if engine.dialect.name == "postgresql":
-        with engine.connect() as holder:
+        # autocommit: the holder never sits idle in a transaction, which a server's
+        # idle_in_transaction_session_timeout would end, taking the lock with it
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as holder:
             holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
             try:
                 yield
             finally:
                 holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
-                holder.commit()
         return
     database = engine.url.database
     if not database or database == ":memory:":

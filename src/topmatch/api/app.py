@@ -282,10 +282,10 @@ def refresh_own(engine: Engine, publisher: Publisher, now: datetime) -> None:
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory``: settings from the environment and config file.
 
-    With ``log_format = "json"`` it takes over uvicorn's logging (see :mod:`topmatch.logs`);
-    with text, uvicorn's own logging options apply.
+    It takes over logging in both formats, as ``topmatch serve`` does (see
+    :mod:`topmatch.logs`): uvicorn's own access log writes query strings, which may hold
+    a name someone searched for.
     """
     settings = load_settings()
-    if settings.log_format == "json":
-        logs.configure(settings)
+    logs.configure(settings)
     return create_app(settings)

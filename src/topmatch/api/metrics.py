@@ -74,9 +74,11 @@ FEDERATION_PREFIX = "/federation/"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Scrapes and health checks every few seconds would drown the access log at INFO.
 _QUIET_ROUTES = frozenset({"/metrics", "/healthz"})
-# A request id from the reverse proxy is kept if it is hex or a UUID: that form cannot
-# carry a name, and 16 characters at least cannot be a BSN.
-_FORWARDED_ID = re.compile(r"^[0-9a-fA-F-]{16,64}$")
+# A request id from the reverse proxy is kept only as a UUID or 32 lowercase hex digits:
+# random-looking forms that cannot carry a name, a BSN or a phone number in readable form.
+_FORWARDED_ID = re.compile(
+    r"^([0-9a-f]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
 
 
 class Metrics:

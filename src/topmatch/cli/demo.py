@@ -46,6 +46,7 @@ BUREAUS = (
     ("stapverder", "Stap Verder Zwolle", 2015),
 )
 HTTP_OK = {200, 201}
+MARKER = ".topmatch-demo"  # only a folder holding this file is ever wiped
 # The walk is read by people: wrap long lines (the CLI's own console never wraps).
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
 START_TIMEOUT_S = 90
@@ -161,7 +162,14 @@ class DemoError(Exception):
 def prepare(root: Path, base_port: int) -> list[DemoNode]:
     """Three fresh nodes: keys, a synthetic card-box each, accounts, each other as peers."""
     if root.exists():
+        if any(root.iterdir()) and not (root / MARKER).exists():
+            raise DemoError(
+                f"{root} exists and is not a demo folder (no {MARKER} file): "
+                "choose another --data-dir"
+            )
         shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / MARKER).write_text("made by topmatch demo: wiped at its next start\n")
     nodes = []
     now = system_clock()
     for index, (node_id, name, seed) in enumerate(BUREAUS):
@@ -639,7 +647,11 @@ def demo(
     sharing, matching, introductions, co-signed placements, audit and settlement."""
     started = datetime.now()  # noqa: DTZ005 - only to report how long the walk took
     out.print(f"[bold]Topmatch demo[/]: drie bureaus in {data_dir}")
-    nodes = prepare(data_dir, base_port)
+    try:
+        nodes = prepare(data_dir, base_port)
+    except DemoError as e:
+        err.print(f"[red]demo failed:[/] {escape(str(e))}")
+        raise typer.Exit(1) from e
     try:
         for node in nodes:
             node.start()

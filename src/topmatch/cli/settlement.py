@@ -70,7 +70,13 @@ def _clock(settings: Settings) -> Any:
 @agreement_app.command("propose")
 def agreement_propose(
     document: Annotated[
-        Path, typer.Argument(help="The agreement as JSON (schemas/fee-agreement.schema.json).")
+        Path,
+        typer.Argument(
+            help="The agreement as JSON (schemas/fee-agreement.schema.json).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
     ],
 ) -> None:
     """Propose a new agreement version, signed by this bureau; peers fetch it on their next

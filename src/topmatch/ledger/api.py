@@ -26,6 +26,7 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import Cosignature, PendingProposal, WitnessAlarm
 from topmatch.ledger.schemas import AgreementRef, EntryBody, entry_id_for
+from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher
 from topmatch.referrals import service as referrals
 from topmatch.settings import Settings
@@ -288,10 +289,16 @@ def _propose_event(
     proposal: flows.EventProposal,
     settings: Settings,
     node: NodeIdentity,
+    publisher: Publisher,
     now: datetime,
 ) -> tuple[PendingProposal, str]:
     me = settings.node_id or ""
     with db.transaction(engine) as session:
+        # the reason is signed into both ledgers for good: scrubbed like any text we share
+        scrubber = publishing.scrubber_for(session, publisher.secret)
+        proposal = proposal.model_copy(
+            update={"reason": scrubber.scrub(proposal.reason, max_length=500)}
+        )
         referred = ledger.get_entry(session, proposal.refers_to)
         retention = (
             settlement.retention_cents(session, referred)
@@ -325,7 +332,7 @@ async def propose_event(
     state = request.app.state
     now = state.clock()
     pending, counterparty = await run_in_threadpool(
-        _propose_event, state.engine, proposal, settings, state.identity, now
+        _propose_event, state.engine, proposal, settings, state.identity, state.publisher, now
     )
     registry: PeerRegistry = state.peers
     return await deliver(

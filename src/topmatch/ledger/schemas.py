@@ -9,10 +9,12 @@ refused, so what was signed is exactly what is stored, exported and verified.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 from typing import Annotated, Final, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -21,6 +23,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from stdnum.nl import bsn as stdnum_bsn
 
 from topmatch.vocabulary import ContractType
 
@@ -58,7 +61,20 @@ EVENT_TYPES: Final = frozenset(
     }
 )
 PeriodName = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$")]
-Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+
+
+def _no_bsn(value: str) -> str:
+    """A reference goes into a ledger both bureaus keep for good: never a BSN."""
+    if any(stdnum_bsn.is_valid(part) for part in re.split(r"[._:-]", value)):
+        raise ValueError("a reference must not be a BSN: use your own file or course number")
+    return value
+
+
+Reference = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
+    AfterValidator(_no_bsn),
+]
 ENTRY_FORMAT: Final = "topmatch.ledger-entry/1"
 
 

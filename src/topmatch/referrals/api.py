@@ -47,7 +47,8 @@ class IntroductionPublic(BaseModel):
     handover_sent: bool
 
 
-def _public(row: Introduction) -> IntroductionPublic:
+def public(row: Introduction) -> IntroductionPublic:
+    """The API's view of one introduction (the web app shows the same)."""
     return IntroductionPublic(
         id=row.id,
         peer=row.peer,
@@ -223,13 +224,13 @@ async def create(
     error = await _send(
         state, data.peer, "/federation/v1/introductions", message.model_dump_json().encode()
     )
-    return Sent(introduction=_public(row), delivered=error is None, error=error)
+    return Sent(introduction=public(row), delivered=error is None, error=error)
 
 
 @router.get("", response_model=list[IntroductionPublic])
 def list_introductions(session: SessionDep, _: ConsultantUser) -> list[IntroductionPublic]:
     rows = session.exec(select(Introduction).order_by(col(Introduction.updated_at).desc())).all()
-    return [_public(r) for r in rows]
+    return [public(r) for r in rows]
 
 
 class DecisionIn(BaseModel):
@@ -274,7 +275,7 @@ async def decide(
     with db.transaction(state.engine) as session:
         fresh = session.get(Introduction, row.id)
         assert fresh is not None  # noqa: S101
-        return Sent(introduction=_public(fresh), delivered=error is None, error=error)
+        return Sent(introduction=public(fresh), delivered=error is None, error=error)
 
 
 @router.get("/{introduction_id}/handover")

@@ -11,7 +11,7 @@ import json
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
@@ -20,20 +20,21 @@ from topmatch import db
 from topmatch.accounts.models import Role
 from topmatch.accounts.models import User as Account
 from topmatch.api.deps import AdminUser, ConsultantUser, NowDep, SessionDep, SettingsDep, require
-from topmatch.errors import InputError
+from topmatch.errors import InputError, NotFoundError
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import flows
+from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import LedgerEntry, PendingProposal
 from topmatch.ledger.schemas import (
     ENTRY_FORMAT,
     AgreementRef,
-    EntryBody,
     handover_entry_id,
     licence_entry_id,
 )
+from topmatch.matching.api import bureau_names
 from topmatch.settings import Settings
 from topmatch.settlement import agreement as pricing
 from topmatch.settlement import exchange, exports
@@ -48,7 +49,13 @@ peer_router = APIRouter(tags=["federation (node to node)"])
 
 FinanceUser = Annotated[Account, Depends(require(Role.finance, Role.admin))]
 AnyUser = Annotated[Account, Depends(require(Role.consultant, Role.finance, Role.admin))]
-PeriodPath = Annotated[str, "a quarter like 2026-Q4 or a month like 2026-11"]
+PeriodPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9]{4}-(Q[1-4]|0[1-9]|1[0-2])$",
+        description="a quarter like 2026-Q4 or a month like 2026-11",
+    ),
+]
 
 
 def own_descriptor(settings: Settings) -> PeerDescriptor:
@@ -61,11 +68,8 @@ def key_book(request: Request, settings: Settings) -> KeyBook:
 
 
 def names(request: Request, settings: Settings) -> dict[str, str]:
-    """Bureau names by node id, for statements people read."""
-    registry: PeerRegistry = request.app.state.peers
-    found = {p.node_id: p.name for p in registry.all()}
-    found[settings.node_id or ""] = settings.display_name or own_descriptor(settings).name
-    return found
+    """Bureau names by node id, for statements people read (the same as search shows)."""
+    return bureau_names(request, settings)
 
 
 # --- fee agreements --------------------------------------------------------------------
@@ -230,8 +234,12 @@ async def statement_html(
             return _statement(session, settings, period, state.clock())
 
     view = await run_in_threadpool(make)
+    if counterparty not in {s.counterparty for s in view.statement.counterparties}:
+        raise NotFoundError(
+            f"nothing between us and {counterparty} in {period}", field="counterparty"
+        )
     try:
-        proposal: NettingProposal | None = await netting_for(request, settings, period)
+        proposal: NettingProposal | None = (await _netting(request, settings, period)).proposal
     except InputError:
         proposal = None
     html = exports.to_html(
@@ -251,11 +259,6 @@ class NettingView(BaseModel):
     proposal: NettingProposal
     proposal_sha256: str
     peers: list[exchange.ExchangeResult]
-
-
-async def netting_for(request: Request, settings: Settings, period: str) -> NettingProposal:
-    view = await _netting(request, settings, period)
-    return view.proposal
 
 
 async def _netting(request: Request, settings: Settings, period: str) -> NettingView:
@@ -398,7 +401,7 @@ async def _propose_priced(
             )
             ref = AgreementRef(version=record.version, sha256=record.sha256)
             body = build(settlement.terms(record), ref, me, now)
-            entry = EntryBody.model_validate_json(json.dumps(body))
+            entry = ledger.body_of(body)
             if session.get(PendingProposal, entry.entry_id) is None:
                 settlement.policy(session, entry, me=me, now=now)
             signed = flows.sign_as(body, state.identity, me)

@@ -131,8 +131,10 @@ def _signature_bytes(signatures: list[dict[str, str]]) -> bytes:
     return json.dumps(ordered, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _check_clashes(session: Session, candidate: FeeAgreement) -> None:
-    others = [terms(r) for r in agreements(session)]
+def _check_clashes(session: Session, candidate: FeeAgreement, *, me: str) -> None:
+    """Refuse a version that would give a placement two prices. Only versions in force or
+    signed by us count: a draft another bureau alone signed cannot block ours."""
+    others = [terms(r) for r in agreements(session) if r.in_force or me in signers(r)]
     clashing = pricing.clashes(candidate, others)
     if clashing:
         raise ConflictError(
@@ -188,7 +190,7 @@ def propose_agreement(
             "propose a new version instead",
             field="version",
         )
-    _check_clashes(session, candidate)
+    _check_clashes(session, candidate, me=me)
     signed = canonical.sign_entry(
         pricing.body(candidate), key=node.private_key, key_id=node.key_id, party=me
     )
@@ -206,6 +208,7 @@ def sign_agreement(
     present = json.loads(record.signatures)
     if any(s["party"] == me for s in present):
         return record
+    _check_clashes(session, candidate, me=me)  # signing one of two clashing drafts is fine
     ours = canonical.sign_entry(
         pricing.body(candidate), key=node.private_key, key_id=node.key_id, party=me
     )["signatures"][0]
@@ -237,7 +240,7 @@ def merge_agreement(
     good, problems = _valid_signatures(incoming, book)
     existing = session.get(FeeAgreementRecord, candidate.version)
     if existing is None:
-        return _merge_new(session, candidate, good, problems, now=now)
+        return _merge_new(session, candidate, good, problems, me=me, now=now)
     if existing.sha256 != pricing.sha256(candidate):
         return f"{candidate.version}: refused, other terms than the version we hold"
     present = json.loads(existing.signatures)
@@ -255,12 +258,13 @@ def _merge_new(
     good: list[dict[str, str]],
     problems: list[str],
     *,
+    me: str,
     now: datetime,
 ) -> str:
     if not good:
         return f"{candidate.version}: refused, no valid member signature ({'; '.join(problems)})"
     try:
-        _check_clashes(session, candidate)
+        _check_clashes(session, candidate, me=me)
     except ConflictError as e:
         return f"{candidate.version}: refused, {e}"
     _store(session, candidate, good, proposed_by=good[0]["party"], now=now)

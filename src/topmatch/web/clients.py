@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
 from topmatch import db
-from topmatch.accounts.models import Role, User
+from topmatch.accounts.models import User
 from topmatch.api.errors import status_of
 from topmatch.api.publish import publish_all
 from topmatch.audit.service import Actor
@@ -41,11 +41,11 @@ from topmatch.cardbox.validation import (
     EducationLevel,
     mask_bsn,
 )
-from topmatch.errors import ConflictError, InputError, PermissionDeniedError, TopmatchError
+from topmatch.errors import ConflictError, InputError, TopmatchError
 from topmatch.matching import service as matching
 from topmatch.matching.api import BureauNames, Visible
 from topmatch.web import forms, i18n
-from topmatch.web.core import CsrfChecked, WebUser, language_of, render, requires
+from topmatch.web.core import ConsultantPage, CsrfChecked, error_page, language_of, render
 from topmatch.web.forms import N_, Errors, Field, Gettext
 
 router = APIRouter(include_in_schema=False)
@@ -186,16 +186,6 @@ class ClientEdit(ClientFields):
 # --- what every page needs ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """A refused action as ``error.html`` shows it, in the page's language."""
-
-    text: str
-
-    def diagnostics(self) -> str:
-        return self.text
-
-
 def _gettext(request: Request) -> Gettext:
     return i18n.translations(language_of(request)).gettext
 
@@ -211,17 +201,7 @@ def _vault(request: Request) -> BsnVault:
 
 
 def _refusal(request: Request, user: User, error: TopmatchError) -> HTMLResponse:
-    text = forms.translate(error.message, _gettext(request))
-    shown = Refusal(error.diagnostics() if text == error.message else text)
-    return render(request, "error.html", {"error": shown}, user=user, status_code=status_of(error))
-
-
-def _refused_role(request: Request, user: User) -> HTMLResponse | None:
-    try:
-        requires(user, Role.consultant, Role.admin)
-    except PermissionDeniedError as e:
-        return _refusal(request, user, e)
-    return None
+    return error_page(request, error, user=user)
 
 
 async def posted_form(request: Request) -> FormData:
@@ -247,14 +227,12 @@ def _page_url(q: str, status: str, number: int) -> str:
 @router.get("/clienten", response_class=HTMLResponse)
 def list_page(
     request: Request,
-    user: WebUser,
+    user: ConsultantPage,
     q: Annotated[str, Query(max_length=100)] = "",
     status: Annotated[str, Query(max_length=20)] = "",
     pagina: Annotated[str, Query(max_length=6)] = "",
 ) -> HTMLResponse:
     """Our clients, newest change first, by name and status, a page at a time."""
-    if (refused := _refused_role(request, user)) is not None:
-        return refused
     number = _page_number(pagina)
     status = status if status in STATUS_LABELS else ""
     size = min(PAGE_SIZE, request.app.state.settings.max_page_size)
@@ -445,24 +423,20 @@ def _client_page(
 
 
 @router.get("/clienten/nieuw", response_class=HTMLResponse)
-def new_client_form(request: Request, user: WebUser) -> HTMLResponse:
-    if (refused := _refused_role(request, user)) is not None:
-        return refused
+def new_client_form(request: Request, user: ConsultantPage) -> HTMLResponse:
     return _form_page(request, user, _blank())
 
 
 @router.post("/clienten/nieuw", response_class=HTMLResponse)
 def create_client(
     request: Request,
-    user: WebUser,
+    user: ConsultantPage,
     _: CsrfChecked,
     form: PostedForm,
     names: BureauNames,
     origins: Visible,
 ) -> HTMLResponse:
     """Validate, store, and answer with the new client's page (201) or the form (422)."""
-    if (refused := _refused_role(request, user)) is not None:
-        return refused
     gettext = _gettext(request)
     values = _entered(form)
     data, errors = forms.validate(
@@ -493,11 +467,9 @@ def create_client(
 
 @router.get("/clienten/{client_id}", response_class=HTMLResponse)
 def client_page(
-    request: Request, client_id: str, user: WebUser, names: BureauNames, origins: Visible
+    request: Request, client_id: str, user: ConsultantPage, names: BureauNames, origins: Visible
 ) -> HTMLResponse:
     """One client in full (the read is audited) with openings that suit them."""
-    if (refused := _refused_role(request, user)) is not None:
-        return refused
     try:
         client = _read(request, user, client_id)
     except TopmatchError as e:
@@ -520,9 +492,7 @@ def _read(request: Request, user: User, client_id: str) -> ClientPublic:
 
 
 @router.get("/clienten/{client_id}/bewerken", response_class=HTMLResponse)
-def edit_form(request: Request, client_id: str, user: WebUser) -> HTMLResponse:
-    if (refused := _refused_role(request, user)) is not None:
-        return refused
+def edit_form(request: Request, client_id: str, user: ConsultantPage) -> HTMLResponse:
     try:
         client = _read(request, user, client_id)
     except TopmatchError as e:
@@ -551,15 +521,13 @@ def _changes(before: ClientPublic, edit: ClientEdit) -> ClientUpdate:
 def update_client(
     request: Request,
     client_id: str,
-    user: WebUser,
+    user: ConsultantPage,
     _: CsrfChecked,
     form: PostedForm,
     names: BureauNames,
     origins: Visible,
 ) -> HTMLResponse:
     """Store the changes and answer with the client's page, or the form with why not."""
-    if (refused := _refused_role(request, user)) is not None:
-        return refused
     gettext = _gettext(request)
     values = _entered(form)
     version = str(form.get("version") or "")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any
@@ -101,8 +101,21 @@ WebUser = Annotated[User, Depends(signed_in)]
 
 
 def requires(user: User, *roles: Role) -> None:
-    if user.role not in roles:
-        raise PermissionDeniedError(f"this page is for {', '.join(r.value for r in roles)}")
+    """PermissionDeniedError unless the user has one of ``roles`` (the API's own check)."""
+    accounts.require_role(user, frozenset(roles))
+
+
+def page_for(*roles: Role) -> Callable[[User], User]:
+    """A dependency: the signed-in user, if their role may see the page."""
+
+    def check(user: WebUser) -> User:
+        requires(user, *roles)
+        return user
+
+    return check
+
+
+ConsultantPage = Annotated[User, Depends(page_for(Role.consultant, Role.admin))]
 
 
 def check_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
@@ -136,7 +149,10 @@ def render(
         path=request.url.path,
         **(context or {}),
     )
-    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    headers = dict(SECURITY_HEADERS)
+    if user is not None:  # a signed-in page may show personal data: keep it out of caches
+        headers["Cache-Control"] = "no-store"
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 SECURITY_HEADERS = {
@@ -149,5 +165,18 @@ SECURITY_HEADERS = {
 
 
 def error_page(request: Request, error: TopmatchError, *, user: User | None) -> HTMLResponse:
-    """A refused action, explained, with the status the API would give."""
-    return render(request, "error.html", {"error": error}, user=user, status_code=status_of(error))
+    """A refused action, explained in the page's language where a rule knows the message,
+    with the status the API would give."""
+    from topmatch.web import forms  # noqa: PLC0415 - forms renders through core
+
+    gettext = i18n.translations(language_of(request)).gettext
+    translated = forms.translate(error.message, gettext)
+    detail = error.diagnostics()
+    message = detail if translated == error.message else translated
+    return render(
+        request,
+        "error.html",
+        {"message": message, "detail": None if message == detail else detail},
+        user=user,
+        status_code=status_of(error),
+    )

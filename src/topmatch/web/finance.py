@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.accounts.models import Role, User
-from topmatch.errors import InputError, NotFoundError, TopmatchError
+from topmatch.errors import InputError, TopmatchError
 from topmatch.ledger import api as ledger_api
 from topmatch.ledger.flows import ProposalResult
 from topmatch.settlement import api as settlement_api
@@ -209,9 +209,6 @@ async def statement_html(
         )
     except TopmatchError as e:
         return error_page(request, e, user=user)
-    except ValueError as e:  # exports.to_html: not a counterparty of this statement
-        missing = NotFoundError(str(e), field="counterparty")
-        return error_page(request, missing, user=user)
     filename = f"afrekening-{period}-{counterparty}.html"
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -189,7 +189,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(r"no \w+ with id ", N_("Not found: it does not exist (any more).")),
     # web.core
-    Rule(r"this page is for ", N_("Your role gives no access to this page.")),
+    Rule(r"this needs the role ", N_("Your role gives no access to this page.")),
     Rule(
         r"the form is outdated or came from another site",
         N_("The form is outdated or came from another site: reload the page."),

@@ -134,7 +134,7 @@ def introduction_page(
             row = session.get(Introduction, introduction_id)
             if row is None:
                 raise NotFoundError(f"no introduction {introduction_id}")
-            intro = _public(row)
+            intro = referrals_api.public(row)
             if intro.handover_received:
                 try:
                     contact = referrals_api.handover(
@@ -364,13 +364,6 @@ def _overview(state: Any, user: User) -> dict[str, Any]:
         }
 
 
-def _public(row: Introduction) -> IntroductionPublic:
-    """The API's view of one introduction (``GET /api/v1/introductions`` lists these)."""
-    return IntroductionPublic.model_validate(
-        {**row.model_dump(), "handover_received": row.handover_in is not None}
-    )
-
-
 def _opening(session: Session, intro: IntroductionPublic, me: str) -> Opening | None:
     """The opening: a published summary (theirs, or ours for a request to us), our own
     vacancy, or the vacancy profile the other bureau sent with its request."""
@@ -434,7 +427,7 @@ def _placement_proposal(
         row = session.get(Introduction, introduction_id)
         if row is None:
             raise NotFoundError(f"no introduction {introduction_id}")
-        intro = _public(row)
+        intro = referrals_api.public(row)
         values = {
             **form,
             "counterparty": intro.peer,

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from topmatch import db
 from topmatch.accounts import service as accounts
+from topmatch.accounts.models import Role
 from topmatch.errors import AuthenticationError, InputError, TopmatchError
 from topmatch.matching import service as matching
 from topmatch.matching.api import BureauNames, Visible
@@ -23,6 +24,7 @@ from topmatch.web.core import (
     WebUser,
     error_page,
     render,
+    requires,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +36,10 @@ def _secure(request: Request) -> bool:
 
 
 @router.get("/inloggen", response_class=HTMLResponse)
-def sign_in_form(request: Request, next: str = "/") -> HTMLResponse:
+def sign_in_form(
+    request: Request,
+    next: Annotated[str, Query(max_length=500)] = "/",
+) -> HTMLResponse:
     return render(request, "login.html", {"next": _local(next), "problem": None})
 
 
@@ -99,8 +104,8 @@ def _local(target: str) -> str:
     return target
 
 
-@router.get("/", response_class=HTMLResponse)
-@router.get("/zoeken", response_class=HTMLResponse)
+@router.get("/", response_model=None)
+@router.get("/zoeken", response_model=None)
 def search_page(
     request: Request,
     user: WebUser,
@@ -113,8 +118,11 @@ def search_page(
     education: Annotated[str, Query(max_length=20)] = "",
     contract_type: Annotated[str, Query(max_length=30)] = "",
     occupation: Annotated[str, Query(max_length=4)] = "",
-) -> HTMLResponse:
+) -> Response:
     """Ranked openings of every bureau, with why each matches (one request, no script)."""
+    if user.role == Role.finance and request.url.path == "/":
+        return RedirectResponse("/financien", status_code=303)
+    requires(user, Role.consultant, Role.admin)
     form = {
         "q": q,
         "place": place,

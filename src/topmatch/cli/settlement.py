@@ -156,23 +156,9 @@ async def _close(settings: Settings, period: str) -> list[flows.ProposalResult]:
     node = identity.load_identity(settings)
     now = _clock(settings)()
     with _session(settings) as session:
-        made, _ = settlement.statement(session, me=me, period_name=period, now=now)
-        done = {
-            next(iter(e.parties - {me}))
-            for e in settlement.closed_entries(session)
-            if e.period == period
-        }
-        pending = []
-        for section in made.counterparties:
-            if section.counterparty in done:
-                continue
-            entry = settlement.closing_entry(
-                session, me=me, counterparty=section.counterparty, period_name=period, now=now
-            )
-            signed = flows.sign_as(entry, node, me)
-            pending.append(
-                flows.store_proposal(session, signed, counterparty=section.counterparty, now=now)
-            )
+        pending = settlement.prepare_closings(
+            session, me=me, node=node, period_name=period, now=now
+        )
     engine = db.make_engine(settings.resolved_database_url())
     try:
         async with _peers(settings) as (client, _, book):

@@ -28,7 +28,6 @@ from topmatch.ledger.models import Cosignature, PendingProposal, WitnessAlarm
 from topmatch.ledger.schemas import AgreementRef, EntryBody, entry_id_for
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher
-from topmatch.referrals import service as referrals
 from topmatch.settings import Settings
 from topmatch.settlement import agreement as pricing
 from topmatch.settlement import service as settlement
@@ -225,17 +224,6 @@ def _propose(
         known = session.get(
             PendingProposal, entry_id_for("placement.started", proposal.introduction_id)
         )
-        if known is None:  # a repeated proposal is answered with what we already have
-            payer, payee = (
-                (me, proposal.counterparty)
-                if proposal.we_are == "payer"
-                else (proposal.counterparty, me)
-            )
-            problem = referrals.placement_problem(
-                session, proposal.introduction_id, payer=payer, payee=payee, me=me, payer_rule=None
-            )
-            if problem is not None:
-                raise InputError(problem, field="introduction_id")
         ref, amount = _price(session, proposal, me=me, now=now)
         entry = flows.build_placement(
             proposal, me=me, secret=publisher.secret, now=now, agreement=ref, amount_cents=amount

@@ -340,7 +340,6 @@ def _check_against_records(
     session: Session,
     entry: EntryBody,
     *,
-    me: str,
     max_amount_cents: int,
     policy: Policy | None,
 ) -> None:
@@ -353,17 +352,7 @@ def _check_against_records(
             f"{max_amount_cents} we countersign",
             field="amount_cents",
         )
-    if entry.placement is not None:
-        problem = referrals.placement_problem(
-            session,
-            entry.placement.introduction_id,
-            payer=entry.payer,
-            payee=entry.payee,
-            me=me,
-            payer_rule=None,  # the policy applies the agreement's payer rule
-        )
-        if problem is not None:
-            raise InputError(problem, field="placement.introduction_id")
+    # the introduction behind a placement, and who pays for it, the policy checks
     if entry.refers_to is not None:
         check_event(session, entry, max_amount_cents=max_amount_cents)
     if policy is None:
@@ -472,7 +461,7 @@ def countersign(
                 f"entry {entry.entry_id} is already in our ledger with another {field}", field=field
             )
         return dict(stored)  # idempotent: the entry as both already signed it
-    _check_against_records(session, entry, me=me, max_amount_cents=max_amount_cents, policy=policy)
+    _check_against_records(session, entry, max_amount_cents=max_amount_cents, policy=policy)
     signed = sign_as(proposed, node, me)
     ledger.append(session, signed, me=me, book=book, now=now)
     if entry.placement is not None:

@@ -309,45 +309,25 @@ async def close_period(
     me = settings.node_id or ""
     registry: PeerRegistry = state.peers
 
-    def prepare() -> list[tuple[str, Any]]:
+    def prepare() -> list[PendingProposal]:
         with db.transaction(state.engine) as session:
-            made, _ = settlement.statement(session, me=me, period_name=period, now=state.clock())
-            targets = [s.counterparty for s in made.counterparties]
-            if counterparty is not None:
-                if counterparty not in targets:
-                    raise InputError(
-                        f"nothing between us and {counterparty} in {period}", field="counterparty"
-                    )
-                targets = [counterparty]
-            closed = {
-                next(iter(e.parties - {me}))
-                for e in settlement.closed_entries(session)
-                if e.period == period
-            }
-            pending = []
-            for other in [t for t in targets if t not in closed]:
-                entry = settlement.closing_entry(
-                    session, me=me, counterparty=other, period_name=period, now=state.clock()
-                )
-                signed = flows.sign_as(entry, state.identity, me)
-                pending.append(
-                    (
-                        other,
-                        flows.store_proposal(
-                            session, signed, counterparty=other, now=state.clock()
-                        ),
-                    )
-                )
-            return pending
+            return settlement.prepare_closings(
+                session,
+                me=me,
+                node=state.identity,
+                period_name=period,
+                now=state.clock(),
+                only=counterparty,
+            )
 
     prepared = await run_in_threadpool(prepare)
     book = key_book(request, settings)
     results = []
-    for other, pending in prepared:
+    for pending in prepared:
         results.append(
             await flows.deliver(
                 pending,
-                peer=registry.get(other),
+                peer=registry.get(pending.counterparty),
                 client=state.peer_client,
                 engine=state.engine,
                 me=me,

@@ -24,18 +24,18 @@ from topmatch.errors import (
 )
 from topmatch.identity import keys
 from topmatch.identity.service import NodeIdentity
-from topmatch.ledger import canonical
+from topmatch.ledger import canonical, flows
 from topmatch.ledger import service as ledger
 from topmatch.ledger.errors import EntrySignatureError, LedgerError
 from topmatch.ledger.keybook import KeyBook
-from topmatch.ledger.models import LedgerEntry
+from topmatch.ledger.models import LedgerEntry, PendingProposal
 from topmatch.ledger.schemas import ENTRY_FORMAT, EntryBody, closing_entry_id
 from topmatch.referrals import service as referrals
 from topmatch.settlement import agreement as pricing
 from topmatch.settlement import netting as netting_core
 from topmatch.settlement import statement as statements
 from topmatch.settlement.models import FeeAgreementRecord
-from topmatch.settlement.periods import Period, add_months, local_date, parse_period
+from topmatch.settlement.periods import Period, add_months, local_date, parse_period, period_of
 from topmatch.settlement.schemas import (
     BilateralStatement,
     FeeAgreement,
@@ -498,16 +498,23 @@ def _check_event_price(session: Session, entry: EntryBody) -> None:
 def _check_period_open(session: Session, entry: EntryBody) -> None:
     """Nothing is booked into a period the two bureaus already closed."""
     day = local_date(entry.at)
-    a, b = sorted(entry.parties)
-    for closed in closed_entries(session, parties=(a, b)):
-        if closed.period is None or closed.entry_id == entry.entry_id:
-            continue
-        if day in parse_period(closed.period):
-            raise ConflictError(
-                f"{closed.period} between {a} and {b} is closed ({closed.entry_id}); "
-                "a correction is an adjustment in a later period",
-                field="at",
-            )
+    # a closing's id follows from its period and parties: look up the two that could hold
+    # this day (its quarter and its month) instead of reading every closing
+    candidates = {
+        closing_entry_id(period_of(day, quarterly=q).name, entry.parties): q for q in (True, False)
+    }
+    candidates.pop(entry.entry_id, None)
+    closed = session.exec(
+        select(LedgerEntry.entry_id).where(col(LedgerEntry.entry_id).in_(list(candidates)))
+    ).first()
+    if closed is not None:
+        period = period_of(day, quarterly=candidates[closed]).name
+        a, b = sorted(entry.parties)
+        raise ConflictError(
+            f"{period} between {a} and {b} is closed ({closed}); "
+            "a correction is an adjustment in a later period",
+            field="at",
+        )
 
 
 def closed_entries(session: Session, *, parties: tuple[str, str] | None = None) -> list[EntryBody]:
@@ -567,6 +574,44 @@ def closing_entry(
 ) -> dict[str, Any]:
     """The settlement.closed entry for one counterparty: the bilateral net of a period
     that is over, naming the hash of the bilateral statement both sides compute."""
+    chosen = _over(period_name, now)
+    made = _bilateral(session, me=me, counterparty=counterparty, chosen=chosen)
+    return _closing(made, me=me, now=now)
+
+
+def prepare_closings(
+    session: Session,
+    *,
+    me: str,
+    node: NodeIdentity,
+    period_name: str,
+    now: datetime,
+    only: str | None = None,
+) -> list[PendingProposal]:
+    """Sign and keep a closing for every counterparty of a period that is over (or one),
+    from one reading of the ledger; pairs already closed are left alone."""
+    _over(period_name, now)
+    made, bilaterals = statement(session, me=me, period_name=period_name, now=now)
+    targets = [s.counterparty for s in made.counterparties]
+    if only is not None:
+        if only not in targets:
+            raise InputError(
+                f"nothing between us and {only} in {period_name}", field="counterparty"
+            )
+        targets = [only]
+    done = {
+        next(iter(e.parties - {me})) for e in closed_entries(session) if e.period == period_name
+    }
+    pending = []
+    for other in targets:
+        if other in done:
+            continue
+        signed = flows.sign_as(_closing(bilaterals[other], me=me, now=now), node, me)
+        pending.append(flows.store_proposal(session, signed, counterparty=other, now=now))
+    return pending
+
+
+def _over(period_name: str, now: datetime) -> Period:
     chosen = period(period_name, now=now)
     if not chosen.is_over(now):
         raise InputError(
@@ -574,19 +619,22 @@ def closing_entry(
             "it can be closed once it is over",
             field="period",
         )
-    made = _bilateral(session, me=me, counterparty=counterparty, chosen=chosen)
+    return chosen
+
+
+def _closing(made: BilateralStatement, *, me: str, now: datetime) -> dict[str, Any]:
     body = EntryBody(
         format=ENTRY_FORMAT,
-        entry_id=closing_entry_id(period_name, made.parties),
+        entry_id=closing_entry_id(made.period, made.parties),
         type="settlement.closed",
         at=now,
         proposer=me,
         payer=made.net.payer,
         payee=made.net.payee,
         amount_cents=made.net.total_cents,
-        period=period_name,
+        period=made.period,
         statement_sha256=statements.report_sha256(made),
-        reason=f"afrekening {period_name}: {len(made.lines)} regels",
+        reason=f"afrekening {made.period}: {len(made.lines)} regels",
     )
     built: dict[str, Any] = json.loads(body.model_dump_json(exclude_none=True))
     return built

@@ -23,10 +23,9 @@ from topmatch.api.deps import AdminUser, ConsultantUser, NowDep, SessionDep, Set
 from topmatch.errors import InputError, NotFoundError
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
-from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import flows
 from topmatch.ledger import service as ledger
-from topmatch.ledger.keybook import KeyBook
+from topmatch.ledger.api import key_book
 from topmatch.ledger.models import LedgerEntry, PendingProposal
 from topmatch.ledger.schemas import (
     ENTRY_FORMAT,
@@ -56,15 +55,6 @@ PeriodPath = Annotated[
         description="a quarter like 2026-Q4 or a month like 2026-11",
     ),
 ]
-
-
-def own_descriptor(settings: Settings) -> PeerDescriptor:
-    return PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
-
-
-def key_book(request: Request, settings: Settings) -> KeyBook:
-    registry: PeerRegistry = request.app.state.peers
-    return KeyBook([own_descriptor(settings), *registry.active()])
 
 
 def names(request: Request, settings: Settings) -> dict[str, str]:

@@ -88,7 +88,70 @@ def test_init_with_bad_node_id_fails_cleanly(
     assert not (node_dir / "node-key.pem").exists()
 
 
+def test_init_with_a_relative_url_says_what_a_url_is(
+    node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "init", "--node-id", "werkpad", "--name", "W", "--url", "werkpad")
+    assert code == 1
+    assert "starting with http:// or https://" in err
+    assert "relative URL" not in err
+    code, _, err = run(capsys, "init", "--node-id", "Werk Pad", "--name", "W", "--url", "x")
+    assert "lower-case letters a-z, digits and hyphens" in err
+    assert "[a-z0-9]" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("users", "add", "anna", "--role", "consultant"),
+        ("peers", "add", "bravo.json"),
+        ("seed",),
+        ("serve",),
+        ("settle", "--period", "2026-Q1"),
+        ("db", "upgrade"),
+    ],
+)
+def test_commands_refuse_to_run_outside_a_node(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+) -> None:
+    monkeypatch.delenv("TOPMATCH_DATA_DIR", raising=False)
+    monkeypatch.delenv("TOPMATCH_CONFIG_FILE", raising=False)
+    monkeypatch.delenv("TOPMATCH_PEERS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # the wrong folder: no topmatch-data here
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    assert "tm_" not in out
+    assert f"no data folder {tmp_path / 'topmatch-data'}" in err
+    assert "--data-dir" in err
+    assert "TOPMATCH_DATA_DIR" in err
+    assert list(tmp_path.iterdir()) == []  # no ./peers, no database, no data dir
+
+
+def test_data_dir_option_points_every_command_at_a_node(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    engine: Engine,
+) -> None:
+    monkeypatch.delenv("TOPMATCH_DATA_DIR", raising=False)
+    monkeypatch.setenv("TOPMATCH_DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    node = str(tmp_path / "elsewhere")
+    argv = ("init", "--node-id", "werkpad", "--name", "Werkpad", "--url", "https://w.example")
+    assert run(capsys, "--data-dir", node, *argv)[0] == 0
+    assert (tmp_path / "elsewhere" / "topmatch.toml").is_file()
+    assert run(capsys, "users", "list")[0] == 1  # ./topmatch-data is not a node
+    code, out, err = run(capsys, "--data-dir", node, "users", "add", "anna", "--role", "admin")
+    assert code == 0, err
+    assert "tm_" in out
+
+
 def test_users_add_list_revoke(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _init(capsys)
     code, out, _ = run(capsys, "users", "add", "anna", "--role", "consultant")
     assert code == 0
     token = re.search(r"tm_[\w-]{40,}", out)
@@ -131,6 +194,7 @@ def test_seed_audit_and_erase(node_dir: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_db_upgrade_is_idempotent(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _init(capsys)
     assert run(capsys, "db", "upgrade")[0] == 0
     assert run(capsys, "db", "upgrade")[0] == 0
 

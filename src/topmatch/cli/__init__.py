@@ -48,7 +48,7 @@ from topmatch.matching import candidates
 from topmatch.matching import service as matching
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher, derive_publishing_secret
-from topmatch.settings import Settings, load_settings
+from topmatch.settings import Settings, config_file_path, load_settings, require_node
 
 app = typer.Typer(
     help="Topmatch node: private card-box, federation and fee ledger.",
@@ -78,10 +78,24 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class State:
+    """The root options, and the one place where commands get their settings."""
+
     config: Path | None = None
+    data_dir: Path | None = None
+
+    def config_path(self) -> Path:
+        return config_file_path(self.config, self.data_dir)
 
     def settings(self) -> Settings:
-        return load_settings(self.config)
+        """The settings of an existing node; refuses (exit 1) where there is none, so that
+        no command quietly creates an empty node in the wrong folder."""
+        settings = self.new_settings()
+        require_node(settings, self.config_path())
+        return settings
+
+    def new_settings(self) -> Settings:
+        """The settings without the check: for ``topmatch init``, which makes the node."""
+        return load_settings(self.config, data_dir=self.data_dir)
 
 
 state = State()
@@ -90,8 +104,15 @@ state = State()
 @app.callback()
 def _root(
     config: Annotated[Path | None, typer.Option(help="Config file (TOML).")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="The node's data folder (default: $TOPMATCH_DATA_DIR, else ./topmatch-data)."
+        ),
+    ] = None,
 ) -> None:
     state.config = config
+    state.data_dir = data_dir
 
 
 @contextmanager
@@ -117,7 +138,7 @@ def init(
     force: Annotated[bool, typer.Option(help="Replace an existing key.")] = False,
 ) -> None:
     """Create this node's Ed25519 key, card-box secret, config and public descriptor."""
-    settings = state.settings()
+    settings = state.new_settings()
     descriptor = identity.create_identity(
         settings=settings, node_id=node_id, name=name, url=url, now=system_clock(), force=force
     )
@@ -600,17 +621,24 @@ def schemas_export(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Bind address (default: the settings, or the host of a loopback URL)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port (default: the settings, or the port of the node's own URL)."),
+    ] = None,
 ) -> None:
     """Run the node (migrates the database first)."""
     settings = state.settings()
-    if host or port:
-        settings = settings.model_copy(
-            update={"host": host or settings.host, "port": port or settings.port}
-        )
+    own_host, own_port = settings.listen_address()
+    settings = settings.model_copy(update={"host": host or own_host, "port": port or own_port})
     logs.configure(settings)
     application = create_app(settings)
+    out.print(
+        f"Topmatch-node {settings.node_id} luistert op {listen_url(settings.host, settings.port)}"
+    )
     # Our handler, not uvicorn's config; uvicorn's access log would write query strings,
     # the request middleware writes route templates instead (topmatch.logs).
     uvicorn.run(
@@ -621,6 +649,11 @@ def serve(
         log_config=None,
         access_log=False,
     )
+
+
+def listen_url(host: str, port: int) -> str:
+    """``http://host:port`` as a browser takes it (IPv6 addresses in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 # --- entry points ----------------------------------------------------------------------

@@ -16,7 +16,6 @@ from topmatch import backup
 from topmatch.cli import _session, app, out, state
 from topmatch.clock import system_clock
 from topmatch.ledger.models import LedgerEntry
-from topmatch.settings import config_file_path
 
 STORAGE_WARNING = (
     "This archive holds the node's private keys and the card-box secret, which decrypts "
@@ -34,7 +33,7 @@ def backup_cmd(
     settings = state.settings()
     report = backup.create_backup(
         settings=settings,
-        config_file=config_file_path(state.config),
+        config_file=state.config_path(),
         out=out_file,
         now=system_clock(),
         force=force,
@@ -64,7 +63,7 @@ def restore_cmd(
 ) -> None:
     """Restore a node from a backup: check every hash, write, then migrate the database."""
     report = backup.restore_backup(
-        archive=archive, config_file=state.config, data_dir=data_dir, force=force
+        archive=archive, config_file=state.config, data_dir=data_dir or state.data_dir, force=force
     )
     manifest = report.manifest
     with _session(report.settings) as session:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import respx
+import typer
 from sqlalchemy import Engine
 
 from tests.factories import agreement_document
 from tests.fednodes import FakePeer
 from topmatch import db as topmatch_db
-from topmatch.cli import main
+from topmatch.cli import app, main
+from topmatch.cli.formats import count, local_time
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import canonical
@@ -231,7 +237,12 @@ def test_search_and_queries_commands(node_dir: Path, capsys: pytest.CaptureFixtu
     assert run(capsys, "seed", "--clients", "2", "--vacancies", "6", "--employers", "2")[0] == 0
     code, out, _ = run(capsys, "search", "medewerker", "--limit", "3")
     assert code == 0
-    assert "candidate openings shown" in out
+    assert re.search(r"\d+ openingen? getoond van \d+ passende openingen?\n", out)
+    assert "plaats" in out
+    assert "waarom" in out
+    assert "why" not in out
+    code, out, _ = run(capsys, "search", "medewerker", "--limit", "1")
+    assert "1 opening getoond van" in out
     code, _, err = run(capsys, "search", "--place", "Walwijk")
     assert code == 1
     assert "Waalwijk" in err
@@ -324,8 +335,66 @@ def test_agreement_and_settle_commands(
     year = datetime.now(UTC).year
     code, out, err = run(capsys, "settle", "--period", f"{year}-Q1", "--out", str(tmp_path / "s"))
     assert code == 0, err
-    assert "report sha256:" in out
+    assert f"Afrekening {year}-Q1 (1 januari {year} t/m 31 maart {year})" in out
+    assert "controlegetal van deze afrekening (sha256):" in out
+    assert "€ 0,00" in out
+    assert "0.00" not in out
+    assert "bestanden geschreven naar" in out
     assert (tmp_path / "s" / f"topmatch-werkpad-{year}-Q1.beancount").exists()
     code, _, err = run(capsys, "settle", "--period", f"{year + 1}-Q1")
     assert code == 1
     assert "has not started yet" in err
+
+
+def _commands(group: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command path under ``group`` (typer's own click: groups have ``commands``)."""
+    for name, command in getattr(group, "commands", {}).items():
+        yield (*prefix, name)
+        yield from _commands(command, (*prefix, name))
+
+
+def test_help_shows_flags_as_on_off_without_a_type(capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [(), *_commands(typer.main.get_command(app))]
+    assert ("settle",) in paths
+    assert ("users", "add") in paths
+    for path in paths:
+        code, out, _ = run(capsys, *path, "--help")
+        assert code == 0
+        assert "<bool>" not in out, path
+    assert "--force / --no-force" in run(capsys, "init", "--help")[1]
+
+
+def test_counts_and_times_for_people() -> None:
+    assert count(1, "opening", "openingen") == "1 opening"
+    assert count(2, "overboeking", "overboekingen") == "2 overboekingen"
+    assert count(0, "opening", "openingen") == "0 openingen"
+    winter, summer = datetime(2026, 12, 4, 17, 40, tzinfo=UTC), datetime(2026, 7, 1, 10, 0)  # noqa: DTZ001 - a naive value, as SQLite returns
+    assert local_time(winter) == "2026-12-04 18:40"
+    assert local_time(summer, zone=True) == "2026-07-01 12:00 (Europe/Amsterdam)"  # naive: UTC
+    assert local_time(None) == ""
+
+
+@respx.mock
+def test_sync_names_an_unreachable_peer_and_its_address_once(
+    node_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TOPMATCH_PEERS_DIR", str(tmp_path / "peers"))
+    _init(capsys)
+    FakePeer.make("stapverder", datetime.now(UTC), "https://stapverder.example").install(
+        tmp_path / "peers"
+    )
+    respx.get(url__startswith="https://stapverder.example/").mock(
+        side_effect=httpx.ConnectError("All connection attempts failed")
+    )
+    code, out, err = run(capsys, "sync")
+    assert code == 1
+    message = (
+        "stapverder (https://stapverder.example): onbereikbaar: All connection attempts failed"
+    )
+    assert message in err
+    assert (out + err).count("stapverder (") == 1  # once, in one format
+    code, out, _ = run(capsys, "peers", "list")
+    assert "onbereikbaar" in out

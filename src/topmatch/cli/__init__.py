@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -33,6 +34,7 @@ from topmatch.audit import service as audit
 from topmatch.audit.service import Actor
 from topmatch.cardbox import synthetic
 from topmatch.cardbox.crypto import BsnVault
+from topmatch.cli.formats import count, local_day, local_time, when
 from topmatch.clock import Clock, system_clock
 from topmatch.errors import ConfigurationError, InputError, TopmatchError
 from topmatch.federation import replication
@@ -54,6 +56,9 @@ app = typer.Typer(
     help="Topmatch node: private card-box, federation and fee ledger.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain click help: on/off flags read `--force / --no-force`, without the `<bool>` type
+    # that typer's rich panels print after every option; and it fits an 80-column terminal.
+    rich_markup_mode=None,
 )
 users_app = typer.Typer(help="Consultant, finance and admin accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -211,13 +216,13 @@ def users_add(
 def users_list() -> None:
     """List accounts (never their tokens)."""
     with _session(state.settings()) as session:
-        table = Table("name", "role", "created", "revoked")
+        table = Table("name", "role", when("created"), when("revoked"))
         for user in accounts.list_users(session=session):
             table.add_row(
                 user.name,
                 Role(user.role).value,
-                f"{user.created_at:%Y-%m-%d}",
-                f"{user.revoked_at:%Y-%m-%d}" if user.revoked_at else "",
+                local_day(user.created_at),
+                local_day(user.revoked_at),
             )
     out.print(table)
 
@@ -302,10 +307,10 @@ def audit_list(
 ) -> None:
     """Show the audit trail: who read or changed which record (ids only, no personal data)."""
     with _session(state.settings()) as session:
-        table = Table("when", "who", "action", "entity", "id", "detail")
+        table = Table(when(), "who", "action", "entity", "id", "detail")
         for e in audit.events(session=session, entity_id=entity_id, limit=limit):
             table.add_row(
-                f"{e.at:%Y-%m-%d %H:%M:%S}",
+                local_time(e.at, seconds=True),
                 e.actor,
                 e.action,
                 e.entity,
@@ -327,7 +332,7 @@ def peers_add(
     descriptor: Annotated[Path, typer.Argument(help="The peer's node.json descriptor.")],
     replace: Annotated[bool, typer.Option(help="Allow dropping keys of a known peer.")] = False,
 ) -> None:
-    """Add a peer (or update its descriptor, e.g. after a key rotation)."""
+    """Add a peer, or update its descriptor (after a key rotation, say)."""
     settings = state.settings()
     peer = _registry(settings).add(descriptor, replace=replace)
     out.print(f"peer {peer.node_id} ({peer.name}) stored in {settings.peers_dir}")
@@ -340,7 +345,9 @@ def peers_list() -> None:
     registry = _registry(settings)
     with _session(settings) as session:
         overview = federation_service.peers_overview(session=session, registry=registry)
-    table = Table("node", "name", "status", "openings", "cursor", "last success", "last error")
+    table = Table(
+        "node", "name", "status", "openings", "cursor", when("last success"), "last error"
+    )
     for p in overview.peers:
         table.add_row(
             p.node_id,
@@ -348,7 +355,7 @@ def peers_list() -> None:
             p.status,
             str(p.openings),
             str(p.cursor),
-            f"{p.last_success_at:%Y-%m-%d %H:%M}" if p.last_success_at else "",
+            local_time(p.last_success_at),
             p.last_error or "",
         )
     out.print(table)
@@ -414,19 +421,34 @@ def sync(
     engine = db.make_engine(settings.resolved_database_url())
     try:
         db.upgrade(engine)
-        results = asyncio.run(_sync(settings, registry, peers, engine))
+        with _quiet(replication.log):  # each failure is printed below, once
+            results = asyncio.run(_sync(settings, registry, peers, engine))
         db.refresh_statistics(engine)
     finally:
         engine.dispose()
-    failed = 0
     for r in results:
         if r.ok:
-            out.print(f"{r.node_id}: ok, {r.applied} changes, cursor {r.cursor}")
+            out.print(
+                f"{r.node_id}: ok, {count(r.applied, 'change', 'changes')}, cursor {r.cursor}"
+            )
         else:
-            failed += 1
-            err.print(f"[red]{r.node_id}: failed:[/] {escape(r.error or '')}")
-    if failed:
+            err.print(f"[red]sync failed:[/] {escape(r.error or '')}")
+    if not all(r.ok for r in results):
         raise typer.Exit(1)
+
+
+@contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """Keep a service's warnings off the terminal while the command prints the same
+    results itself (without a configured handler Python would print them on stderr)."""
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.propagate = propagate
+        logger.removeHandler(handler)
 
 
 @asynccontextmanager
@@ -480,7 +502,7 @@ def search_cmd(
     )
     with _session(settings) as session:
         result = matching.search(session=session, request=request, bureau_names=names)
-    table = Table("score", "opening", "place", "bureau", "why")
+    table = Table("score", "opening", "plaats", "bureau", "waarom")
     for hit in result.hits:
         table.add_row(
             f"{hit.score:.0f}",
@@ -490,7 +512,10 @@ def search_cmd(
             hit.explanation,
         )
     out.print(table)
-    out.print(f"{len(result.hits)} of {result.candidates} candidate openings shown")
+    out.print(
+        f"{count(len(result.hits), 'opening', 'openingen')} getoond van "
+        f"{count(result.candidates, 'passende opening', 'passende openingen')}"
+    )
 
 
 @app.command("queries")
@@ -498,7 +523,9 @@ def queries_cmd() -> None:
     """Candidate queries peers asked us: per peer, how many and what was sent (admin)."""
     with _session(state.settings()) as session:
         rows = candidates.stats(session=session, now=system_clock())
-    table = Table("asking peer", "last hour", "today", "total", "refused", "profiles sent", "last")
+    table = Table(
+        "asking peer", "last hour", "today", "total", "refused", "profiles sent", when("last")
+    )
     for row in rows:
         table.add_row(
             row.asking_peer,
@@ -507,7 +534,7 @@ def queries_cmd() -> None:
             str(row.total),
             str(row.refused),
             str(row.profiles_sent),
-            f"{row.last_at:%Y-%m-%d %H:%M}" if row.last_at else "",
+            local_time(row.last_at),
         )
     out.print(table)
 
@@ -570,9 +597,9 @@ def ledger_alarms() -> None:
     if not rows:
         out.print("no alarms")
         return
-    table = Table("when", "peer", "kind", "detail")
+    table = Table(when(), "peer", "kind", "detail")
     for row in rows:
-        table.add_row(f"{row.raised_at:%Y-%m-%d %H:%M}", row.node_id, row.kind, row.detail)
+        table.add_row(local_time(row.raised_at), row.node_id, row.kind, row.detail)
     out.print(table)
     raise typer.Exit(1)
 

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from topmatch import backup
 from topmatch.cli import _session, app, out, state
+from topmatch.cli.formats import local_time
 from topmatch.clock import system_clock
 from topmatch.ledger.models import LedgerEntry
 
@@ -70,7 +71,7 @@ def restore_cmd(
         entries = session.exec(select(func.count()).select_from(LedgerEntry)).one()
     out.print(
         f"restored node [bold]{escape(manifest.node_id)}[/] (key id {manifest.key_id}) "
-        f"from the backup of {manifest.created_at:%Y-%m-%d %H:%M:%S} UTC"
+        f"from the backup of {local_time(manifest.created_at, seconds=True, zone=True)}"
     )
     out.print(
         f"  database: {escape(report.database)}, schema revision "

@@ -296,7 +296,7 @@ def test_ledger_export_and_offline_verify(
     assert code == 0, err
     code, out, _ = run(capsys, "ledger", "verify", str(out_dir))
     assert code == 0
-    assert out.strip().splitlines()[-1] == "OK: 1 entries, 1 checkpoints, parties bravo, werkpad"
+    assert out.strip().splitlines()[-1] == "OK: 1 entry, 1 checkpoint, parties bravo, werkpad"
     assert f"keys of bravo: {bravo.identity.key_id}" in out
     # An auditor's own copies of the descriptors: a forged bravo key in the bundle is caught.
     trusted = tmp_path / "trusted"

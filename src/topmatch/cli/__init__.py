@@ -295,8 +295,9 @@ def seed(
         if settings.node_id:
             _publish_all(session, settings)
     out.print(
-        f"added {employers} employers, {clients} clients, {vacancies} vacancies, "
-        f"{baanopeningen} baanopeningen"
+        f"added {count(employers, 'employer', 'employers')}, "
+        f"{count(clients, 'client', 'clients')}, {count(vacancies, 'vacancy', 'vacancies')}, "
+        f"{count(baanopeningen, 'baanopening', 'baanopeningen')}"
     )
 
 
@@ -403,7 +404,10 @@ def publish() -> None:
     settings = state.settings()
     with _session(settings) as session:
         report = _publish_all(session, settings)
-    out.print(f"{report.upserts} upserts, {report.tombstones} tombstones published")
+    out.print(
+        f"{count(report.upserts, 'upsert', 'upserts')}, "
+        f"{count(report.tombstones, 'tombstone', 'tombstones')} published"
+    )
 
 
 @app.command()
@@ -555,7 +559,7 @@ def ledger_checkpoint() -> None:
             origin=ledger.log_origin(settings.node_id or ""),
             now=system_clock(),
         )
-    out.print(f"checkpoint: {point.size} entries, root {point.root_hash}")
+    out.print(f"checkpoint: {count(point.size, 'entry', 'entries')}, root {point.root_hash}")
 
 
 @ledger_app.command("export")
@@ -586,7 +590,10 @@ def ledger_export(
         descriptors=descriptors,
         now=system_clock(),
     )
-    out.print(f"exported {len(rows)} entries and {len(points)} checkpoints to {out_dir}")
+    out.print(
+        f"exported {count(len(rows), 'entry', 'entries')} and "
+        f"{count(len(points), 'checkpoint', 'checkpoints')} to {out_dir}"
+    )
 
 
 @ledger_app.command("alarms")

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from topmatch import backup
 from topmatch.cli import _session, app, out, state
-from topmatch.cli.formats import local_time
+from topmatch.cli.formats import count, local_time
 from topmatch.clock import system_clock
 from topmatch.ledger.models import LedgerEntry
 
@@ -76,7 +76,7 @@ def restore_cmd(
     out.print(
         f"  database: {escape(report.database)}, schema revision "
         f"{manifest.database.schema_revision or 'none'} -> {report.schema_revision}, "
-        f"{entries} ledger entries"
+        f"{count(entries, 'ledger entry', 'ledger entries')}"
     )
     for path, mode in report.written:
         out.print(f"  wrote {escape(str(path))} (mode {mode:04o})")

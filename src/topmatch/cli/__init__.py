@@ -255,11 +255,11 @@ def clients_erase(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase a client for good (AVG right to be forgotten); an audit record remains."""
+    settings = state.settings()  # no question asked outside a node
     if not yes:
         typer.confirm(
             f"Erase client {client_id} and all personal data? This cannot be undone", abort=True
         )
-    settings = state.settings()
     with _session(settings) as session:
         erase_and_republish(
             session=session,
@@ -670,9 +670,7 @@ def serve(
     settings = settings.model_copy(update={"host": host or own_host, "port": port or own_port})
     logs.configure(settings)
     application = create_app(settings)
-    out.print(
-        f"Topmatch-node {settings.node_id} luistert op {listen_url(settings.host, settings.port)}"
-    )
+    _announce(settings)
     # Our handler, not uvicorn's config; uvicorn's access log would write query strings,
     # the request middleware writes route templates instead (topmatch.logs).
     uvicorn.run(
@@ -683,6 +681,18 @@ def serve(
         log_config=None,
         access_log=False,
     )
+
+
+def _announce(settings: Settings) -> None:
+    """Say where the node listens: a line on stdout, or a log record when logs are JSON
+    (then stdout carries nothing a log collector cannot parse)."""
+    line = (
+        f"Topmatch-node {settings.node_id} luistert op {listen_url(settings.host, settings.port)}"
+    )
+    if settings.log_format == "json":
+        logging.getLogger("topmatch.serve").info(line)
+    else:
+        out.print(line)
 
 
 def listen_url(host: str, port: int) -> str:

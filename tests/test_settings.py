@@ -106,3 +106,12 @@ def test_a_node_is_required_where_one_is_expected(tmp_path: Path) -> None:
     assert str(tmp_path / "nowhere") in caught.value.message
     (tmp_path / "nowhere").mkdir()
     require_node(settings, tmp_path / "nowhere" / "topmatch.toml")
+
+
+def test_a_bad_node_id_is_explained_in_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOPMATCH_NODE_ID", "Werk Pad")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert "TOPMATCH_NODE_ID" in caught.value.message
+    assert "lower-case letters a-z, digits and hyphens" in caught.value.message
+    assert "[a-z0-9]" not in caught.value.message

@@ -20,6 +20,7 @@ from tests.fednodes import FakePeer
 from topmatch import db as topmatch_db
 from topmatch.cli import app, main
 from topmatch.cli.formats import count, local_time
+from topmatch.cli.settlement import _print_netting
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import canonical
@@ -27,6 +28,7 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import entry_id_for
 from topmatch.settings import load_settings
+from topmatch.settlement.schemas import NettingProposal, Payment, Position
 
 Run = tuple[int, str, str]
 
@@ -398,3 +400,25 @@ def test_sync_names_an_unreachable_peer_and_its_address_once(
     assert (out + err).count("stapverder (") == 1  # once, in one format
     code, out, _ = run(capsys, "peers", "list")
     assert "onbereikbaar" in out
+
+
+def test_netting_tells_finance_who_pays_whom_in_dutch(capsys: pytest.CaptureFixture[str]) -> None:
+    proposal = NettingProposal(
+        format="topmatch.netting/1",
+        period="2026-Q4",
+        based_on=["ab" * 32, "cd" * 32],
+        positions=[
+            Position(node="baanbrekers", net_cents=-332_750),
+            Position(node="werkpad", net_cents=332_750),
+        ],
+        payments=[Payment(payer="baanbrekers", payee="werkpad", amount_cents=332_750)],
+        method="exact",
+        gross_cents=393_250,
+        moved_cents=332_750,
+    )
+    _print_netting(proposal, {"baanbrekers": "Baanbrekers B.V.", "werkpad": "Werkpad"})
+    out = capsys.readouterr().out
+    assert "2 gesloten paren" in out
+    assert "  Baanbrekers B.V. betaalt Werkpad € 3.327,50\n" in out
+    assert "1 overboeking, samen € 3.327,50 (zonder verrekening € 3.932,50)" in out
+    assert "pays" not in out

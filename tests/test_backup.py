@@ -487,6 +487,7 @@ def test_backup_of_a_node_without_key_names_the_missing_file(
     database_url: str,
 ) -> None:
     _use(monkeypatch, tmp_path / "empty", database_url)
+    (tmp_path / "empty").mkdir()  # a data folder, but no key in it
     code, _, err = run(capsys, "backup", "--out", str(tmp_path / "b.tar.gz"))
     assert code == 1
     assert f"{tmp_path / 'empty' / 'node-key.pem'} does not exist" in err

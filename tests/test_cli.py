@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import respx
+import typer
 from sqlalchemy import Engine
 
 from tests.factories import agreement_document
 from tests.fednodes import FakePeer
 from topmatch import db as topmatch_db
-from topmatch.cli import main
+from topmatch.cli import app, main
+from topmatch.cli.formats import count, local_time
+from topmatch.cli.settlement import _print_netting
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import canonical
@@ -21,6 +28,7 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import entry_id_for
 from topmatch.settings import load_settings
+from topmatch.settlement.schemas import NettingProposal, Payment, Position
 
 Run = tuple[int, str, str]
 
@@ -88,7 +96,70 @@ def test_init_with_bad_node_id_fails_cleanly(
     assert not (node_dir / "node-key.pem").exists()
 
 
+def test_init_with_a_relative_url_says_what_a_url_is(
+    node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "init", "--node-id", "werkpad", "--name", "W", "--url", "werkpad")
+    assert code == 1
+    assert "starting with http:// or https://" in err
+    assert "relative URL" not in err
+    code, _, err = run(capsys, "init", "--node-id", "Werk Pad", "--name", "W", "--url", "x")
+    assert "lower-case letters a-z, digits and hyphens" in err
+    assert "[a-z0-9]" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("users", "add", "anna", "--role", "consultant"),
+        ("peers", "add", "bravo.json"),
+        ("seed",),
+        ("serve",),
+        ("settle", "--period", "2026-Q1"),
+        ("db", "upgrade"),
+    ],
+)
+def test_commands_refuse_to_run_outside_a_node(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+) -> None:
+    monkeypatch.delenv("TOPMATCH_DATA_DIR", raising=False)
+    monkeypatch.delenv("TOPMATCH_CONFIG_FILE", raising=False)
+    monkeypatch.delenv("TOPMATCH_PEERS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # the wrong folder: no topmatch-data here
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    assert "tm_" not in out
+    assert f"no data folder {tmp_path / 'topmatch-data'}" in err
+    assert "--data-dir" in err
+    assert "TOPMATCH_DATA_DIR" in err
+    assert list(tmp_path.iterdir()) == []  # no ./peers, no database, no data dir
+
+
+def test_data_dir_option_points_every_command_at_a_node(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    engine: Engine,
+) -> None:
+    monkeypatch.delenv("TOPMATCH_DATA_DIR", raising=False)
+    monkeypatch.setenv("TOPMATCH_DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    node = str(tmp_path / "elsewhere")
+    argv = ("init", "--node-id", "werkpad", "--name", "Werkpad", "--url", "https://w.example")
+    assert run(capsys, "--data-dir", node, *argv)[0] == 0
+    assert (tmp_path / "elsewhere" / "topmatch.toml").is_file()
+    assert run(capsys, "users", "list")[0] == 1  # ./topmatch-data is not a node
+    code, out, err = run(capsys, "--data-dir", node, "users", "add", "anna", "--role", "admin")
+    assert code == 0, err
+    assert "tm_" in out
+
+
 def test_users_add_list_revoke(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _init(capsys)
     code, out, _ = run(capsys, "users", "add", "anna", "--role", "consultant")
     assert code == 0
     token = re.search(r"tm_[\w-]{40,}", out)
@@ -131,6 +202,7 @@ def test_seed_audit_and_erase(node_dir: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_db_upgrade_is_idempotent(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _init(capsys)
     assert run(capsys, "db", "upgrade")[0] == 0
     assert run(capsys, "db", "upgrade")[0] == 0
 
@@ -167,7 +239,12 @@ def test_search_and_queries_commands(node_dir: Path, capsys: pytest.CaptureFixtu
     assert run(capsys, "seed", "--clients", "2", "--vacancies", "6", "--employers", "2")[0] == 0
     code, out, _ = run(capsys, "search", "medewerker", "--limit", "3")
     assert code == 0
-    assert "candidate openings shown" in out
+    assert re.search(r"\d+ openingen? getoond van \d+ passende openingen?\n", out)
+    assert "plaats" in out
+    assert "waarom" in out
+    assert "why" not in out
+    code, out, _ = run(capsys, "search", "medewerker", "--limit", "1")
+    assert "1 opening getoond van" in out
     code, _, err = run(capsys, "search", "--place", "Walwijk")
     assert code == 1
     assert "Waalwijk" in err
@@ -221,7 +298,7 @@ def test_ledger_export_and_offline_verify(
     assert code == 0, err
     code, out, _ = run(capsys, "ledger", "verify", str(out_dir))
     assert code == 0
-    assert out.strip().splitlines()[-1] == "OK: 1 entries, 1 checkpoints, parties bravo, werkpad"
+    assert out.strip().splitlines()[-1] == "OK: 1 entry, 1 checkpoint, parties bravo, werkpad"
     assert f"keys of bravo: {bravo.identity.key_id}" in out
     # An auditor's own copies of the descriptors: a forged bravo key in the bundle is caught.
     trusted = tmp_path / "trusted"
@@ -260,8 +337,88 @@ def test_agreement_and_settle_commands(
     year = datetime.now(UTC).year
     code, out, err = run(capsys, "settle", "--period", f"{year}-Q1", "--out", str(tmp_path / "s"))
     assert code == 0, err
-    assert "report sha256:" in out
+    assert f"Afrekening {year}-Q1 (1 januari {year} t/m 31 maart {year})" in out
+    assert "controlegetal van deze afrekening (sha256):" in out
+    assert "€ 0,00" in out
+    assert "0.00" not in out
+    assert "bestanden geschreven naar" in out
     assert (tmp_path / "s" / f"topmatch-werkpad-{year}-Q1.beancount").exists()
     code, _, err = run(capsys, "settle", "--period", f"{year + 1}-Q1")
     assert code == 1
     assert "has not started yet" in err
+
+
+def _commands(group: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command path under ``group`` (typer's own click: groups have ``commands``)."""
+    for name, command in getattr(group, "commands", {}).items():
+        yield (*prefix, name)
+        yield from _commands(command, (*prefix, name))
+
+
+def test_help_shows_flags_as_on_off_without_a_type(capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [(), *_commands(typer.main.get_command(app))]
+    assert ("settle",) in paths
+    assert ("users", "add") in paths
+    for path in paths:
+        code, out, _ = run(capsys, *path, "--help")
+        assert code == 0
+        assert "<bool>" not in out, path
+    assert "--force / --no-force" in run(capsys, "init", "--help")[1]
+
+
+def test_counts_and_times_for_people() -> None:
+    assert count(1, "opening", "openingen") == "1 opening"
+    assert count(2, "overboeking", "overboekingen") == "2 overboekingen"
+    assert count(0, "opening", "openingen") == "0 openingen"
+    winter, summer = datetime(2026, 12, 4, 17, 40, tzinfo=UTC), datetime(2026, 7, 1, 10, 0)  # noqa: DTZ001 - a naive value, as SQLite returns
+    assert local_time(winter) == "2026-12-04 18:40"
+    assert local_time(summer, zone=True) == "2026-07-01 12:00 (Europe/Amsterdam)"  # naive: UTC
+    assert local_time(None) == ""
+
+
+@respx.mock
+def test_sync_names_an_unreachable_peer_and_its_address_once(
+    node_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TOPMATCH_PEERS_DIR", str(tmp_path / "peers"))
+    _init(capsys)
+    FakePeer.make("stapverder", datetime.now(UTC), "https://stapverder.example").install(
+        tmp_path / "peers"
+    )
+    respx.get(url__startswith="https://stapverder.example/").mock(
+        side_effect=httpx.ConnectError("All connection attempts failed")
+    )
+    code, out, err = run(capsys, "sync")
+    assert code == 1
+    message = (
+        "stapverder (https://stapverder.example): onbereikbaar: All connection attempts failed"
+    )
+    assert message in err
+    assert (out + err).count("stapverder (") == 1  # once, in one format
+    code, out, _ = run(capsys, "peers", "list")
+    assert "onbereikbaar" in out
+
+
+def test_netting_tells_finance_who_pays_whom_in_dutch(capsys: pytest.CaptureFixture[str]) -> None:
+    proposal = NettingProposal(
+        format="topmatch.netting/1",
+        period="2026-Q4",
+        based_on=["ab" * 32, "cd" * 32],
+        positions=[
+            Position(node="baanbrekers", net_cents=-332_750),
+            Position(node="werkpad", net_cents=332_750),
+        ],
+        payments=[Payment(payer="baanbrekers", payee="werkpad", amount_cents=332_750)],
+        method="exact",
+        gross_cents=393_250,
+        moved_cents=332_750,
+    )
+    _print_netting(proposal, {"baanbrekers": "Baanbrekers B.V.", "werkpad": "Werkpad"})
+    out = capsys.readouterr().out
+    assert "2 gesloten paren" in out
+    assert "  Baanbrekers B.V. betaalt Werkpad € 3.327,50\n" in out
+    assert "1 overboeking, samen € 3.327,50 (zonder verrekening € 3.932,50)" in out
+    assert "pays" not in out

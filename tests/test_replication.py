@@ -182,6 +182,8 @@ def test_bad_pages_store_nothing_and_say_why(
     result = _sync(peer, client, engine, clock)
     assert not result.ok
     assert reason in (result.error or "")
+    assert (result.error or "").startswith("werkpad (http://werkpad.test): ")
+    assert "werkpad: " not in (result.error or "")  # named once, not again by the error
     assert [r.summary_id for r in _replica(engine)] == [SID2]  # the good page stays applied
     state = _state(engine)
     assert (state.cursor, state.failures) == (1, 1)
@@ -201,9 +203,13 @@ def test_garbage_oversized_unsigned_and_down_peers(
     route.mock(return_value=httpx.Response(200, json=page("werkpad", 0, [])))
     assert "signature rejected" in (_sync(peer, client, engine, clock).error or "")
     route.mock(side_effect=httpx.ConnectError("refused"))
-    assert "unreachable" in (_sync(peer, client, engine, clock).error or "")
+    # The peer and its address, once, then what went wrong (describe_peer_problem).
+    assert _sync(peer, client, engine, clock).error == (
+        "werkpad (http://werkpad.test): onbereikbaar: refused"
+    )
+    assert _state(engine).last_error == "werkpad (http://werkpad.test): onbereikbaar: refused"
     route.mock(side_effect=httpx.ReadTimeout("slow"))
-    assert "timed out" in (_sync(peer, client, engine, clock).error or "")
+    assert "geen antwoord binnen de tijd" in (_sync(peer, client, engine, clock).error or "")
     route.mock(return_value=httpx.Response(503))
     assert "HTTP 503" in (_sync(peer, client, engine, clock).error or "")
     assert _replica(engine) == []

@@ -136,3 +136,32 @@ def test_serve_without_init_fails_with_a_message(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "topmatch init" in result.stderr
+
+
+def test_serve_listens_on_the_port_of_the_nodes_own_url(
+    tmp_path: Path, database_url: str, engine: Engine
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "TOPMATCH_DATA_DIR": str(tmp_path / "node"),
+        "TOPMATCH_DATABASE_URL": database_url,
+    }
+    for name in ("TOPMATCH_PORT", "TOPMATCH_HOST"):
+        env.pop(name, None)
+    url = f"http://127.0.0.1:{port}"
+    init = [sys.executable, "-m", "topmatch", "init", "--node-id", "werkpad", "--name", "W"]
+    subprocess.run([*init, "--url", url], env=env, check=True, capture_output=True, timeout=60)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "topmatch", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        wait_healthy(url, process)
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert f"Topmatch-node werkpad luistert op {url}" in output

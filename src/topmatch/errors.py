@@ -16,7 +16,11 @@ body; the CLI prints :meth:`TopmatchError.diagnostics` and exits non-zero.
     ├── RateLimitedError          too many requests from one caller (429, Retry-After)
     └── PeerError                 talking to a peer went wrong (we are the client)
         ├── PeerUnavailableError  the network is bad: refused, timed out, 5xx; retry later
+        │   └── PeerTimeoutError  no (complete) answer within the deadline
         └── PeerDataError         the data is bad: malformed, oversized, not from that peer
+
+Every message about a peer reads the same way, naming the peer and its address once:
+``stapverder (https://stapverder.example): onbereikbaar: ...`` (:func:`peer_message`).
 
 "The data is bad" is kept apart from "the network is bad" so that sync can decide whether
 backing off and retrying can help.
@@ -113,19 +117,33 @@ class RateLimitedError(TopmatchError):
         self.retry_after = retry_after
 
 
+def peer_message(peer: str, detail: str, *, address: str | None = None) -> str:
+    """The one way a problem with a peer reads: the peer, its address, then the detail."""
+    return f"{peer} ({address}): {detail}" if address else f"{peer}: {detail}"
+
+
 class PeerError(TopmatchError):
-    """A peer did not give us a usable answer. ``peer`` names it."""
+    """A peer did not give us a usable answer. ``peer`` names it, ``address`` is its base
+    URL when the raiser knows it, ``detail`` the problem without either."""
 
     code = "peer_error"
 
-    def __init__(self, peer: str, message: str, *, status: int | None = None) -> None:
-        super().__init__(f"{peer}: {message}")
+    def __init__(
+        self, peer: str, message: str, *, status: int | None = None, address: str | None = None
+    ) -> None:
+        super().__init__(peer_message(peer, message, address=address))
         self.peer = peer
+        self.detail = message
+        self.address = address
         self.status = status  # the HTTP status of the peer's answer, when there was one
 
 
 class PeerUnavailableError(PeerError):
     code = "peer_unavailable"
+
+
+class PeerTimeoutError(PeerUnavailableError):
+    """Keeps the code of its parent: API clients see a peer that is unavailable."""
 
 
 class PeerDataError(PeerError):

@@ -7,9 +7,11 @@ else ``<data_dir>/topmatch.toml`` when it exists (``topmatch init`` writes it th
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -32,6 +34,12 @@ DEFAULT_DATA_DIR = Path("topmatch-data")
 CONFIG_FILE_NAME = "topmatch.toml"
 
 NodeId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+#: The node id pattern above, in words, for error messages (a regex means nothing to an admin).
+NODE_ID_RULE = (
+    "a node id is 2 to 63 characters: lower-case letters a-z, digits and hyphens, "
+    "starting with a letter or digit (e.g. 'baanbrekers')"
+)
+LOOPBACK_NAMES = frozenset({"localhost"})
 
 
 class Settings(BaseSettings):
@@ -149,6 +157,24 @@ class Settings(BaseSettings):
     def descriptor_file(self) -> Path:
         return self.data_dir / "node.json"
 
+    def listen_address(self) -> tuple[str, int]:
+        """Where ``topmatch serve`` listens when no ``--host``/``--port`` is given.
+
+        A ``port`` (or ``host``) set in the environment or the config file wins; otherwise
+        the port written in ``public_url`` (``init --url``), and its host when that is a
+        loopback address (a node on one machine); otherwise the defaults. A URL without a
+        port (behind a reverse proxy, on 443) leaves the port at its default.
+        """
+        host, port = self.host, self.port
+        if self.public_url is None:
+            return host, port
+        parts = urlsplit(str(self.public_url))
+        if "port" not in self.model_fields_set and parts.port is not None:
+            port = parts.port
+        if "host" not in self.model_fields_set and _is_loopback(parts.hostname or ""):
+            host = parts.hostname or host
+        return host, port
+
     def passphrase(self) -> bytes | None:
         """The key passphrase from the setting or its file; ``None`` for an unencrypted key."""
         if self.key_passphrase is not None:
@@ -161,6 +187,15 @@ class Settings(BaseSettings):
                     f"cannot read key passphrase file {self.key_passphrase_file}: {e.strerror}"
                 ) from e
         return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address
+        return False
 
 
 def config_file_path(explicit: Path | None = None, data_dir: Path | None = None) -> Path:
@@ -193,10 +228,28 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ConfigurationError(f"cannot read config file {path}: {e}") from e
 
 
+def require_node(settings: Settings, config_file: Path) -> None:
+    """Refuse to go on when there is no node here: neither its config file nor its data dir.
+
+    Commands that open a node would otherwise create an empty one wherever they are run
+    (a database, a ``peers`` folder); only ``topmatch init`` and ``topmatch demo`` do that.
+    """
+    if config_file.is_file() or settings.data_dir.is_dir():
+        return
+    raise ConfigurationError(
+        f"no Topmatch node here: no config file {config_file.absolute()} and no data folder "
+        f"{settings.data_dir.absolute()}. Point the command at your node with "
+        f"`topmatch --data-dir FOLDER ...` or {ENV_PREFIX}DATA_DIR=FOLDER, or run it from the "
+        f"folder that holds {DEFAULT_DATA_DIR}/. To make a new node: `topmatch init` "
+        "(or `topmatch demo` for a trial federation)."
+    )
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """One line per bad setting, named as an operator would set it (``TOPMATCH_PORT``)."""
     lines = []
     for item in error.errors():
         name = ".".join(str(p) for p in item["loc"]) or "settings"
-        lines.append(f"invalid setting {ENV_PREFIX}{name.upper()} ({name}): {item['msg']}")
+        message = NODE_ID_RULE if name == "node_id" else item["msg"]
+        lines.append(f"invalid setting {ENV_PREFIX}{name.upper()} ({name}): {message}")
     return "\n".join(lines)

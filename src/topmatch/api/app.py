@@ -230,7 +230,7 @@ async def ledger_round(app: FastAPI) -> list[flows.WitnessResult]:
         clock=state.clock,
     ):
         if not result.ok:
-            log.warning("fee agreements of %s: %s", result.node_id, result.detail)
+            log.warning("fee agreements: %s", result.detail)  # names the peer and its URL
             state.metrics.peer_failures("fee_agreements", 1)
     for pending in await run_in_threadpool(_pending, state.engine):
         if pending.counterparty in {p.node_id for p in state.peers.active()}:

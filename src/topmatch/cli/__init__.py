@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -33,6 +34,7 @@ from topmatch.audit import service as audit
 from topmatch.audit.service import Actor
 from topmatch.cardbox import synthetic
 from topmatch.cardbox.crypto import BsnVault
+from topmatch.cli.formats import count, local_day, local_time, when
 from topmatch.clock import Clock, system_clock
 from topmatch.errors import ConfigurationError, InputError, TopmatchError
 from topmatch.federation import replication
@@ -48,12 +50,15 @@ from topmatch.matching import candidates
 from topmatch.matching import service as matching
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher, derive_publishing_secret
-from topmatch.settings import Settings, load_settings
+from topmatch.settings import Settings, config_file_path, load_settings, require_node
 
 app = typer.Typer(
     help="Topmatch node: private card-box, federation and fee ledger.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain click help: on/off flags read `--force / --no-force`, without the `<bool>` type
+    # that typer's rich panels print after every option; and it fits an 80-column terminal.
+    rich_markup_mode=None,
 )
 users_app = typer.Typer(help="Consultant, finance and admin accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -78,10 +83,24 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class State:
+    """The root options, and the one place where commands get their settings."""
+
     config: Path | None = None
+    data_dir: Path | None = None
+
+    def config_path(self) -> Path:
+        return config_file_path(self.config, self.data_dir)
 
     def settings(self) -> Settings:
-        return load_settings(self.config)
+        """The settings of an existing node; refuses (exit 1) where there is none, so that
+        no command quietly creates an empty node in the wrong folder."""
+        settings = self.new_settings()
+        require_node(settings, self.config_path())
+        return settings
+
+    def new_settings(self) -> Settings:
+        """The settings without the check: for ``topmatch init``, which makes the node."""
+        return load_settings(self.config, data_dir=self.data_dir)
 
 
 state = State()
@@ -90,8 +109,15 @@ state = State()
 @app.callback()
 def _root(
     config: Annotated[Path | None, typer.Option(help="Config file (TOML).")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="The node's data folder (default: $TOPMATCH_DATA_DIR, else ./topmatch-data)."
+        ),
+    ] = None,
 ) -> None:
     state.config = config
+    state.data_dir = data_dir
 
 
 @contextmanager
@@ -117,7 +143,7 @@ def init(
     force: Annotated[bool, typer.Option(help="Replace an existing key.")] = False,
 ) -> None:
     """Create this node's Ed25519 key, card-box secret, config and public descriptor."""
-    settings = state.settings()
+    settings = state.new_settings()
     descriptor = identity.create_identity(
         settings=settings, node_id=node_id, name=name, url=url, now=system_clock(), force=force
     )
@@ -190,13 +216,13 @@ def users_add(
 def users_list() -> None:
     """List accounts (never their tokens)."""
     with _session(state.settings()) as session:
-        table = Table("name", "role", "created", "revoked")
+        table = Table("name", "role", when("created"), when("revoked"))
         for user in accounts.list_users(session=session):
             table.add_row(
                 user.name,
                 Role(user.role).value,
-                f"{user.created_at:%Y-%m-%d}",
-                f"{user.revoked_at:%Y-%m-%d}" if user.revoked_at else "",
+                local_day(user.created_at),
+                local_day(user.revoked_at),
             )
     out.print(table)
 
@@ -229,11 +255,11 @@ def clients_erase(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase a client for good (AVG right to be forgotten); an audit record remains."""
+    settings = state.settings()  # no question asked outside a node
     if not yes:
         typer.confirm(
             f"Erase client {client_id} and all personal data? This cannot be undone", abort=True
         )
-    settings = state.settings()
     with _session(settings) as session:
         erase_and_republish(
             session=session,
@@ -269,8 +295,9 @@ def seed(
         if settings.node_id:
             _publish_all(session, settings)
     out.print(
-        f"added {employers} employers, {clients} clients, {vacancies} vacancies, "
-        f"{baanopeningen} baanopeningen"
+        f"added {count(employers, 'employer', 'employers')}, "
+        f"{count(clients, 'client', 'clients')}, {count(vacancies, 'vacancy', 'vacancies')}, "
+        f"{count(baanopeningen, 'baanopening', 'baanopeningen')}"
     )
 
 
@@ -281,10 +308,10 @@ def audit_list(
 ) -> None:
     """Show the audit trail: who read or changed which record (ids only, no personal data)."""
     with _session(state.settings()) as session:
-        table = Table("when", "who", "action", "entity", "id", "detail")
+        table = Table(when(), "who", "action", "entity", "id", "detail")
         for e in audit.events(session=session, entity_id=entity_id, limit=limit):
             table.add_row(
-                f"{e.at:%Y-%m-%d %H:%M:%S}",
+                local_time(e.at, seconds=True),
                 e.actor,
                 e.action,
                 e.entity,
@@ -306,7 +333,7 @@ def peers_add(
     descriptor: Annotated[Path, typer.Argument(help="The peer's node.json descriptor.")],
     replace: Annotated[bool, typer.Option(help="Allow dropping keys of a known peer.")] = False,
 ) -> None:
-    """Add a peer (or update its descriptor, e.g. after a key rotation)."""
+    """Add a peer, or update its descriptor (after a key rotation, say)."""
     settings = state.settings()
     peer = _registry(settings).add(descriptor, replace=replace)
     out.print(f"peer {peer.node_id} ({peer.name}) stored in {settings.peers_dir}")
@@ -319,7 +346,9 @@ def peers_list() -> None:
     registry = _registry(settings)
     with _session(settings) as session:
         overview = federation_service.peers_overview(session=session, registry=registry)
-    table = Table("node", "name", "status", "openings", "cursor", "last success", "last error")
+    table = Table(
+        "node", "name", "status", "openings", "cursor", when("last success"), "last error"
+    )
     for p in overview.peers:
         table.add_row(
             p.node_id,
@@ -327,7 +356,7 @@ def peers_list() -> None:
             p.status,
             str(p.openings),
             str(p.cursor),
-            f"{p.last_success_at:%Y-%m-%d %H:%M}" if p.last_success_at else "",
+            local_time(p.last_success_at),
             p.last_error or "",
         )
     out.print(table)
@@ -375,7 +404,10 @@ def publish() -> None:
     settings = state.settings()
     with _session(settings) as session:
         report = _publish_all(session, settings)
-    out.print(f"{report.upserts} upserts, {report.tombstones} tombstones published")
+    out.print(
+        f"{count(report.upserts, 'upsert', 'upserts')}, "
+        f"{count(report.tombstones, 'tombstone', 'tombstones')} published"
+    )
 
 
 @app.command()
@@ -393,19 +425,34 @@ def sync(
     engine = db.make_engine(settings.resolved_database_url())
     try:
         db.upgrade(engine)
-        results = asyncio.run(_sync(settings, registry, peers, engine))
+        with _quiet(replication.log):  # each failure is printed below, once
+            results = asyncio.run(_sync(settings, registry, peers, engine))
         db.refresh_statistics(engine)
     finally:
         engine.dispose()
-    failed = 0
     for r in results:
         if r.ok:
-            out.print(f"{r.node_id}: ok, {r.applied} changes, cursor {r.cursor}")
+            out.print(
+                f"{r.node_id}: ok, {count(r.applied, 'change', 'changes')}, cursor {r.cursor}"
+            )
         else:
-            failed += 1
-            err.print(f"[red]{r.node_id}: failed:[/] {escape(r.error or '')}")
-    if failed:
+            err.print(f"[red]sync failed:[/] {escape(r.error or '')}")
+    if not all(r.ok for r in results):
         raise typer.Exit(1)
+
+
+@contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """Keep a service's warnings off the terminal while the command prints the same
+    results itself (without a configured handler Python would print them on stderr)."""
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.propagate = propagate
+        logger.removeHandler(handler)
 
 
 @asynccontextmanager
@@ -459,7 +506,7 @@ def search_cmd(
     )
     with _session(settings) as session:
         result = matching.search(session=session, request=request, bureau_names=names)
-    table = Table("score", "opening", "place", "bureau", "why")
+    table = Table("score", "opening", "plaats", "bureau", "waarom")
     for hit in result.hits:
         table.add_row(
             f"{hit.score:.0f}",
@@ -469,7 +516,10 @@ def search_cmd(
             hit.explanation,
         )
     out.print(table)
-    out.print(f"{len(result.hits)} of {result.candidates} candidate openings shown")
+    out.print(
+        f"{count(len(result.hits), 'opening', 'openingen')} getoond van "
+        f"{count(result.candidates, 'passende opening', 'passende openingen')}"
+    )
 
 
 @app.command("queries")
@@ -477,7 +527,9 @@ def queries_cmd() -> None:
     """Candidate queries peers asked us: per peer, how many and what was sent (admin)."""
     with _session(state.settings()) as session:
         rows = candidates.stats(session=session, now=system_clock())
-    table = Table("asking peer", "last hour", "today", "total", "refused", "profiles sent", "last")
+    table = Table(
+        "asking peer", "last hour", "today", "total", "refused", "profiles sent", when("last")
+    )
     for row in rows:
         table.add_row(
             row.asking_peer,
@@ -486,7 +538,7 @@ def queries_cmd() -> None:
             str(row.total),
             str(row.refused),
             str(row.profiles_sent),
-            f"{row.last_at:%Y-%m-%d %H:%M}" if row.last_at else "",
+            local_time(row.last_at),
         )
     out.print(table)
 
@@ -507,7 +559,7 @@ def ledger_checkpoint() -> None:
             origin=ledger.log_origin(settings.node_id or ""),
             now=system_clock(),
         )
-    out.print(f"checkpoint: {point.size} entries, root {point.root_hash}")
+    out.print(f"checkpoint: {count(point.size, 'entry', 'entries')}, root {point.root_hash}")
 
 
 @ledger_app.command("export")
@@ -538,7 +590,10 @@ def ledger_export(
         descriptors=descriptors,
         now=system_clock(),
     )
-    out.print(f"exported {len(rows)} entries and {len(points)} checkpoints to {out_dir}")
+    out.print(
+        f"exported {count(len(rows), 'entry', 'entries')} and "
+        f"{count(len(points), 'checkpoint', 'checkpoints')} to {out_dir}"
+    )
 
 
 @ledger_app.command("alarms")
@@ -549,9 +604,9 @@ def ledger_alarms() -> None:
     if not rows:
         out.print("no alarms")
         return
-    table = Table("when", "peer", "kind", "detail")
+    table = Table(when(), "peer", "kind", "detail")
     for row in rows:
-        table.add_row(f"{row.raised_at:%Y-%m-%d %H:%M}", row.node_id, row.kind, row.detail)
+        table.add_row(local_time(row.raised_at), row.node_id, row.kind, row.detail)
     out.print(table)
     raise typer.Exit(1)
 
@@ -600,17 +655,22 @@ def schemas_export(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Bind address (default: the settings, or the host of a loopback URL)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port (default: the settings, or the port of the node's own URL)."),
+    ] = None,
 ) -> None:
     """Run the node (migrates the database first)."""
     settings = state.settings()
-    if host or port:
-        settings = settings.model_copy(
-            update={"host": host or settings.host, "port": port or settings.port}
-        )
+    own_host, own_port = settings.listen_address()
+    settings = settings.model_copy(update={"host": host or own_host, "port": port or own_port})
     logs.configure(settings)
     application = create_app(settings)
+    _announce(settings)
     # Our handler, not uvicorn's config; uvicorn's access log would write query strings,
     # the request middleware writes route templates instead (topmatch.logs).
     uvicorn.run(
@@ -621,6 +681,23 @@ def serve(
         log_config=None,
         access_log=False,
     )
+
+
+def _announce(settings: Settings) -> None:
+    """Say where the node listens: a line on stdout, or a log record when logs are JSON
+    (then stdout carries nothing a log collector cannot parse)."""
+    line = (
+        f"Topmatch-node {settings.node_id} luistert op {listen_url(settings.host, settings.port)}"
+    )
+    if settings.log_format == "json":
+        logging.getLogger("topmatch.serve").info(line)
+    else:
+        out.print(line)
+
+
+def listen_url(host: str, port: int) -> str:
+    """``http://host:port`` as a browser takes it (IPv6 addresses in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 # --- entry points ----------------------------------------------------------------------

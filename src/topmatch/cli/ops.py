@@ -14,9 +14,9 @@ from sqlmodel import select
 
 from topmatch import backup
 from topmatch.cli import _session, app, out, state
+from topmatch.cli.formats import count, local_time
 from topmatch.clock import system_clock
 from topmatch.ledger.models import LedgerEntry
-from topmatch.settings import config_file_path
 
 STORAGE_WARNING = (
     "This archive holds the node's private keys and the card-box secret, which decrypts "
@@ -34,7 +34,7 @@ def backup_cmd(
     settings = state.settings()
     report = backup.create_backup(
         settings=settings,
-        config_file=config_file_path(state.config),
+        config_file=state.config_path(),
         out=out_file,
         now=system_clock(),
         force=force,
@@ -64,19 +64,19 @@ def restore_cmd(
 ) -> None:
     """Restore a node from a backup: check every hash, write, then migrate the database."""
     report = backup.restore_backup(
-        archive=archive, config_file=state.config, data_dir=data_dir, force=force
+        archive=archive, config_file=state.config, data_dir=data_dir or state.data_dir, force=force
     )
     manifest = report.manifest
     with _session(report.settings) as session:
         entries = session.exec(select(func.count()).select_from(LedgerEntry)).one()
     out.print(
         f"restored node [bold]{escape(manifest.node_id)}[/] (key id {manifest.key_id}) "
-        f"from the backup of {manifest.created_at:%Y-%m-%d %H:%M:%S} UTC"
+        f"from the backup of {local_time(manifest.created_at, seconds=True, zone=True)}"
     )
     out.print(
         f"  database: {escape(report.database)}, schema revision "
         f"{manifest.database.schema_revision or 'none'} -> {report.schema_revision}, "
-        f"{entries} ledger entries"
+        f"{count(entries, 'ledger entry', 'ledger entries')}"
     )
     for path, mode in report.written:
         out.print(f"  wrote {escape(str(path))} (mode {mode:04o})")

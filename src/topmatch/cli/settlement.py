@@ -17,6 +17,7 @@ from rich.table import Table
 
 from topmatch import db
 from topmatch.cli import _peer_client, _registry, _session, app, err, out, state
+from topmatch.cli.formats import count
 from topmatch.clock import shifted_clock
 from topmatch.federation.transport import PeerClient
 from topmatch.identity import service as identity
@@ -146,8 +147,8 @@ async def _netting(settings: Settings, period: str) -> NettingProposal:
             period=period, peers=peers, client=client, book=book
         )
     for r in results:
-        if not r.ok:
-            err.print(f"[yellow]{r.node_id}: {escape(r.detail or '')}[/]")
+        if not r.ok:  # the detail names the peer and its address (describe_peer_problem)
+            err.print(f"[yellow]niet meegeteld: {escape(r.detail or '')}[/]")
     return settlement.netting([*own, *theirs], period_name=period)
 
 
@@ -180,31 +181,73 @@ async def _close(settings: Settings, period: str) -> list[flows.ProposalResult]:
 
 
 def _print_statement(made: Statement, report: str, names: dict[str, str]) -> None:
+    """The statement for finance, in Dutch with Dutch amounts (the exports use the same
+    words and formatter: settlement.exports)."""
     table = Table(
-        "counterparty",
-        "to receive",
-        "to pay",
-        "net (incl. VAT)",
-        "excluded",
-        title=f"Statement {made.period}",
+        "tegenpartij",
+        "te ontvangen",
+        "te betalen",
+        "saldo (incl. btw)",
+        "niet meegeteld",
+        title=f"Afrekening {made.period} ({exports.datum(made.period_start)} t/m "
+        f"{exports.datum(made.period_end)})",
     )
     for s in made.counterparties:
         table.add_row(
             names.get(s.counterparty, s.counterparty),
-            exports.euros(s.receivable.total_cents),
-            exports.euros(s.payable.total_cents),
-            exports.euros(s.net.total_cents),
-            str(len(s.excluded)),
+            exports.eurobedrag(s.receivable.total_cents),
+            exports.eurobedrag(s.payable.total_cents),
+            exports.eurobedrag(s.net.total_cents),
+            count(len(s.excluded), "boeking", "boekingen") if s.excluded else "",
         )
     table.add_row(
-        "[bold]total[/]",
-        exports.euros(made.receivable.total_cents),
-        exports.euros(made.payable.total_cents),
-        exports.euros(made.net.total_cents),
+        "[bold]totaal[/]",
+        exports.eurobedrag(made.receivable.total_cents),
+        exports.eurobedrag(made.payable.total_cents),
+        exports.eurobedrag(made.net.total_cents),
         "",
     )
     out.print(table)
-    out.print(f"report sha256: {report}")
+    out.print(f"controlegetal van deze afrekening (sha256): {report}")
+
+
+#: What a closing proposal's status means, for the finance clerk.
+CLOSING_STATUS = {
+    "countersigned": "[green]medeondertekend[/]",
+    "pending": "[yellow]nog niet beantwoord[/]",
+    "refused": "[red]geweigerd[/]",
+}
+
+
+def _print_closings(results: list[flows.ProposalResult]) -> None:
+    for result in results:
+        status = CLOSING_STATUS.get(result.status, escape(result.status))
+        out.print(
+            f"afsluiting {result.entry_id[:12]}: {status} {escape(result.error or '')}".rstrip()
+        )
+
+
+def _print_netting(proposal: NettingProposal, names: dict[str, str]) -> None:
+    """After netting, the payments are what is paid; the bilateral nets above are only
+    information (docs/settlement.md)."""
+    pairs = count(len(proposal.based_on), "gesloten paar", "gesloten paren")
+    out.print(
+        f"verrekening over de federatie ({pairs}, "
+        f"controlegetal {statements.report_sha256(proposal)}):"
+    )
+    if not proposal.payments:
+        out.print("  niemand hoeft iets te betalen")
+    for payment in proposal.payments:
+        out.print(
+            f"  {escape(names.get(payment.payer, payment.payer))} betaalt "
+            f"{escape(names.get(payment.payee, payment.payee))} "
+            f"{exports.eurobedrag(payment.amount_cents)}"
+        )
+    out.print(
+        f"{count(len(proposal.payments), 'overboeking', 'overboekingen')}, samen "
+        f"{exports.eurobedrag(proposal.moved_cents)} (zonder verrekening "
+        f"{exports.eurobedrag(proposal.gross_cents)})"
+    )
 
 
 def _write(
@@ -242,7 +285,7 @@ def _write(
         for filename, render in files:
             (directory / filename).write_text(render())
             progress.advance(task)
-    out.print(f"wrote {len(files)} files to {directory}")
+    out.print(f"{count(len(files), 'bestand', 'bestanden')} geschreven naar {directory}")
 
 
 @app.command("settle")
@@ -270,21 +313,9 @@ def settle(
     report = statements.report_sha256(made)
     _print_statement(made, report, names)
     if close:
-        for result in asyncio.run(_close(settings, period)):
-            colour = "green" if result.status == "countersigned" else "red"
-            out.print(
-                f"closing {result.entry_id[:12]}: [{colour}]{result.status}[/] "
-                f"{escape(result.error or '')}"
-            )
+        _print_closings(asyncio.run(_close(settings, period)))
     proposal = asyncio.run(_netting(settings, period)) if netting else None
     if proposal is not None:
-        out.print(
-            f"netting ({proposal.method}, {len(proposal.based_on)} closed pairs): "
-            f"sha256 {statements.report_sha256(proposal)}"
-        )
-        for payment in proposal.payments:
-            out.print(
-                f"  {payment.payer} pays {payment.payee} EUR {exports.euros(payment.amount_cents)}"
-            )
+        _print_netting(proposal, names)
     if out_dir is not None:
         _write(out_dir, made, names, proposal, report, decimal_comma)

@@ -26,9 +26,9 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
-from topmatch.errors import InputError, PeerDataError, PeerError
+from topmatch.errors import InputError, PeerDataError
 from topmatch.federation.models import PeerSyncState, ReplicaSummary
-from topmatch.federation.transport import PeerClient
+from topmatch.federation.transport import PeerClient, describe_peer_problem
 from topmatch.geography import places
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.matching import text
@@ -255,9 +255,9 @@ async def sync_peer(
             if not page.items or page.items[-1].seq >= page.latest_seq:
                 break
             cursor = page.items[-1].seq
-    except Exception as e:
-        reason = e.diagnostics() if isinstance(e, PeerError) else f"internal error: {e!r}"
-        log.warning("sync of %s failed: %s", peer.node_id, reason)
+    except Exception as e:  # any failure stays this peer's, and is recorded
+        reason = describe_peer_problem(peer, e)
+        log.warning("sync failed: %s", reason)
         await run_in_threadpool(_record, engine, peer.node_id, clock(), reason)
         cursor = await run_in_threadpool(_cursor, engine, peer.node_id)
         return SyncResult(peer.node_id, ok=False, applied=applied, cursor=cursor, error=reason)

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import httpx
 
 from topmatch.clock import Clock
-from topmatch.errors import PeerDataError, PeerUnavailableError
+from topmatch.errors import (
+    PeerDataError,
+    PeerError,
+    PeerTimeoutError,
+    PeerUnavailableError,
+    TopmatchError,
+    peer_message,
+)
 from topmatch.federation import signatures
 from topmatch.federation.errors import SignatureError
 from topmatch.federation.peers import PeerRegistry
@@ -48,6 +55,26 @@ class SignatureAuth(httpx.Auth):
         )
         request.headers.update(headers)
         yield request
+
+
+def peer_address(peer: PeerDescriptor) -> str:
+    """The peer's base URL as people write it (no trailing slash)."""
+    return str(peer.base_url).rstrip("/")
+
+
+def describe_peer_problem(peer: PeerDescriptor, problem: BaseException | str) -> str:
+    """What went wrong with ``peer``, for a person: its id and address once, then the
+    problem (:func:`topmatch.errors.peer_message`). Every place that shows, logs or stores
+    a peer failure uses this, so the same failure reads the same everywhere."""
+    if isinstance(problem, PeerError):
+        detail = problem.detail
+    elif isinstance(problem, TopmatchError):
+        detail = problem.diagnostics()
+    elif isinstance(problem, str):
+        detail = problem
+    else:
+        detail = f"interne fout: {problem!r}"
+    return peer_message(peer.node_id, detail, address=peer_address(peer))
 
 
 @dataclass(frozen=True)
@@ -102,11 +129,21 @@ class PeerClient:
             finally:
                 await response.aclose()
         except httpx.TimeoutException as e:
-            raise PeerUnavailableError(peer.node_id, f"timed out ({type(e).__name__})") from e
+            raise PeerTimeoutError(
+                peer.node_id,
+                f"geen antwoord binnen de tijd ({type(e).__name__})",
+                address=peer_address(peer),
+            ) from e
         except httpx.TransportError as e:
-            raise PeerUnavailableError(peer.node_id, f"unreachable: {e}") from e
+            raise PeerUnavailableError(
+                peer.node_id, f"onbereikbaar: {e}", address=peer_address(peer)
+            ) from e
         if response.status_code >= 500:  # noqa: PLR2004 - server errors are worth a retry
-            raise PeerUnavailableError(peer.node_id, f"answered HTTP {response.status_code}")
+            raise PeerUnavailableError(
+                peer.node_id,
+                f"antwoordde met een serverfout (HTTP {response.status_code})",
+                address=peer_address(peer),
+            )
         self._verify(peer, response, body)
         return PeerResponse(status=response.status_code, body=body)
 
@@ -116,6 +153,7 @@ class PeerClient:
             raise PeerDataError(
                 peer.node_id,
                 f"response of {declared} bytes is over the limit of {self.max_response_bytes}",
+                address=peer_address(peer),
             )
         encoding = response.headers.get("content-encoding", "identity").lower()
         if encoding != "identity":
@@ -123,6 +161,7 @@ class PeerClient:
                 peer.node_id,
                 f"response is {encoding}-encoded; we asked for "
                 "identity (the signature covers the bytes as sent)",
+                address=peer_address(peer),
             )
         chunks: list[bytes] = []
         size = 0
@@ -130,7 +169,9 @@ class PeerClient:
             size += len(chunk)
             if size > self.max_response_bytes:
                 raise PeerDataError(
-                    peer.node_id, f"response is over the limit of {self.max_response_bytes} bytes"
+                    peer.node_id,
+                    f"response is over the limit of {self.max_response_bytes} bytes",
+                    address=peer_address(peer),
                 )
             chunks.append(chunk)
         return b"".join(chunks)
@@ -158,4 +199,5 @@ class PeerClient:
                 peer.node_id,
                 f"response signature rejected: {e.diagnostics()}{detail}",
                 status=response.status_code,
+                address=peer_address(peer),
             ) from e

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
-from topmatch.errors import ConfigurationError, input_error
+from topmatch.errors import ConfigurationError, InputError, input_error
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor, PublicKey
-from topmatch.settings import Settings
+from topmatch.settings import NODE_ID_RULE, Settings
 
 SECRET_BYTES = 32
 
@@ -56,7 +56,7 @@ def create_identity(
     try:
         descriptor = _descriptor(node_id=node_id, name=name, url=url, public=public, now=now)
     except ValidationError as e:
-        raise input_error(e) from e
+        raise _init_error(e, node_id=node_id, url=url) from e
     previous = _previous_keys(settings, now)
     if previous:
         descriptor = descriptor.model_copy(update={"keys": [*previous, *descriptor.keys]})
@@ -90,6 +90,20 @@ def _previous_keys(settings: Settings, now: datetime) -> list[PublicKey]:
         else k.model_copy(update={"valid_until": now})
         for k in old.keys
     ]
+
+
+def _init_error(error: ValidationError, *, node_id: str, url: str) -> InputError:
+    """What ``topmatch init`` was given that cannot be used, in words rather than a regex."""
+    fields = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+    if "node_id" in fields:
+        return InputError(f"{NODE_ID_RULE}; got {node_id!r}", field="node_id")
+    if "base_url" in fields:
+        return InputError(
+            "the full web address at which peers reach this node, starting with http:// "
+            f"or https:// (e.g. https://topmatch.baanbrekers.nl); got {url!r}",
+            field="url",
+        )
+    return input_error(error)
 
 
 def _descriptor(

@@ -76,8 +76,10 @@ class Report:
 
     def summary(self) -> str:
         if self.ok:
+            entries = "entry" if self.entries == 1 else "entries"
+            checkpoints = "checkpoint" if self.checkpoints == 1 else "checkpoints"
             return (
-                f"OK: {self.entries} entries, {self.checkpoints} checkpoints, "
+                f"OK: {self.entries} {entries}, {self.checkpoints} {checkpoints}, "
                 f"parties {', '.join(sorted(self.parties))}"
             )
         return f"FAILED: {self.failure}"

@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.errors import ConflictError, InputError, PeerDataError, PeerError, TopmatchError
-from topmatch.federation.transport import PeerClient
+from topmatch.federation.transport import PeerClient, describe_peer_problem
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.identity.service import NodeIdentity
@@ -650,8 +650,8 @@ async def witness_peer(
             peer=peer, client=client, engine=engine, own=own, node=node, clock=clock
         )
     except Exception as e:
-        log.warning("witnessing %s failed: %r", peer.node_id, e)
-        detail = e.diagnostics() if isinstance(e, TopmatchError) else f"internal error: {e!r}"
+        detail = describe_peer_problem(peer, e)
+        log.warning("witnessing failed: %s", detail)
         return WitnessResult(node_id=peer.node_id, ok=False, detail=detail)
 
 
@@ -668,7 +668,7 @@ async def _witness_peer(
     try:
         signed_note, proof = await _fetch_checkpoint(peer=peer, client=client, engine=engine)
     except (PeerError, LedgerError, ValueError) as e:
-        detail = e.diagnostics() if isinstance(e, PeerError | LedgerError) else str(e)
+        detail = describe_peer_problem(peer, e if isinstance(e, TopmatchError) else str(e))
         return WitnessResult(node_id=peer.node_id, ok=False, detail=detail)
 
     def check() -> tuple[note.Checkpoint | None, str | None]:
@@ -694,7 +694,7 @@ async def _witness_peer(
             node_id=peer.node_id,
             ok=False,
             size=point.size,
-            detail=f"cosignature not delivered: {e.diagnostics()}",
+            detail=describe_peer_problem(peer, f"cosignature not delivered: {e.detail}"),
         )
     return WitnessResult(node_id=peer.node_id, ok=True, size=point.size)
 

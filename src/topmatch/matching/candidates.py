@@ -31,7 +31,13 @@ from sqlmodel import Session, col, select
 
 from topmatch.cardbox.models import Client, Employer, Vacancy
 from topmatch.cardbox.validation import ClientStatus
-from topmatch.errors import InputError, PeerError, PeerUnavailableError, RateLimitedError
+from topmatch.errors import (
+    InputError,
+    PeerError,
+    PeerTimeoutError,
+    PeerUnavailableError,
+    RateLimitedError,
+)
 from topmatch.federation.transport import PeerClient
 from topmatch.geography import places
 from topmatch.identity.descriptor import PeerDescriptor
@@ -446,7 +452,7 @@ async def _exchange(
     try:
         response = await client.call(peer, "POST", QUERY_PATH, json_body=body)
     except PeerUnavailableError as e:
-        status: PeerStatus = "timed_out" if "timed out" in e.message else "error"
+        status: PeerStatus = "timed_out" if isinstance(e, PeerTimeoutError) else "error"
         return status, e.diagnostics(), None
     except PeerError as e:
         # A peer that refuses an unverified request answers unsigned: still a refusal.

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from topmatch import db
 from topmatch.clock import Clock
 from topmatch.errors import PeerError, TopmatchError
-from topmatch.federation.transport import PeerClient
+from topmatch.federation.transport import PeerClient, describe_peer_problem
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import canonical
 from topmatch.ledger import service as ledger
@@ -88,13 +88,13 @@ async def _fetch_agreements(
     try:
         response = await client.call(peer, "GET", AGREEMENTS_PATH)
         if response.status != 200:  # noqa: PLR2004
-            return [], f"HTTP {response.status}"
+            return [], describe_peer_problem(peer, f"HTTP {response.status}")
         documents = json.loads(response.body)
         if not isinstance(documents, list) or len(documents) > MAX_DOCUMENTS:
-            return [], "not a list of agreements"
+            return [], describe_peer_problem(peer, "not a list of agreements")
         return [settlement.parse_agreement(d) for d in documents], None
     except (PeerError, TopmatchError, ValueError) as e:
-        return [], e.diagnostics() if isinstance(e, TopmatchError) else str(e)
+        return [], describe_peer_problem(peer, e if isinstance(e, TopmatchError) else str(e))
 
 
 async def closed_entries(
@@ -119,19 +119,19 @@ async def _closed_from(
     try:
         response = await client.call(peer, "GET", CLOSED_PATH, params={"period": period})
         if response.status != 200:  # noqa: PLR2004
-            return [], f"HTTP {response.status}"
+            return [], describe_peer_problem(peer, f"HTTP {response.status}")
         items = json.loads(response.body)
         if not isinstance(items, list):
-            return [], "not a list of entries"
+            return [], describe_peer_problem(peer, "not a list of entries")
     except (PeerError, ValueError) as e:
-        return [], e.diagnostics() if isinstance(e, PeerError) else str(e)
+        return [], describe_peer_problem(peer, e if isinstance(e, PeerError) else str(e))
     good, problems = [], []
     for item in items:
         try:
             good.append(verified_closing(item, period=period, book=book))
         except (TopmatchError, ValueError, TypeError) as e:
             problems.append(e.diagnostics() if isinstance(e, TopmatchError) else str(e))
-    return good, ("; ".join(problems[:3]) if problems else None)
+    return good, (describe_peer_problem(peer, "; ".join(problems[:3])) if problems else None)
 
 
 def verified_closing(item: Any, *, period: str, book: KeyBook) -> EntryBody:

@@ -8,6 +8,7 @@ from importlib import resources
 
 import pytest
 from babel.messages.extract import extract
+from babel.support import NullTranslations
 from fastapi.testclient import TestClient
 
 from topmatch.web import i18n
@@ -20,8 +21,11 @@ def consultant_token(consultant: dict[str, str]) -> str:
     return consultant["Authorization"].removeprefix("Bearer ")
 
 
-def _template_messages() -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
+Message = str | tuple[str, str]  # a msgid, or the singular and plural of an ngettext
+
+
+def _template_messages() -> dict[Message, set[str]]:
+    found: dict[Message, set[str]] = {}
     for item in TEMPLATES.iterdir():
         if not item.name.endswith(".html"):
             continue
@@ -30,19 +34,25 @@ def _template_messages() -> dict[str, set[str]]:
             io.BytesIO(item.read_bytes()),
             options={"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"},
         ):
-            ids = message if isinstance(message, tuple) else (message,)
-            for msgid in ids:
-                if msgid:
-                    found.setdefault(msgid, set()).add(item.name)
+            key: Message = (message[0], message[1]) if isinstance(message, tuple) else message
+            if key:
+                found.setdefault(key, set()).add(item.name)
     return found
+
+
+def translated(catalogue: NullTranslations, message: Message) -> bool:
+    """Whether the catalogue has ``message`` (for a plural: its plural form)."""
+    if isinstance(message, tuple):
+        return catalogue.ngettext(message[0], message[1], 2) != message[1]
+    return catalogue.gettext(message) != message
 
 
 def test_every_text_in_the_templates_has_a_dutch_translation() -> None:
     dutch = i18n.translations("nl")
     missing = {
-        msgid: sorted(names)
-        for msgid, names in _template_messages().items()
-        if dutch.gettext(msgid) == msgid and msgid not in {"Topmatch", "Contract"}
+        message: sorted(names)
+        for message, names in _template_messages().items()
+        if not translated(dutch, message) and message not in {"Topmatch", "Contract"}
     }
     assert missing == {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,10 @@ from sqlalchemy import Engine
 from tests.factories import FrozenClock, agreement_document, agreement_ref
 from tests.fednodes import FakePeer, install_agreement
 from topmatch import db
+from topmatch.federation.models import PeerSyncState
+from topmatch.federation.peers import PeerRegistry
 from topmatch.identity import service as identity
-from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
 from topmatch.ledger import canonical, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
@@ -286,7 +288,8 @@ def test_admin_sees_peers_alarms_and_syncs(
     assert page.status_code == 200, page.text
     text = page.text
     assert "<code>werkpad</code>" in text
-    assert "actief" in text
+    assert "nog niet gesynchroniseerd" in text  # never tried: not a green badge
+    assert "actief" not in text
     assert "nooit" in text  # never synchronised yet
     assert "twee verschillende logboeken" in text
     assert "two roots for size 4" in text
@@ -298,6 +301,57 @@ def test_admin_sees_peers_alarms_and_syncs(
     assert "Resultaat van de synchronisatie" in synced.text
     assert '<span class="badge bad">mislukt</span>' in synced.text
     assert unreachable.calls
+
+
+def test_the_federation_page_and_the_api_show_each_peers_real_state(
+    client: TestClient, admin: Headers, engine: Engine, settings: Settings, clock: FrozenClock
+) -> None:
+    now = clock()
+    for node_id in ("bereik", "traag", "plat", "nooit", "geschorst", "nieuw"):
+        FakePeer.make(node_id, now).install(settings.peers_dir)
+    PeerRegistry(settings.peers_dir, own_node_id="baanbrekers").set_status(
+        "geschorst", PeerStatus.suspended
+    )
+    records = {
+        "bereik": (0, now - timedelta(seconds=30)),
+        "traag": (0, now - timedelta(hours=3)),
+        "plat": (4, datetime(2026, 11, 30, 8, 5, tzinfo=UTC)),
+        "nooit": (2, None),
+        "geschorst": (0, now - timedelta(seconds=30)),
+    }
+    with db.transaction(engine) as session:
+        for node_id, (failures, success) in records.items():
+            session.add(
+                PeerSyncState(
+                    node_id=node_id,
+                    failures=failures,
+                    last_success_at=success,
+                    last_error="connection refused" if failures else None,
+                    last_error_at=now if failures else None,
+                )
+            )
+    api = client.get("/api/v1/peers", headers=admin).json()["peers"]
+    assert {p["node_id"]: p["state"] for p in api} == {
+        "bereik": "reachable",
+        "traag": "lagging",
+        "plat": "unreachable",
+        "nooit": "unreachable",
+        "geschorst": "suspended",
+        "nieuw": "pending",
+    }
+    assert next(p for p in api if p["node_id"] == "plat")["state_since"].startswith(
+        "2026-11-30T08:05"
+    )
+    sign_in(client, admin)
+    text = client.get("/federatie").text
+    assert '<span class="badge good">bereikbaar</span>' in text
+    assert '<span class="badge warn">vertraagd</span>' in text
+    assert "onbereikbaar sinds 30 november 2026 09:05 (Nederlandse tijd)" in text
+    assert "onbereikbaar, nog nooit bereikt" in text
+    assert '<span class="badge muted">geschorst</span>' in text
+    assert "nog niet gesynchroniseerd" in text
+    assert "4 keer achter elkaar mislukt" in text
+    assert text.count('class="badge good"') == 1  # only the peer that answers is green
 
 
 def test_admin_signs_an_agreement_werkpad_proposed(
@@ -338,7 +392,9 @@ def test_every_text_of_these_pages_has_a_dutch_translation() -> None:
             io.BytesIO(source),
             options={"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"},
         ):
-            for msgid in message if isinstance(message, tuple) else (message,):
-                if msgid and dutch.gettext(msgid) == msgid:
-                    missing.add(msgid)
+            if isinstance(message, tuple):  # a plural: both forms translated
+                if dutch.ngettext(message[0], message[1], 2) == message[1]:
+                    missing.add(message[1])
+            elif message and dutch.gettext(message) == message:
+                missing.add(message)
     assert missing == set()

@@ -154,7 +154,10 @@ def test_finance_sees_the_current_quarter_in_dutch(client: TestClient, finance: 
     assert "€ 2.722,50" in text  # what we pay: a permanent placement of 32 hours
     assert "betwist" in text  # the disputed placement is left out, with its state
     assert "Plaatsing (start)" in text  # the type as the Dutch exports label it
-    assert "Baanbrekers betaalt Werkpad € 907,50" in text
+    assert "Saldo: Werkpad heeft € 907,50 tegoed van Baanbrekers" in text
+    # the balances are information; the one instruction says to pay what the netting gives
+    assert " betaalt " not in text
+    assert text.count('class="betaalopdracht"') == 1
     assert "niet afgesloten" in text
     assert re.search(r"<code>[0-9a-f]{64}</code>", text)  # the report hash
     assert re.search(r'<td class="num">€ 1\.815,00</td>', text)
@@ -232,7 +235,8 @@ def test_netting_proposal_names_who_answered(
     page = client.get("/financien/2026-Q4/verrekening")
     assert page.status_code == 200, page.text
     assert "Verrekening 2026-Q4" in page.text
-    assert "Geen betalingen" in page.text
+    assert page.text.count('class="betaalopdracht"') == 1
+    assert "Geen betalingen voor Baanbrekers." in page.text
     assert '<span class="badge bad">nee</span>' in page.text
     assert unreachable.calls
 

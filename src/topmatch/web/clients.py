@@ -47,6 +47,7 @@ from topmatch.matching.api import BureauNames, Visible
 from topmatch.web import forms, i18n
 from topmatch.web.core import ConsultantPage, CsrfChecked, error_page, language_of, render
 from topmatch.web.forms import N_, Errors, Field, Gettext
+from topmatch.web.messages import TERMS
 
 router = APIRouter(include_in_schema=False)
 
@@ -146,7 +147,7 @@ def client_groups(*, editing: bool) -> tuple[Group, ...]:
             N_("Work wishes and possibilities"),
             (
                 Field("education_level", N_("Education level"), kind="select",
-                      choices=tuple((e.value, e.value) for e in EducationLevel)),
+                      choices=tuple((e.value, TERMS.get(e, e.value)) for e in EducationLevel)),
                 Field(OCCUPATIONS, N_("Desired occupations"), kind="occupations",
                       hint=N_("A name is enough; a 4-digit ISCO-08 code makes matching better.")),
                 Field("skills", N_("Skills"), kind="list", maxlength=5000,

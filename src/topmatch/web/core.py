@@ -28,7 +28,7 @@ from topmatch.api.errors import status_of
 from topmatch.errors import AuthenticationError, PermissionDeniedError, TopmatchError
 from topmatch.settlement import exports
 from topmatch.settlement.periods import AMSTERDAM
-from topmatch.web import i18n
+from topmatch.web import i18n, messages, reasons
 
 SESSION_COOKIE = "topmatch_sessie"
 LANGUAGE_COOKIE = "topmatch_taal"
@@ -53,6 +53,13 @@ def environment(language: str) -> Environment:
     env.filters["euro"] = euro
     env.filters["datum"] = partial(datum, language=language)
     env.filters["moment"] = partial(moment, language=language)
+    gettext = i18n.translations(language).gettext
+    env.filters["refusal"] = partial(messages.problem_html, gettext=gettext)
+    env.filters["peer_error"] = partial(messages.peer_error_html, gettext=gettext)
+    env.filters["detail"] = partial(messages.detail, gettext=gettext)
+    env.filters["term"] = partial(messages.term, gettext=gettext)
+    env.filters["reasons"] = partial(reasons.in_language, language=language)
+    env.filters["hours"] = partial(messages.hours, catalogue=i18n.translations(language))
     return env
 
 
@@ -204,19 +211,23 @@ SECURITY_HEADERS = {
 }
 
 
-def error_page(request: Request, error: TopmatchError, *, user: User | None) -> HTMLResponse:
-    """A refused action, explained in the page's language where a rule knows the message,
-    with the status the API would give."""
-    from topmatch.web import forms  # noqa: PLC0415 - forms renders through core
-
-    gettext = i18n.translations(language_of(request)).gettext
-    translated = forms.translate(error.message, gettext)
-    detail = error.diagnostics()
-    message = detail if translated == error.message else translated
+def error_page(
+    request: Request,
+    error: TopmatchError,
+    *,
+    user: User | None,
+    message: str | None = None,
+    detail: str | None = None,
+) -> HTMLResponse:
+    """A refused action, explained in the page's language, with the raw detail only when
+    no rule knew the message, and with the status the API would give. A caller that
+    already has the message in the page's language passes it (and the raw ``detail``)."""
+    if message is None:
+        message, detail = messages.explain(error, i18n.translations(language_of(request)).gettext)
     return render(
         request,
         "error.html",
-        {"message": message, "detail": None if message == detail else detail},
+        {"message": message, "detail": detail},
         user=user,
         status_code=status_of(error),
     )

@@ -188,6 +188,11 @@ RULES: tuple[Rule, ...] = (
         N_("Someone else changed this meanwhile: reload the page and make your changes again."),
     ),
     Rule(r"no \w+ with id ", N_("Not found: it does not exist (any more).")),
+    # settlement.periods
+    Rule(
+        r"period (?P<period>\S+) has not started yet",
+        N_("Period %(period)s has not started yet: choose a period that has begun."),
+    ),
     # web.core
     Rule(r"this needs the role ", N_("Your role gives no access to this page.")),
     Rule(
@@ -224,6 +229,11 @@ def translate(message: str, gettext: Gettext) -> str:
         return message
     rule, params = known
     return _format(gettext, rule.msgid, params)
+
+
+def describe(error: ErrorDetails, gettext: Gettext) -> str:
+    """One pydantic error as a message in the page's language."""
+    return _message(error, gettext)[1]
 
 
 def _message(error: ErrorDetails, gettext: Gettext) -> tuple[str | None, str]:

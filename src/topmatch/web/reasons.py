@@ -56,7 +56,10 @@ RULES: tuple[Rule, ...] = (
         "education level one below the requirement (NLQF {h}, asked {r})",
     ),
     (r"tekst past bij de zoekvraag", "text matches the search"),
-    (r"pas (?P<weeks>\d+) weken? na de startdatum beschikbaar \((?P<points>[^)]+)\)", _weeks),
+    (
+        r"pas (?P<weeks>\d+) (?:week|weken) na de startdatum beschikbaar \((?P<points>[^)]+)\)",
+        _weeks,
+    ),
 )
 
 

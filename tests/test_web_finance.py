@@ -30,6 +30,8 @@ from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import Cosignature, WitnessAlarm
 from topmatch.ledger.schemas import ENTRY_FORMAT, entry_id_for
 from topmatch.settings import Settings
+from topmatch.settlement import exports
+from topmatch.web import finance as finance_pages
 from topmatch.web import i18n
 
 Headers = dict[str, str]
@@ -402,3 +404,11 @@ def test_every_text_of_these_pages_has_a_dutch_translation() -> None:
             elif message and dutch.gettext(message) == message:
                 missing.add(message)
     assert missing == set()
+
+
+def test_line_types_read_as_the_dutch_exports_name_them_and_in_english() -> None:
+    dutch, english = i18n.translations("nl"), i18n.translations("en")
+    assert {kind: dutch.gettext(msgid) for kind, msgid in finance_pages.LINE_TYPES.items()} == (
+        dict(exports.SOORT)
+    )
+    assert english.gettext(finance_pages.LINE_TYPES["placement.voided"]) == "Reversal"

@@ -358,6 +358,10 @@ def test_the_federation_page_and_the_api_show_each_peers_real_state(
     assert "nog niet gesynchroniseerd" in text
     assert "4 keer achter elkaar mislukt" in text
     assert text.count('class="badge good"') == 1  # only the peer that answers is green
+    client.post("/taal", data={"lang": "en", "next": "/federatie"})
+    english = client.get("/federatie").text
+    assert "unreachable since 30 November 2026 09:05 (Dutch time)" in english
+    assert '<span class="badge warn">lagging</span>' in english
 
 
 def test_admin_signs_an_agreement_werkpad_proposed(

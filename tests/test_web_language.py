@@ -33,6 +33,8 @@ from fastapi.testclient import TestClient
 from tests.factories import FrozenClock, client_data
 from tests.test_web_finance import ledger_q4, settings, werkpad  # noqa: F401 - fixtures
 from tests.test_web_work import incoming, vacancy  # noqa: F401 - fixtures
+from topmatch.settlement import exports
+from topmatch.vocabulary import ContractType
 from topmatch.web import i18n
 
 Headers = dict[str, str]
@@ -281,6 +283,9 @@ class Foreign:
                 continue
             target = inside if " " in literal and len(literal) > 6 else whole
             target.append((other, _pattern(other)))
+        if language == "en":  # Dutch the services hand out as values, not via the catalogue
+            for dutch in (*exports.SOORT.values(), *(t.value for t in ContractType)):
+                (inside if " " in dutch else whole).append((dutch, _pattern(dutch)))
         return cls(tuple(whole), tuple(inside))
 
     def found_in(self, texts: list[str]) -> list[tuple[str, str]]:

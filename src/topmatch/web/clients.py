@@ -416,7 +416,7 @@ def _client_page(
                 session=session, client=client, bureau_names=names, origins=origins
             )
     except TopmatchError as e:
-        context["match_problem"] = forms.translate(e.message, _gettext(request))
+        context["match_problem"] = e
     if client.consent_share_profile:
         context["introduce_client"] = client.id
         context["own_node"] = request.app.state.settings.node_id

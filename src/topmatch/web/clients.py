@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from topmatch import db
@@ -332,7 +333,11 @@ def _summary(errors: Errors, gettext: Gettext) -> list[dict[str, str]]:
     return [
         {
             "anchor": name,
-            "text": f"{_label(name, gettext)}: {errors[name]}" if name else errors[name],
+            # Markup.format escapes the label and a plain message, and keeps a message
+            # that marks English words (forms.not_accepted)
+            "text": Markup("{}: {}").format(_label(name, gettext), errors[name])
+            if name
+            else errors[name],
         }
         for name in sorted(errors, key=position)
     ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
+from markupsafe import Markup, escape
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
@@ -204,6 +205,13 @@ RULES: tuple[Rule, ...] = (
 NOT_ACCEPTED = N_("Not accepted: %(detail)s")
 
 
+def not_accepted(detail: str, gettext: Gettext) -> str:
+    """A refusal no rule knows: said in the page's language, the service's own (English)
+    words after it, marked as English (HTML, safe to show as is)."""
+    english = Markup('<span lang="en">{}</span>').format(detail)
+    return escape(gettext(NOT_ACCEPTED)) % {"detail": english}
+
+
 def _format(gettext: Gettext, msgid: str, params: Mapping[str, Any]) -> str:
     text = gettext(msgid)
     return text % dict(params) if params else text
@@ -249,7 +257,7 @@ def _message(error: ErrorDetails, gettext: Gettext) -> tuple[str | None, str]:
     text = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     known = _by_rule(text)
     if known is None:
-        return None, _format(gettext, NOT_ACCEPTED, {"detail": text})
+        return None, not_accepted(text, gettext)
     rule, params = known
     return rule.field, _format(gettext, rule.msgid, params)
 
@@ -285,7 +293,7 @@ def explain(
     (through ``aliases`` for database columns such as ``bsn_index``), else form-wide."""
     known = _by_rule(error.message)
     if known is None:
-        text = _format(gettext, NOT_ACCEPTED, {"detail": error.message})
+        text = not_accepted(error.message, gettext)
         field = error.field
     else:
         rule, params = known

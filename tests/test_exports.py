@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import date
@@ -404,8 +405,8 @@ def test_html_statement(statement: Statement) -> None:
     assert "<title>Afrekening 2026-Q4: Werkpad Alfa B.V. en Bravo Re-integratie</title>" in page
     assert "<h1>Afrekening 2026-Q4</h1>" in page
     assert "1 oktober 2026 tot en met 31 december 2026" in page
-    assert "<caption>Te ontvangen van Bravo Re-integratie</caption>" in page
-    assert "<caption>Te betalen aan Bravo Re-integratie</caption>" in page
+    assert "<caption>Tegoed van Bravo Re-integratie</caption>" in page
+    assert "<caption>Verschuldigd aan Bravo Re-integratie</caption>" in page
     assert '<th scope="col">Datum</th>' in page
     for text in (
         "€ 1.815,00",
@@ -422,7 +423,7 @@ def test_html_statement(statement: Statement) -> None:
     ):
         assert text in page
     assert _id("p1") not in page
-    assert "Verrekening over alle bureaus" not in page
+    assert "verrekening over alle bureaus" not in page
     assert "Controlegetal" not in page
     assert "http" not in page  # no external assets
     assert "<link" not in page
@@ -446,11 +447,36 @@ def test_html_we_pay_and_nothing_to_settle(statement: Statement) -> None:
 def test_html_netting_and_check_number(statement: Statement) -> None:
     digest = hashlib.sha256(to_json(statement)).hexdigest()
     page = to_html(statement, BRAVO, names=NAMES, netting=_netting(), report_sha256=digest)
-    assert "<h2>Verrekening over alle bureaus</h2>" in page
+    assert "Betaling na verrekening over alle bureaus</h2>" in page
     assert "Werkpad Alfa B.V. betaalt Charlie &amp; Co € 181,50" in page
     assert "betaalt bureau-delta" not in page  # a payment that does not involve us
     assert "Controlegetal (SHA-256)" in page
     assert digest in page
+
+
+def _instructions(page: str) -> tuple[list[str], str]:
+    """The payment instruction sections of a statement page, and the page without them."""
+    found = re.findall(r'<section class="betaalopdracht".*?</section>', page, flags=re.S)
+    rest = re.sub(r'<section class="betaalopdracht".*?</section>', "", page, flags=re.S)
+    return found, rest
+
+
+def test_a_statement_says_once_what_to_pay_to_whom(statement: Statement) -> None:
+    for counterparty in (BRAVO, CHARLIE):
+        for netting in (None, _netting()):
+            page = to_html(statement, counterparty, names=NAMES, netting=netting)
+            instructions, rest = _instructions(page)
+            assert len(instructions) == 1, (counterparty, netting)
+            assert "betaalt" not in rest  # the bilateral amounts are information only
+            assert "Te betalen" not in rest
+    netted = to_html(statement, BRAVO, names=NAMES, netting=_netting())
+    (instruction,), rest = _instructions(netted)
+    assert "Werkpad Alfa B.V. betaalt Charlie &amp; Co € 181,50" in instruction
+    assert "Werkpad Alfa B.V. heeft € 1.512,50 tegoed van Bravo Re-integratie" in rest
+    assert "dit saldo wordt niet apart betaald" in rest
+    bilateral = to_html(statement, BRAVO, names=NAMES)
+    (instruction,), _ = _instructions(bilateral)
+    assert "Bravo Re-integratie betaalt Werkpad Alfa B.V. € 1.512,50" in instruction
 
 
 def test_html_escapes_names(statement: Statement) -> None:

@@ -508,7 +508,7 @@ def _check_exports(alfa: Node) -> None:
         timeout=30,
     ).text
     assert "Bureau bravo" in html
-    assert "Verrekening over alle bureaus" in html
+    assert "Betaling na verrekening over alle bureaus" in html
     journal = alfa.data_dir / "2026-Q4.beancount"
     journal.write_bytes(
         httpx.get(

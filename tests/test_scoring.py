@@ -364,7 +364,7 @@ def test_the_worked_hours_example_in_the_docs() -> None:
 def test_unstated_hours_give_half() -> None:
     sought = client(hours_min=None, hours_max=None)
     assert points(sought, opening(), "hours") == 50.0
-    assert reason(score(sought, opening()), ReasonKind.hours) == "uren niet opgegeven"
+    assert reason(score(sought, opening()), ReasonKind.hours) == "geen urenwens opgegeven"
 
 
 def test_a_reversed_hours_range_is_refused() -> None:

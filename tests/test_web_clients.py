@@ -444,7 +444,9 @@ def test_service_errors_are_explained_under_their_field() -> None:
         "": "Meer gemeenten hebben deze naam; schrijf een van: 'Bergen (L.)', 'Bergen (NH.)'."
     }
     odd = InputError("something new", field="x")
-    assert forms.explain(odd, gettext) == {"x": "Niet geaccepteerd: something new"}
+    assert forms.explain(odd, gettext) == {
+        "x": 'Niet geaccepteerd: <span lang="en">something new</span>'
+    }
     assert forms.translate("no client with id abc", gettext).startswith("Niet gevonden")
     assert forms.translate("unheard of", gettext) == "unheard of"
     assert forms.rows({"o.1.a": "x", "o.0.a": " ", "o.0.b": "", "o.2.b": "y"}, "o", ["a", "b"]) == [
@@ -452,3 +454,16 @@ def test_service_errors_are_explained_under_their_field() -> None:
         {"a": "", "b": "y"},
     ]
     assert forms.split_list("a, b;\nc,,") == ["a", "b", "c"]
+
+
+def test_the_summary_keeps_english_marked_and_escapes_the_rest() -> None:
+    from topmatch.web import clients as client_pages  # noqa: PLC0415
+
+    gettext = i18n.translations("nl").gettext
+    errors = {
+        "phone": "<b>te kort</b>",
+        "notes": forms.not_accepted("<script>x</script>", gettext),
+    }
+    texts = {item["anchor"]: str(item["text"]) for item in client_pages._summary(errors, gettext)}
+    assert texts["phone"] == "Telefoon: &lt;b&gt;te kort&lt;/b&gt;"
+    assert texts["notes"].endswith('<span lang="en">&lt;script&gt;x&lt;/script&gt;</span>')

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,14 +20,18 @@ from sqlalchemy import Engine
 from tests.factories import FrozenClock, agreement_document, agreement_ref
 from tests.fednodes import FakePeer, install_agreement
 from topmatch import db
+from topmatch.federation.models import PeerSyncState
+from topmatch.federation.peers import PeerRegistry
 from topmatch.identity import service as identity
-from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
 from topmatch.ledger import canonical, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import Cosignature, WitnessAlarm
 from topmatch.ledger.schemas import ENTRY_FORMAT, entry_id_for
 from topmatch.settings import Settings
+from topmatch.settlement import exports
+from topmatch.web import finance as finance_pages
 from topmatch.web import i18n
 
 Headers = dict[str, str]
@@ -152,7 +156,10 @@ def test_finance_sees_the_current_quarter_in_dutch(client: TestClient, finance: 
     assert "€ 2.722,50" in text  # what we pay: a permanent placement of 32 hours
     assert "betwist" in text  # the disputed placement is left out, with its state
     assert "Plaatsing (start)" in text  # the type as the Dutch exports label it
-    assert "Baanbrekers betaalt Werkpad € 907,50" in text
+    assert "Saldo: Werkpad heeft € 907,50 tegoed van Baanbrekers" in text
+    # the balances are information; the one instruction says to pay what the netting gives
+    assert " betaalt " not in text
+    assert text.count('class="betaalopdracht"') == 1
     assert "niet afgesloten" in text
     assert re.search(r"<code>[0-9a-f]{64}</code>", text)  # the report hash
     assert re.search(r'<td class="num">€ 1\.815,00</td>', text)
@@ -165,7 +172,7 @@ def test_finance_sees_the_current_quarter_in_dutch(client: TestClient, finance: 
     assert "Afrekening 2026-10" in month.text
     future = client.get("/financien", params={"periode": "2027-Q1"})
     assert future.status_code == 422
-    assert "has not started yet" in future.text
+    assert "Periode 2027-Q1 is nog niet begonnen" in future.text
 
 
 @pytest.mark.usefixtures("ledger_q4")
@@ -230,7 +237,8 @@ def test_netting_proposal_names_who_answered(
     page = client.get("/financien/2026-Q4/verrekening")
     assert page.status_code == 200, page.text
     assert "Verrekening 2026-Q4" in page.text
-    assert "Geen betalingen" in page.text
+    assert page.text.count('class="betaalopdracht"') == 1
+    assert "Geen betalingen voor Baanbrekers." in page.text
     assert '<span class="badge bad">nee</span>' in page.text
     assert unreachable.calls
 
@@ -242,7 +250,7 @@ def test_finance_pages_are_for_finance_and_admins(
     for path in ("/financien", "/financien/2026-Q4/export.csv", "/financien/2026-Q4/verrekening"):
         refused = client.get(path)
         assert refused.status_code == 403, path
-        assert "finance" in refused.text
+        assert "Met uw rol hebt u geen toegang tot deze pagina." in refused.text
     sign_in(client, finance)
     assert client.get("/federatie").status_code == 403
     assert client.get("/financien").status_code == 200
@@ -286,7 +294,8 @@ def test_admin_sees_peers_alarms_and_syncs(
     assert page.status_code == 200, page.text
     text = page.text
     assert "<code>werkpad</code>" in text
-    assert "actief" in text
+    assert "nog niet gesynchroniseerd" in text  # never tried: not a green badge
+    assert "actief" not in text
     assert "nooit" in text  # never synchronised yet
     assert "twee verschillende logboeken" in text
     assert "two roots for size 4" in text
@@ -298,6 +307,61 @@ def test_admin_sees_peers_alarms_and_syncs(
     assert "Resultaat van de synchronisatie" in synced.text
     assert '<span class="badge bad">mislukt</span>' in synced.text
     assert unreachable.calls
+
+
+def test_the_federation_page_and_the_api_show_each_peers_real_state(
+    client: TestClient, admin: Headers, engine: Engine, settings: Settings, clock: FrozenClock
+) -> None:
+    now = clock()
+    for node_id in ("bereik", "traag", "plat", "nooit", "geschorst", "nieuw"):
+        FakePeer.make(node_id, now).install(settings.peers_dir)
+    PeerRegistry(settings.peers_dir, own_node_id="baanbrekers").set_status(
+        "geschorst", PeerStatus.suspended
+    )
+    records = {
+        "bereik": (0, now - timedelta(seconds=30)),
+        "traag": (0, now - timedelta(hours=3)),
+        "plat": (4, datetime(2026, 11, 30, 8, 5, tzinfo=UTC)),
+        "nooit": (2, None),
+        "geschorst": (0, now - timedelta(seconds=30)),
+    }
+    with db.transaction(engine) as session:
+        for node_id, (failures, success) in records.items():
+            session.add(
+                PeerSyncState(
+                    node_id=node_id,
+                    failures=failures,
+                    last_success_at=success,
+                    last_error="connection refused" if failures else None,
+                    last_error_at=now if failures else None,
+                )
+            )
+    api = client.get("/api/v1/peers", headers=admin).json()["peers"]
+    assert {p["node_id"]: p["state"] for p in api} == {
+        "bereik": "reachable",
+        "traag": "lagging",
+        "plat": "unreachable",
+        "nooit": "unreachable",
+        "geschorst": "suspended",
+        "nieuw": "pending",
+    }
+    assert next(p for p in api if p["node_id"] == "plat")["state_since"].startswith(
+        "2026-11-30T08:05"
+    )
+    sign_in(client, admin)
+    text = client.get("/federatie").text
+    assert '<span class="badge good">bereikbaar</span>' in text
+    assert '<span class="badge warn">vertraagd</span>' in text
+    assert "onbereikbaar sinds 30 november 2026 09:05 (Nederlandse tijd)" in text
+    assert "onbereikbaar, nog nooit bereikt" in text
+    assert '<span class="badge muted">geschorst</span>' in text
+    assert "nog niet gesynchroniseerd" in text
+    assert "4 keer achter elkaar mislukt" in text
+    assert text.count('class="badge good"') == 1  # only the peer that answers is green
+    client.post("/taal", data={"lang": "en", "next": "/federatie"})
+    english = client.get("/federatie").text
+    assert "unreachable since 30 November 2026 09:05 (Dutch time)" in english
+    assert '<span class="badge warn">lagging</span>' in english
 
 
 def test_admin_signs_an_agreement_werkpad_proposed(
@@ -338,7 +402,17 @@ def test_every_text_of_these_pages_has_a_dutch_translation() -> None:
             io.BytesIO(source),
             options={"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"},
         ):
-            for msgid in message if isinstance(message, tuple) else (message,):
-                if msgid and dutch.gettext(msgid) == msgid:
-                    missing.add(msgid)
+            if isinstance(message, tuple):  # a plural: both forms translated
+                if dutch.ngettext(message[0], message[1], 2) == message[1]:
+                    missing.add(message[1])
+            elif message and dutch.gettext(message) == message:
+                missing.add(message)
     assert missing == set()
+
+
+def test_line_types_read_as_the_dutch_exports_name_them_and_in_english() -> None:
+    dutch, english = i18n.translations("nl"), i18n.translations("en")
+    assert {kind: dutch.gettext(msgid) for kind, msgid in finance_pages.LINE_TYPES.items()} == (
+        dict(exports.SOORT)
+    )
+    assert english.gettext(finance_pages.LINE_TYPES["placement.voided"]) == "Reversal"

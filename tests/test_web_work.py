@@ -114,13 +114,18 @@ def test_every_text_of_these_pages_has_a_dutch_translation() -> None:
     folder = resources.files("topmatch.web") / "templates"
     dutch = i18n.translations("nl")
     found: set[str] = set()
+    plurals: set[tuple[str, str]] = set()
     for name in MY_TEMPLATES:
         source = io.BytesIO((folder / name).read_bytes())
         options = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}
         for _, message, _, _ in extract("jinja2.ext:babel_extract", source, options=options):
-            found.update(message if isinstance(message, tuple) else (message,))
+            if isinstance(message, tuple):
+                plurals.add((message[0], message[1]))
+            else:
+                found.add(message)
     assert len(found) > 100
     assert sorted(m for m in found if m and dutch.gettext(m) == m and m != "Contract") == []
+    assert sorted(p for s, p in plurals if dutch.ngettext(s, p, 2) == p) == []
 
 
 # --- my openings -----------------------------------------------------------------------
@@ -142,7 +147,7 @@ def test_openings_are_listed_and_publishing_changes_the_feed(
     assert _live(engine, vacancy["id"]) is True
     stale = signed_in.post(f"/vacatures/{vacancy['id']}/publiceren", data=form)
     assert stale.status_code == 409  # the form showed version 1; it is 2 now
-    assert "reload" in stale.text
+    assert "laad de pagina opnieuw" in stale.text
     form.update(published="false", version=str(vacancy["version"] + 1))
     withdrawn = signed_in.post(f"/vacatures/{vacancy['id']}/publiceren", data=form)
     assert "wordt niet meer aangeboden" in withdrawn.text
@@ -454,7 +459,7 @@ def test_a_placement_is_signed_by_both_then_witnessed_then_disputed(
         session.add(Cosignature(witness="werkpad", size=1, line=b"-", received_at=clock()))
     witnessed = signed_in.get("/voorstellen")
     assert "getuigd" in witnessed.text
-    assert "De eerste 1 regels van ons logboek zijn getuigd door Werkpad." in witnessed.text
+    assert "De eerste 1 regel van ons logboek is getuigd door Werkpad." in witnessed.text
 
     entry_id = proposed["entry_id"]
     form = {"csrf": _csrf(witnessed), "type": "placement.disputed", "reason": "Niet gestart"}

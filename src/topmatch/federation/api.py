@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
-from topmatch.api.deps import AdminUser, ConsultantUser, SessionDep, SettingsDep
-from topmatch.federation import replication, service
+from topmatch.api.deps import AdminUser, ClockDep, ConsultantUser, SessionDep, SettingsDep
+from topmatch.federation import replication, service, status
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient
@@ -36,10 +36,23 @@ def get_feed(
 
 
 @router.get("/peers", response_model=service.PeersOverview)
-def list_peers(request: Request, session: SessionDep, _: ConsultantUser) -> service.PeersOverview:
-    """Every peer with its status and sync state (cursor, last success, last error)."""
+def list_peers(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _: ConsultantUser,
+) -> service.PeersOverview:
+    """Every peer with its status, its sync record (cursor, last success, last error) and
+    its state: reachable, lagging, unreachable (since its last success), suspended or
+    pending."""
     registry: PeerRegistry = request.app.state.peers
-    return service.peers_overview(session=session, registry=registry)
+    return service.peers_overview(
+        session=session,
+        registry=registry,
+        now=clock(),
+        lag_after=status.lag_threshold(settings.sync_interval_seconds),
+    )
 
 
 @router.post("/peers/sync", response_model=list[dict[str, object]])

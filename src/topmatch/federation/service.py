@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -11,6 +11,8 @@ from sqlmodel import Session, col, select
 
 from topmatch.federation.models import PeerSyncState, ReplicaSummary
 from topmatch.federation.peers import PeerRegistry
+from topmatch.federation.status import PeerState, lag_threshold, peer_health
+from topmatch.identity.descriptor import PeerStatus
 from topmatch.publishing.schemas import BaanopeningSummary, VacancySummary
 
 
@@ -27,6 +29,13 @@ class PeerStatusPublic(BaseModel):
     last_error: str | None
     failures: int
     next_attempt_at: datetime | None
+    state: PeerState = Field(
+        description="reachable, lagging (last success too long ago), unreachable (last "
+        "attempt failed), suspended (by our admin) or pending (never tried)"
+    )
+    state_since: datetime | None = Field(
+        description="for lagging and unreachable peers: the last success (None: never)"
+    )
 
 
 class PeersOverview(BaseModel):
@@ -49,7 +58,18 @@ def visible_origins(registry: PeerRegistry, own_node_id: str) -> frozenset[str]:
     return frozenset({own_node_id, *(p.node_id for p in registry.active())})
 
 
-def peers_overview(*, session: Session, registry: PeerRegistry) -> PeersOverview:
+def peers_overview(
+    *,
+    session: Session,
+    registry: PeerRegistry,
+    now: datetime | None = None,
+    lag_after: timedelta | None = None,
+) -> PeersOverview:
+    """Every peer with its sync record and its state (:mod:`topmatch.federation.status`)
+    at ``now`` (default: the wall clock), lagging after ``lag_after`` (default: for the
+    default sync interval of a minute)."""
+    now = now or datetime.now(UTC)
+    lag_after = lag_after or lag_threshold(60)
     states = {s.node_id: s for s in session.exec(select(PeerSyncState)).all()}
     counts = dict(
         session.exec(
@@ -61,6 +81,13 @@ def peers_overview(*, session: Session, registry: PeerRegistry) -> PeersOverview
     peers = []
     for peer in registry.all():
         state = states.get(peer.node_id) or PeerSyncState(node_id=peer.node_id)
+        health = peer_health(
+            active=peer.status == PeerStatus.active,
+            failures=state.failures,
+            last_success_at=state.last_success_at,
+            now=now,
+            lag_after=lag_after,
+        )
         peers.append(
             PeerStatusPublic(
                 node_id=peer.node_id,
@@ -75,6 +102,8 @@ def peers_overview(*, session: Session, registry: PeerRegistry) -> PeersOverview
                 last_error=state.last_error,
                 failures=state.failures,
                 next_attempt_at=state.next_attempt_at,
+                state=health.state,
+                state_since=health.since,
             )
         )
     return PeersOverview(peers=peers, problems=registry.problems)

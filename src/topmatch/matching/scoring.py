@@ -366,7 +366,8 @@ def _hours(sought: Sought, offered: Offered) -> _Fit:
     range: full when one range lies within the other (24 within 24-32, say)."""
     wanted = _sought_hours(sought)
     if wanted is None:
-        return _Fit(UNKNOWN, "uren niet opgegeven")
+        # the seeker named no hours; the opening always has its own
+        return _Fit(UNKNOWN, "geen urenwens opgegeven")
     shorter = min(wanted[1] - wanted[0], offered.hours_max - offered.hours_min)
     # Hours are whole numbers: the range a-b holds b - a + 1 of them, a single figure one.
     share = (_hours_overlap(sought, offered) + 1) / (shorter + 1)

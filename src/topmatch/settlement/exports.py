@@ -451,10 +451,12 @@ def to_html(
 ) -> str:
     """A standalone Dutch HTML statement between our bureau and ``counterparty``.
 
-    With ``netting`` (of the same period) it also lists the payments across the federation
-    that involve our bureau; with ``report_sha256`` it shows that digest as a check number.
-    Raises ValueError for a counterparty not in the statement, a netting proposal of
-    another period, or a digest that is not 64 lower-case hex characters.
+    The page gives one payment instruction (``<section class="betaalopdracht">``): with
+    ``netting`` (of the same period) the payments across the federation that involve our
+    bureau, and the bilateral net only as information; without it, the bilateral net. With
+    ``report_sha256`` it shows that digest as a check number. Raises ValueError for a
+    counterparty not in the statement, a netting proposal of another period, or a digest
+    that is not 64 lower-case hex characters.
     """
     names = names or {}
     section = _section(statement, counterparty)
@@ -479,6 +481,7 @@ def to_html(
                 (item, _name(names, item.payer), _name(names, item.payee))
                 for item in section.excluded
             ],
+            balance=_balance_text(section.net.total_cents, ours=ours, theirs=theirs),
             net=_net_text(section.net.total_cents, ours=ours, theirs=theirs),
             payments=_payments(statement.node, netting, names),
             netting=netting,
@@ -496,6 +499,16 @@ def _section(statement: Statement, counterparty: str) -> CounterpartySection:
         f"counterparty {counterparty!r} is not in the statement of {statement.node} for "
         f"{statement.period}; expected one of: {known}"
     )
+
+
+def _balance_text(total_cents: int, *, ours: str, theirs: str) -> str:
+    """The bilateral net as information (who has a claim on whom), never as an order to
+    pay: with netting, what is paid differs from it."""
+    if total_cents > 0:
+        return f"{ours} heeft {eurobedrag(total_cents)} tegoed van {theirs}"
+    if total_cents < 0:
+        return f"{theirs} heeft {eurobedrag(-total_cents)} tegoed van {ours}"
+    return "Saldo nihil: over en weer even veel"
 
 
 def _net_text(total_cents: int, *, ours: str, theirs: str) -> str:

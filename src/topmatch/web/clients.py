@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from topmatch import db
@@ -47,6 +48,7 @@ from topmatch.matching.api import BureauNames, Visible
 from topmatch.web import forms, i18n
 from topmatch.web.core import ConsultantPage, CsrfChecked, error_page, language_of, render
 from topmatch.web.forms import N_, Errors, Field, Gettext
+from topmatch.web.messages import TERMS
 
 router = APIRouter(include_in_schema=False)
 
@@ -146,7 +148,7 @@ def client_groups(*, editing: bool) -> tuple[Group, ...]:
             N_("Work wishes and possibilities"),
             (
                 Field("education_level", N_("Education level"), kind="select",
-                      choices=tuple((e.value, e.value) for e in EducationLevel)),
+                      choices=tuple((e.value, TERMS.get(e, e.value)) for e in EducationLevel)),
                 Field(OCCUPATIONS, N_("Desired occupations"), kind="occupations",
                       hint=N_("A name is enough; a 4-digit ISCO-08 code makes matching better.")),
                 Field("skills", N_("Skills"), kind="list", maxlength=5000,
@@ -331,7 +333,11 @@ def _summary(errors: Errors, gettext: Gettext) -> list[dict[str, str]]:
     return [
         {
             "anchor": name,
-            "text": f"{_label(name, gettext)}: {errors[name]}" if name else errors[name],
+            # Markup.format escapes the label and a plain message, and keeps a message
+            # that marks English words (forms.not_accepted)
+            "text": Markup("{}: {}").format(_label(name, gettext), errors[name])
+            if name
+            else errors[name],
         }
         for name in sorted(errors, key=position)
     ]
@@ -415,7 +421,7 @@ def _client_page(
                 session=session, client=client, bureau_names=names, origins=origins
             )
     except TopmatchError as e:
-        context["match_problem"] = forms.translate(e.message, _gettext(request))
+        context["match_problem"] = e
     if client.consent_share_profile:
         context["introduce_client"] = client.id
         context["own_node"] = request.app.state.settings.node_id

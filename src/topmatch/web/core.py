@@ -14,7 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from functools import cache
+from functools import cache, partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
@@ -27,7 +27,8 @@ from topmatch.accounts.models import Role, User
 from topmatch.api.errors import status_of
 from topmatch.errors import AuthenticationError, PermissionDeniedError, TopmatchError
 from topmatch.settlement import exports
-from topmatch.web import i18n
+from topmatch.settlement.periods import AMSTERDAM
+from topmatch.web import i18n, messages, reasons
 
 SESSION_COOKIE = "topmatch_sessie"
 LANGUAGE_COOKIE = "topmatch_taal"
@@ -50,7 +51,15 @@ def environment(language: str) -> Environment:
     )
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["euro"] = euro
-    env.filters["datum"] = datum
+    env.filters["datum"] = partial(datum, language=language)
+    env.filters["moment"] = partial(moment, language=language)
+    gettext = i18n.translations(language).gettext
+    env.filters["refusal"] = partial(messages.problem_html, gettext=gettext)
+    env.filters["peer_error"] = partial(messages.peer_error_html, gettext=gettext)
+    env.filters["detail"] = partial(messages.detail, gettext=gettext)
+    env.filters["term"] = partial(messages.term, gettext=gettext)
+    env.filters["reasons"] = partial(reasons.in_language, language=language)
+    env.filters["hours"] = partial(messages.hours, catalogue=i18n.translations(language))
     return env
 
 
@@ -59,13 +68,51 @@ def euro(cents: int | None) -> str:
     return "" if cents is None else exports.eurobedrag(int(cents))
 
 
-def datum(value: date | datetime | str | None) -> str:
-    """A date in Dutch ("1 oktober 2026"), from a date, a datetime or ISO text."""
+MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+#: how a moment names its clock, per language: the web app shows every time in Amsterdam
+ZONE_NAMES = {"nl": "Nederlandse tijd", "en": "Dutch time"}
+
+
+def _parsed(value: date | datetime | str) -> date | datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def datum(value: date | datetime | str | None, *, language: str = "nl") -> str:
+    """A date in the page's language ("1 oktober 2026", "1 October 2026"), from a date, a
+    datetime (its day on the Amsterdam clock) or ISO text."""
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return exports.datum(value.date() if isinstance(value, datetime) else value)
+    value = _parsed(value)
+    day = value.astimezone(AMSTERDAM).date() if isinstance(value, datetime) else value
+    if language == "en":
+        return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
+    return exports.datum(day)
+
+
+def moment(value: datetime | str | None, *, language: str = "nl", zone: bool = False) -> str:
+    """A moment on the Amsterdam clock, in the page's language: ``30 november 2026 10:00``;
+    with ``zone``, the clock is named: ``30 november 2026 10:00 (Nederlandse tijd)``."""
+    if value is None or value == "":
+        return ""
+    parsed = _parsed(value)
+    if not isinstance(parsed, datetime):
+        return datum(parsed, language=language)
+    local = parsed.astimezone(AMSTERDAM)
+    text = f"{datum(local, language=language)} {local:%H:%M}"
+    return f"{text} ({ZONE_NAMES.get(language, ZONE_NAMES['nl'])})" if zone else text
 
 
 def language_of(request: Request) -> str:
@@ -164,19 +211,23 @@ SECURITY_HEADERS = {
 }
 
 
-def error_page(request: Request, error: TopmatchError, *, user: User | None) -> HTMLResponse:
-    """A refused action, explained in the page's language where a rule knows the message,
-    with the status the API would give."""
-    from topmatch.web import forms  # noqa: PLC0415 - forms renders through core
-
-    gettext = i18n.translations(language_of(request)).gettext
-    translated = forms.translate(error.message, gettext)
-    detail = error.diagnostics()
-    message = detail if translated == error.message else translated
+def error_page(
+    request: Request,
+    error: TopmatchError,
+    *,
+    user: User | None,
+    message: str | None = None,
+    detail: str | None = None,
+) -> HTMLResponse:
+    """A refused action, explained in the page's language, with the raw detail only when
+    no rule knew the message, and with the status the API would give. A caller that
+    already has the message in the page's language passes it (and the raw ``detail``)."""
+    if message is None:
+        message, detail = messages.explain(error, i18n.translations(language_of(request)).gettext)
     return render(
         request,
         "error.html",
-        {"message": message, "detail": None if message == detail else detail},
+        {"message": message, "detail": detail},
         user=user,
         status_code=status_of(error),
     )

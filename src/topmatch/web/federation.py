@@ -22,22 +22,11 @@ from topmatch.errors import NotFoundError, TopmatchError
 from topmatch.federation import api as federation_api
 from topmatch.ledger import api as ledger_api
 from topmatch.settlement import api as settlement_api
-from topmatch.settlement.periods import AMSTERDAM
-from topmatch.web.core import CsrfChecked, WebUser, datum, error_page, render, requires
+from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
 
 router = APIRouter(include_in_schema=False)
 
 SECONDS_PER_MINUTE = 60
-
-
-def moment(value: datetime | str | None) -> str:
-    """A moment in Dutch, on the Amsterdam clock: ``30 november 2026 10:00``."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    local = value.astimezone(AMSTERDAM)
-    return f"{datum(local)} {local:%H:%M}"
 
 
 def lag_minutes(last_success: datetime | None, now: datetime) -> int | None:
@@ -51,12 +40,11 @@ def _peers(
     request: Request, session: Any, user: User, now: datetime
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Each peer with its sync state made readable, and the peer files that did not load."""
-    found = federation_api.list_peers(request, session, user)
+    state = request.app.state
+    found = federation_api.list_peers(request, session, state.settings, lambda: now, user)
     rows = [
         {
             "peer": peer,
-            "last_success": moment(peer.last_success_at),
-            "last_error_at": moment(peer.last_error_at),
             "lag": lag_minutes(peer.last_success_at, now),
         }
         for peer in found.peers
@@ -77,10 +65,7 @@ def overview(request: Request, user: User) -> dict[str, Any]:
     now: datetime = state.clock()
     with db.transaction(state.engine) as session:
         peers, problems = _peers(request, session, user, now)
-        alarms = [
-            {**alarm, "raised": moment(alarm["raised_at"])}
-            for alarm in ledger_api.list_alarms(session, user)
-        ]
+        alarms = ledger_api.list_alarms(session, user)
         checkpoint = _checkpoint(session, user)
         agreements = settlement_api.list_agreements(session, user)
     return {

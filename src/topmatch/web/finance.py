@@ -23,13 +23,22 @@ from topmatch.errors import InputError, TopmatchError
 from topmatch.ledger import api as ledger_api
 from topmatch.ledger.flows import ProposalResult
 from topmatch.settlement import api as settlement_api
-from topmatch.settlement import exports
 from topmatch.settlement.periods import add_months, local_date, parse_period, period_of
 from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
+from topmatch.web.forms import N_
 
 router = APIRouter(include_in_schema=False)
 
 FINANCE = (Role.finance, Role.admin)
+#: the line types (msgids); the Dutch catalogue names them as the Dutch exports do
+LINE_TYPES: dict[str, str] = {
+    "placement.started": N_("Placement (start)"),
+    "placement.retained": N_("Lasting placement (after 6 months)"),
+    "placement.adjusted": N_("Adjustment"),
+    "placement.voided": N_("Reversal"),
+    "handover.completed": N_("Client handed over"),
+    "licence.charged": N_("Licence for a training method"),
+}
 QUARTERS_OFFERED = 8
 MONTH_PATTERN = r"[0-9]{4}-(0[1-9]|1[0-2])"
 PeriodText = Annotated[str, Query(max_length=20)]
@@ -80,8 +89,8 @@ def statement_context(request: Request, user: User, period: str) -> dict[str, An
         "problem": None,
         "closable": _is_over(period, now),
         "names": settlement_api.names(request, state.settings),
-        "soort": exports.SOORT,
         "me": state.settings.node_id or "",
+        "soort": LINE_TYPES,
     }
     try:
         with db.transaction(state.engine) as session:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
+from markupsafe import Markup, escape
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
@@ -188,6 +189,11 @@ RULES: tuple[Rule, ...] = (
         N_("Someone else changed this meanwhile: reload the page and make your changes again."),
     ),
     Rule(r"no \w+ with id ", N_("Not found: it does not exist (any more).")),
+    # settlement.periods
+    Rule(
+        r"period (?P<period>\S+) has not started yet",
+        N_("Period %(period)s has not started yet: choose a period that has begun."),
+    ),
     # web.core
     Rule(r"this needs the role ", N_("Your role gives no access to this page.")),
     Rule(
@@ -197,6 +203,13 @@ RULES: tuple[Rule, ...] = (
 )
 
 NOT_ACCEPTED = N_("Not accepted: %(detail)s")
+
+
+def not_accepted(detail: str, gettext: Gettext) -> str:
+    """A refusal no rule knows: said in the page's language, the service's own (English)
+    words after it, marked as English (HTML, safe to show as is)."""
+    english = Markup('<span lang="en">{}</span>').format(detail)
+    return escape(gettext(NOT_ACCEPTED)) % {"detail": english}
 
 
 def _format(gettext: Gettext, msgid: str, params: Mapping[str, Any]) -> str:
@@ -226,6 +239,11 @@ def translate(message: str, gettext: Gettext) -> str:
     return _format(gettext, rule.msgid, params)
 
 
+def describe(error: ErrorDetails, gettext: Gettext) -> str:
+    """One pydantic error as a message in the page's language."""
+    return _message(error, gettext)[1]
+
+
 def _message(error: ErrorDetails, gettext: Gettext) -> tuple[str | None, str]:
     """(field to move the message to, or None; the message) for one pydantic error."""
     kind = error["type"]
@@ -239,7 +257,7 @@ def _message(error: ErrorDetails, gettext: Gettext) -> tuple[str | None, str]:
     text = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     known = _by_rule(text)
     if known is None:
-        return None, _format(gettext, NOT_ACCEPTED, {"detail": text})
+        return None, not_accepted(text, gettext)
     rule, params = known
     return rule.field, _format(gettext, rule.msgid, params)
 
@@ -275,7 +293,7 @@ def explain(
     (through ``aliases`` for database columns such as ``bsn_index``), else form-wide."""
     known = _by_rule(error.message)
     if known is None:
-        text = _format(gettext, NOT_ACCEPTED, {"detail": error.message})
+        text = not_accepted(error.message, gettext)
         field = error.field
     else:
         rule, params = known

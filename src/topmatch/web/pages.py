@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -33,6 +34,19 @@ router = APIRouter(include_in_schema=False)
 def _secure(request: Request) -> bool:
     public = str(request.app.state.settings.public_url or "")
     return request.url.scheme == "https" or public.startswith("https://")
+
+
+FAVICON = resources.files("topmatch.web") / "static" / "favicon.svg"
+
+
+@router.get("/favicon.ico", response_model=None)
+def favicon() -> Response:
+    """The node's icon, for browsers that ask at the root (every browser does)."""
+    return Response(
+        FAVICON.read_bytes(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/inloggen", response_class=HTMLResponse)

@@ -1,0 +1,79 @@
+"""The reasons behind a match, in the page's language.
+
+The matching core (:mod:`topmatch.matching.scoring`) explains a score in Dutch, one
+reason per component joined by "; ", and a peer's candidate answer carries the same text.
+An English page reads each reason through the rules below; a reason no rule knows (a
+newer peer's wording) is shown as it came.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+SEPARATOR = "; "
+
+_WANTED: tuple[tuple[str, str], ...] = (
+    (r"minstens (?P<n>[\d.]+) uur", "at least {n} hours"),
+    (r"hoogstens (?P<n>[\d.]+) uur", "at most {n} hours"),
+    (r"(?P<n>[\d.–]+) uur", "{n} hours"),
+)
+
+
+def _weeks(found: re.Match[str]) -> str:
+    weeks = found["weeks"]
+    unit = "week" if weeks == "1" else "weeks"
+    return f"available only {weeks} {unit} after the start date ({found['points']})"
+
+
+def _hours(found: re.Match[str]) -> str:
+    fits = "fit" if found["fits"] == "passen bij" else "partly fit"
+    return f"hours {found['range']} {fits} {_rule(found['wanted'], _WANTED)}"
+
+
+Rule = tuple[str, str | Callable[[re.Match[str]], str]]
+RULES: tuple[Rule, ...] = (
+    (r"zelfde beroep \(ISCO (?P<c>\d+)\)", "same occupation (ISCO {c})"),
+    (r"verwant beroep \(ISCO (?P<c>\d+)\)", "related occupation (ISCO {c})"),
+    (
+        r"beroep in hetzelfde vakgebied \(ISCO (?P<c>\d+)\)",
+        "occupation in the same field (ISCO {c})",
+    ),
+    (r"beroepsnaam komt overeen", "occupation name matches"),
+    (
+        r"beroepsnaam komt overeen \((?P<f>\d+) van (?P<n>\d+) woorden\)",
+        "occupation name matches ({f} of {n} words)",
+    ),
+    (r"vaardigheden: (?P<s>.+)", "skills: {s}"),
+    (r"afstand onbekend", "distance unknown"),
+    (r"(?P<km>\d+) km van (?P<p>.+)", "{km} km from {p}"),
+    (r"geen urenwens opgegeven", "no hours asked for"),
+    (r"uren (?P<range>\S+) (?P<fits>passen (?:deels )?bij) (?P<wanted>.+)", _hours),
+    (r"opleidingsniveau onbekend", "education level unknown"),
+    (r"opleidingsniveau past \(NLQF (?P<n>\d+)\)", "education level fits (NLQF {n})"),
+    (
+        r"opleidingsniveau één onder de eis \(NLQF (?P<h>\d+), gevraagd (?P<r>\d+)\)",
+        "education level one below the requirement (NLQF {h}, asked {r})",
+    ),
+    (r"tekst past bij de zoekvraag", "text matches the search"),
+    (
+        r"pas (?P<weeks>\d+) (?:week|weken) na de startdatum beschikbaar \((?P<points>[^)]+)\)",
+        _weeks,
+    ),
+)
+
+
+def _rule(reason: str, rules: tuple[Rule, ...]) -> str:
+    for pattern, english in rules:
+        found = re.fullmatch(pattern, reason)
+        if found is None:
+            continue
+        return english(found) if callable(english) else english.format(**found.groupdict())
+    return reason
+
+
+def in_language(explanation: str | None, language: str) -> str:
+    """``explanation`` (reasons joined by "; ") for a page in ``language``."""
+    if not explanation or language == "nl":
+        return explanation or ""
+    return SEPARATOR.join(_rule(reason, RULES) for reason in explanation.split(SEPARATOR))

@@ -102,7 +102,7 @@ def test_tampered_or_foreign_ciphertext_is_refused() -> None:
 # --- validation errors in words (topmatch.explain) -------------------------------------
 
 
-def _first_error(annotation: object, value: object) -> dict[str, Any]:
+def _first_error(annotation: Any, value: object) -> dict[str, Any]:
     from pydantic import TypeAdapter, ValidationError  # noqa: PLC0415
 
     with pytest.raises(ValidationError) as info:

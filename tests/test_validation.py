@@ -133,8 +133,10 @@ def test_a_bad_node_id_says_in_words_what_a_node_id_may_contain(bad: str) -> Non
 @pytest.mark.parametrize("bad", ["stapverder.example.nl", "/federation", "ftp://x.nl"])
 def test_a_bad_url_asks_for_a_full_web_address(bad: str) -> None:
     message = explain(_first_error(AnyHttpUrl, bad))
-    assert "not a web address" in message
+    assert "not a full web address" in message
     assert "http:// or https://" in message
+    assert "relative URL" not in message
+    assert repr(bad) in message
 
 
 def test_other_patterns_are_explained_and_other_errors_kept() -> None:

@@ -62,7 +62,7 @@ def explain(error: Mapping[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "unknown field"
     if kind in _URL_TYPES:
-        return f"not a web address ({message.rsplit(', ', 1)[-1]}): give {_URL}"
+        return f"not a full web address; give {_URL}; got {_shown(error.get('input'))}"
     return _accepted(kind, error) or message
 
 

@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from topmatch.errors import ConfigurationError
+from topmatch.explain import explain
 
 ENV_PREFIX = "TOPMATCH_"
 DEFAULT_DATA_DIR = Path("topmatch-data")
@@ -198,5 +199,5 @@ def describe_validation_error(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         name = ".".join(str(p) for p in item["loc"]) or "settings"
-        lines.append(f"invalid setting {ENV_PREFIX}{name.upper()} ({name}): {item['msg']}")
+        lines.append(f"invalid setting {ENV_PREFIX}{name.upper()} ({name}): {explain(item)}")
     return "\n".join(lines)

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import BSNS, baanopening_data, client_data, employer_data, vacancy_data
+from tests.factories import (
+    BSNS,
+    agreement_document,
+    baanopening_data,
+    client_data,
+    employer_data,
+    vacancy_data,
+)
 
 Headers = dict[str, str]
 
@@ -185,7 +192,62 @@ def test_malformed_json_is_a_clear_422(client: TestClient, consultant: Headers) 
         headers={**consultant, "Content-Type": "application/json"},
     )
     assert response.status_code == 422
-    assert "malformed JSON" in response.json()["detail"]
+    assert response.json()["errors"] == [
+        {
+            "field": "body",
+            "message": "the body is not valid JSON: Expecting property name enclosed in "
+            "double quotes at line 1 column 24",
+        }
+    ]
+
+
+def test_malformed_json_says_the_line_and_column(client: TestClient, consultant: Headers) -> None:
+    response = client.post(
+        "/api/v1/employers",
+        content=b'{\n  "name": "Bakkerij De Korenaar",\n  "sector": \n}',
+        headers={**consultant, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "body: the body is not valid JSON: Expecting value at line 4 column 1"
+    )
+
+
+def test_a_wrong_sector_lists_the_sbi_sections_in_words(
+    client: TestClient, consultant: Headers
+) -> None:
+    response = client.post("/api/v1/employers", json=employer_data(sector="Z"), headers=consultant)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "sector"
+    assert "SBI 2008" in error["message"]
+    assert "A (Landbouw, bosbouw en visserij)" in error["message"]
+    assert "Q (Gezondheids- en welzijnszorg)" in error["message"]
+    assert "U (Extraterritoriale organisaties en lichamen)" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("occupation", "field", "words"),
+    [
+        ("kok", "occupation", "not an object"),
+        ({"isco08": "5120"}, "occupation.label", "required"),
+        ({"label": "Kok", "isco08": "51"}, "occupation.isco08", "4 digits"),
+    ],
+)
+def test_a_wrong_occupation_says_its_shape(
+    client: TestClient, consultant: Headers, occupation: object, field: str, words: str
+) -> None:
+    employer = _employer(client, consultant)
+    data = {**vacancy_data(employer["id"]), "occupation": occupation}
+    response = client.post("/api/v1/vacancies", json=data, headers=consultant)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == field
+    assert words in error["message"]
+    if field != "occupation.isco08":
+        assert '"label"' in error["message"]
+        assert "ISCO-08" in error["message"]
+    assert "pattern" not in error["message"]
 
 
 def test_invalid_kvk_and_unknown_employer(client: TestClient, consultant: Headers) -> None:
@@ -334,3 +396,16 @@ def test_audit_of_an_update_names_fields_not_values(
     update = _audit(client, admin, created["id"])[0]
     assert update["detail"] == {"fields": ["notes"]}
     assert "Belastingdienst" not in json.dumps(_audit(client, admin))
+
+
+def test_a_bad_node_id_is_explained_in_words(client: TestClient, admin: Headers) -> None:
+    document = agreement_document(members=["baanbrekers", "Stap Verder!"])
+    response = client.post("/api/v1/agreements", json=document, headers=admin)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "members.1"
+    assert (
+        "a node id is 2 to 63 characters: lower-case letters a-z, digits and hyphens"
+        in (error["message"])
+    )
+    assert "pattern" not in error["message"]

@@ -115,3 +115,13 @@ def test_a_bad_node_id_is_explained_in_words(monkeypatch: pytest.MonkeyPatch) ->
     assert "TOPMATCH_NODE_ID" in caught.value.message
     assert "lower-case letters a-z, digits and hyphens" in caught.value.message
     assert "[a-z0-9]" not in caught.value.message
+
+
+def test_a_bad_node_id_or_url_is_explained_in_words(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load_settings(data_dir=tmp_path, node_id="Werkpad Utrecht", public_url="werkpad.nl")
+    text = str(info.value)
+    assert "TOPMATCH_NODE_ID (node_id): a node id is 2 to 63 characters" in text
+    assert "TOPMATCH_PUBLIC_URL (public_url): not a full web address" in text
+    assert "http:// or https://" in text
+    assert "^[a-z0-9]" not in text

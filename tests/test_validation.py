@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import AnyHttpUrl, TypeAdapter
 
 from topmatch.cardbox.crypto import BsnVault
+from topmatch.cardbox.schemas import Isco08, LanguageCode
 from topmatch.cardbox.validation import (
     mask_bsn,
     normalise_bsn,
     normalise_kvk,
     normalise_postcode,
 )
-from topmatch.errors import ConfigurationError
+from topmatch.errors import ConfigurationError, input_error
+from topmatch.explain import explain, json_position
+from topmatch.settlement.schemas import NodeId
+from topmatch.vocabulary import SBI_SECTION_NAMES, SbiSection
 
 
 def _elfproef(digits: str) -> bool:
@@ -90,3 +97,70 @@ def test_tampered_or_foreign_ciphertext_is_refused() -> None:
         vault.decrypt(bytes(blob))
     with pytest.raises(ConfigurationError, match="does not decrypt"):
         BsnVault(b"\x02" * 32).decrypt(vault.encrypt("111222333"))
+
+
+# --- validation errors in words (topmatch.explain) -------------------------------------
+
+
+def _first_error(annotation: Any, value: object) -> dict[str, Any]:
+    from pydantic import TypeAdapter, ValidationError  # noqa: PLC0415
+
+    with pytest.raises(ValidationError) as info:
+        TypeAdapter(annotation).validate_python(value)
+    return dict(info.value.errors()[0])
+
+
+def test_every_sbi_section_has_its_dutch_name() -> None:
+    assert set(SBI_SECTION_NAMES) == set(SbiSection)
+    assert SBI_SECTION_NAMES[SbiSection.A] == "Landbouw, bosbouw en visserij"
+    assert SBI_SECTION_NAMES[SbiSection.U] == "Extraterritoriale organisaties en lichamen"
+
+
+def test_a_wrong_sector_is_explained_with_every_section_name() -> None:
+    message = explain(_first_error(SbiSection, "Z"))
+    for letter, name in SBI_SECTION_NAMES.items():
+        assert f"{letter.value} ({name})" in message
+
+
+@pytest.mark.parametrize("bad", ["Werkpad", "w", "-werkpad", "werk pad", "werkpad_arnhem"])
+def test_a_bad_node_id_says_in_words_what_a_node_id_may_contain(bad: str) -> None:
+    message = explain(_first_error(NodeId, bad))
+    assert message.startswith("a node id is 2 to 63 characters: lower-case letters a-z, digits")
+    assert repr(bad) in message
+    assert "^" not in message  # no regular expression
+
+
+@pytest.mark.parametrize("bad", ["stapverder.example.nl", "/federation", "ftp://x.nl"])
+def test_a_bad_url_asks_for_a_full_web_address(bad: str) -> None:
+    message = explain(_first_error(AnyHttpUrl, bad))
+    assert "not a full web address" in message
+    assert "http:// or https://" in message
+    assert "relative URL" not in message
+    assert repr(bad) in message
+
+
+def test_other_patterns_are_explained_and_other_errors_kept() -> None:
+    assert "two-letter" in explain(_first_error(LanguageCode, "nld"))
+    assert "4 digits" in explain(_first_error(Isco08, "93"))
+    assert explain({"type": "extra_forbidden", "loc": ("x",), "msg": "Extra inputs"}) == (
+        "unknown field"
+    )
+    assert explain({"type": "value_error", "loc": (), "msg": "Value error, too late"}) == (
+        "too late"
+    )
+
+
+def test_input_error_explains_the_first_problem() -> None:
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    try:
+        TypeAdapter(list[NodeId]).validate_python(["alfa", "Bravo!"])
+    except ValidationError as e:
+        error = input_error(e, "not a valid fee agreement")
+    assert error.field == "1"
+    assert error.message.startswith("not a valid fee agreement: a node id is 2 to 63")
+
+
+def test_json_position_counts_lines_and_columns_from_one() -> None:
+    assert json_position('{\n  "a": \n}', 10) == (3, 1)
+    assert json_position(b'{"a": }', 6) == (1, 7)

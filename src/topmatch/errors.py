@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from topmatch.explain import explain
+
 
 class TopmatchError(Exception):
     """Root of every deliberate Topmatch error."""
@@ -53,7 +55,7 @@ def input_error(error: ValidationError, what: str = "") -> InputError:
     """The first problem pydantic found, as an :class:`InputError` naming the field."""
     first = error.errors()[0]
     field = ".".join(str(p) for p in first["loc"]) or None
-    message = str(first["msg"]).removeprefix("Value error, ")
+    message = explain(first)
     return InputError(f"{what}: {message}" if what else message, field=field)
 
 

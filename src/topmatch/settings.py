@@ -28,17 +28,13 @@ from pydantic_settings import (
 )
 
 from topmatch.errors import ConfigurationError
+from topmatch.explain import NODE_ID_PATTERN, explain
 
 ENV_PREFIX = "TOPMATCH_"
 DEFAULT_DATA_DIR = Path("topmatch-data")
 CONFIG_FILE_NAME = "topmatch.toml"
 
-NodeId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
-#: The node id pattern above, in words, for error messages (a regex means nothing to an admin).
-NODE_ID_RULE = (
-    "a node id is 2 to 63 characters: lower-case letters a-z, digits and hyphens, "
-    "starting with a letter or digit (e.g. 'baanbrekers')"
-)
+NodeId = Annotated[str, Field(pattern=NODE_ID_PATTERN)]
 LOOPBACK_NAMES = frozenset({"localhost"})
 
 
@@ -250,6 +246,5 @@ def describe_validation_error(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         name = ".".join(str(p) for p in item["loc"]) or "settings"
-        message = NODE_ID_RULE if name == "node_id" else item["msg"]
-        lines.append(f"invalid setting {ENV_PREFIX}{name.upper()} ({name}): {message}")
+        lines.append(f"invalid setting {ENV_PREFIX}{name.upper()} ({name}): {explain(item)}")
     return "\n".join(lines)

@@ -92,3 +92,33 @@ class SbiSection(StrEnum):
     S = "S"
     T = "T"
     U = "U"
+
+
+# The section names of the Standaard Bedrijfsindeling 2008 (SBI 2008) of the Centraal Bureau
+# voor de Statistiek (CBS), as CBS publishes them in Dutch ("SBI 2008 - Standaard
+# Bedrijfsindeling 2008", section level). Shown wherever a sector letter is asked for.
+SBI_SECTION_NAMES: dict[SbiSection, str] = {
+    SbiSection.A: "Landbouw, bosbouw en visserij",
+    SbiSection.B: "Delfstoffenwinning",
+    SbiSection.C: "Industrie",
+    SbiSection.D: "Productie en distributie van en handel in elektriciteit, aardgas, stoom "
+    "en gekoelde lucht",
+    SbiSection.E: "Winning en distributie van water; afval- en afvalwaterbeheer en sanering",
+    SbiSection.F: "Bouwnijverheid",
+    SbiSection.G: "Groot- en detailhandel; reparatie van auto's",
+    SbiSection.H: "Vervoer en opslag",
+    SbiSection.I: "Logies-, maaltijd- en drankverstrekking",
+    SbiSection.J: "Informatie en communicatie",
+    SbiSection.K: "Financiële instellingen",
+    SbiSection.L: "Verhuur van en handel in onroerend goed",
+    SbiSection.M: "Advisering, onderzoek en overige specialistische zakelijke dienstverlening",
+    SbiSection.N: "Verhuur van roerende goederen en overige zakelijke dienstverlening",
+    SbiSection.O: "Openbaar bestuur, overheidsdiensten en verplichte sociale verzekeringen",
+    SbiSection.P: "Onderwijs",
+    SbiSection.Q: "Gezondheids- en welzijnszorg",
+    SbiSection.R: "Cultuur, sport en recreatie",
+    SbiSection.S: "Overige dienstverlening",
+    SbiSection.T: "Huishoudens als werkgever; niet-gedifferentieerde productie van goederen en "
+    "diensten door huishoudens voor eigen gebruik",
+    SbiSection.U: "Extraterritoriale organisaties en lichamen",
+}

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import __version__, db, logs
 from topmatch.accounts.models import Role
-from topmatch.api import errors, metrics
+from topmatch.api import docs, errors, metrics
 from topmatch.api.deps import AdminUser, CurrentUser, SessionDep
 from topmatch.api.limits import BodySizeLimit
 from topmatch.audit import service as audit
@@ -122,6 +122,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         version=__version__,
         lifespan=lifespan,
         description="A bureau's Topmatch node: private card-box, federation, ledger.",
+        docs_url=None,  # docs.install serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -134,6 +136,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     app.add_middleware(SignResponses, identity=node_identity, clock=clock)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
+    docs.install(app)
     metrics.install(app, settings)  # after errors and every other middleware
     for module in (
         cardbox_api,

@@ -29,6 +29,7 @@ from topmatch.errors import (
     TopmatchError,
     VersionConflictError,
 )
+from topmatch.explain import explain, json_position
 from topmatch.ledger.errors import LedgerError
 
 PROBLEM = "application/problem+json"
@@ -96,12 +97,16 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_message(item: dict[str, Any]) -> str:
-    if item["type"] == "extra_forbidden":
-        return "unknown field"
-    if item["type"] == "json_invalid":
-        return f"malformed JSON: {item.get('ctx', {}).get('error', 'cannot parse')}"
-    return str(item["msg"]).removeprefix("Value error, ")
+def _field_error(item: dict[str, Any], document: object) -> FieldError:
+    if item["type"] != "json_invalid":
+        return FieldError(field=_loc(tuple(item["loc"])), message=explain(item))
+    # FastAPI puts the character offset where the field would be: say where, in words.
+    reason = str(item.get("ctx", {}).get("error", "cannot parse"))
+    position = item["loc"][-1]
+    if isinstance(document, str | bytes) and isinstance(position, int):
+        line, column = json_position(document, position)
+        reason = f"{reason} at line {line} column {column}"
+    return FieldError(field="body", message=f"the body is not valid JSON: {reason}")
 
 
 def install(app: FastAPI) -> None:
@@ -116,10 +121,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            FieldError(field=_loc(tuple(e["loc"])), message=_validation_message(e))
-            for e in error.errors()
-        ]
+        errors = [_field_error(e, error.body) for e in error.errors()]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         return problem(422, "invalid_input", detail, errors)
 

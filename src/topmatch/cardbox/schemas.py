@@ -37,6 +37,7 @@ from topmatch.cardbox.validation import (
     normalise_municipality,
     normalise_postcode,
 )
+from topmatch.explain import SECTOR_RULE
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -60,6 +61,7 @@ EscoUri = Annotated[
 ]
 LanguageCode = Annotated[str, StringConstraints(to_lower=True, pattern=r"^[a-z]{2}$")]
 Skills = Annotated[list[Label], Field(max_length=100)]
+Sector = Annotated[SbiSection, Field(description=SECTOR_RULE)]
 
 
 class Strict(BaseModel):
@@ -69,9 +71,9 @@ class Strict(BaseModel):
 class Occupation(Strict):
     """A desired or offered occupation: a free label, optionally an ISCO-08 or ESCO code."""
 
-    label: Label
-    isco08: Isco08 | None = None
-    esco_uri: EscoUri | None = None
+    label: Label = Field(description='the occupation in words, e.g. "Magazijnmedewerker"')
+    isco08: Isco08 | None = Field(default=None, description='4-digit ISCO-08 code, e.g. "9321"')
+    esco_uri: EscoUri | None = Field(default=None, description="ESCO occupation URI")
 
 
 T = TypeVar("T")
@@ -95,7 +97,7 @@ class EmployerFields(Strict):
     contact_name: Text = ""
     contact_phone: Phone = ""
     contact_email: EmailStr | None = None
-    sector: SbiSection
+    sector: Sector
     municipality: Municipality
     size_class: SizeClass
     notes: LongText = ""
@@ -112,7 +114,7 @@ class EmployerUpdate(Strict):
     contact_name: Text | None = None
     contact_phone: Phone | None = None
     contact_email: EmailStr | None = None
-    sector: SbiSection | None = None
+    sector: Sector | None = None
     municipality: Municipality | None = None
     size_class: SizeClass | None = None
     notes: LongText | None = None
@@ -325,7 +327,7 @@ class BaanopeningFields(HoursRange):
         list[Annotated[str, StringConstraints(min_length=1, max_length=300)]],
         Field(min_length=1, max_length=50),
     ]
-    sector: SbiSection
+    sector: Sector
     postcode: Postcode | None = None
     municipality: Municipality
     suitable_profile: LongText = ""
@@ -352,7 +354,7 @@ class BaanopeningUpdate(Strict):
     ) = None
     hours_min: Hours | None = None
     hours_max: Hours | None = None
-    sector: SbiSection | None = None
+    sector: Sector | None = None
     postcode: Postcode | None = None
     municipality: Municipality | None = None
     suitable_profile: LongText | None = None

@@ -16,9 +16,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import ValidationError
 
 from topmatch.errors import ConfigurationError, InputError, input_error
+from topmatch.explain import NODE_ID_RULE
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor, PublicKey
-from topmatch.settings import NODE_ID_RULE, Settings
+from topmatch.settings import Settings
 
 SECRET_BYTES = 32
 

@@ -6,20 +6,28 @@ database, keys, peers folder and synthetic card-box, then: sync, a search across
 bureaus, openings for one client, a candidate query, a fee agreement every bureau signs,
 two introductions and placements signed by both bureaus, witnessed checkpoints, an
 offline audit of the ledger, and a settlement statement with netting. The nodes keep
-running (until Ctrl-C) so you can look around; ``--steps-only`` stops after the walk.
+running (until Ctrl-C, SIGTERM or SIGHUP) so you can look around; ``--steps-only`` stops
+after the walk. Each node's address and sign-in tokens are printed one plain line per node
+(never cut to the terminal's width) and kept in ``tokens.txt`` in the demo folder (mode
+0600); ``topmatch demo --show-tokens`` prints them again.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import httpx
@@ -32,7 +40,7 @@ from rich.table import Table
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
 from topmatch.cardbox import synthetic
-from topmatch.cli import _publish_all, _registry, _session, _vault, app, err
+from topmatch.cli import _publish_all, _registry, _session, _vault, app, err, ports
 from topmatch.clock import system_clock
 from topmatch.identity import service as identity
 from topmatch.settings import load_settings
@@ -47,6 +55,10 @@ BUREAUS = (
 )
 HTTP_OK = {200, 201}
 MARKER = ".topmatch-demo"  # only a folder holding this file is ever wiped
+TOKENS_FILE = "tokens.txt"
+ROLE_WORDS = {Role.consultant: "consulent", Role.finance: "financien", Role.admin: "beheerder"}
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 # The walk is read by people: wrap long lines (the CLI's own console never wraps).
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
 START_TIMEOUT_S = 90
@@ -110,6 +122,7 @@ class DemoNode:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no threads here; only prctl runs
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -125,9 +138,14 @@ class DemoNode:
 
     def _died(self) -> int:
         tail = (self.data_dir / "server.log").read_text(errors="replace")[-1500:]
-        err.print(f"[red]{self.node_id} did not start[/]; its log ends with:\n{escape(tail)}")
+        err.print(f"[red]{self.node_id} startte niet[/]; het logboek eindigt met:\n{escape(tail)}")
         self.stop()
         return 1
+
+    def token_line(self) -> str:
+        """Web address and every role's sign-in token, on one line."""
+        tokens = "  ".join(f"{ROLE_WORDS[role]}={self.tokens[role.value]}" for role in Role)
+        return f"{self.node_id:<12} {self.url}/  {tokens}"
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -159,13 +177,98 @@ class DemoError(Exception):
     """A step of the walk did not go as a working federation would."""
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so the nodes are stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _die_with_parent() -> None:
+    """In a node's process before it runs: get SIGTERM when the demo dies, even by SIGKILL."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
+    for other in STOP_SIGNALS:  # a second signal must not cut the clean-up short
+        signal.signal(other, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While inside: SIGTERM and SIGHUP raise :class:`Stopped` (like Ctrl-C raises
+    KeyboardInterrupt), so ``finally`` blocks stop the nodes."""
+    previous = {s: signal.signal(s, _raise_stopped) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def check_ports(base_port: int, count: int = len(BUREAUS)) -> None:
+    """Refuse to start when a port the nodes need is taken: name it, its holder and a way out."""
+    if not base_port:
+        return
+    for port in range(base_port, base_port + count):
+        if ports.is_free(port):
+            continue
+        holder = ports.holder(port)
+        who = str(holder) if holder else "een ander proces"
+        raise DemoError(
+            f"poort {port} is al in gebruik door {who}. Draait er nog een demo? Stop die, "
+            f"of kies andere poorten: topmatch demo --base-port {_suggest_base(base_port, count)}"
+        )
+
+
+def _suggest_base(base_port: int, count: int) -> int:
+    for candidate in range(base_port + 10, min(base_port + 1000, 65536 - count), 10):
+        if all(ports.is_free(p) for p in range(candidate, candidate + count)):
+            return candidate
+    return 0
+
+
+def write_tokens(root: Path, nodes: list[DemoNode]) -> Path:
+    """The token lines, in a file only this user may read."""
+    path = root / TOKENS_FILE
+    text = "".join(f"{node.token_line()}\n" for node in nodes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), 0o600)  # also when the file was already there
+        f.write(text)
+    return path
+
+
+def print_lines(console: Console, lines: list[str]) -> None:
+    """Lines that must reach the reader whole (tokens): never wrapped or cut, no markup."""
+    for line in lines:
+        console.print(line, soft_wrap=True, markup=False, highlight=False, emoji=False)
+
+
+def show_tokens(root: Path) -> int:
+    path = root / TOKENS_FILE
+    if not path.is_file():
+        err.print(
+            f"Geen demo gevonden in {escape(str(root))} (geen {TOKENS_FILE}). "
+            "Start er een met: topmatch demo"
+            + ("" if root == Path(".topmatch-demo") else f" --data-dir {escape(str(root))}")
+        )
+        return 1
+    out.print(f"Adressen en tokens van de demo in {escape(str(root))} ({escape(str(path))}):")
+    print_lines(out, path.read_text(encoding="utf-8").splitlines())
+    return 0
+
+
 def prepare(root: Path, base_port: int) -> list[DemoNode]:
     """Three fresh nodes: keys, a synthetic card-box each, accounts, each other as peers."""
     if root.exists():
         if any(root.iterdir()) and not (root / MARKER).exists():
             raise DemoError(
-                f"{root} exists and is not a demo folder (no {MARKER} file): "
-                "choose another --data-dir"
+                f"{root} bestaat en is geen demomap (geen bestand {MARKER}): "
+                "kies een andere --data-dir"
             )
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -601,32 +704,30 @@ class Walk:
         out.print(table)
 
 
-def _wait_for_interrupt(nodes: list[DemoNode]) -> None:
-    table = Table("bureau", "API-documentatie", "consulent", "financiën", "beheerder")
-    for node in nodes:
-        table.add_row(
-            node.name,
-            f"{node.url}/docs",
-            node.tokens["consultant"],
-            node.tokens["finance"],
-            node.tokens["admin"],
-        )
+def _wait_for_interrupt(nodes: list[DemoNode], tokens_file: Path) -> None:
     out.print()
     out.print(
         Panel(
-            "De drie nodes blijven draaien. Probeer de API met een token "
-            "(Authorization: Bearer …). Stoppen: Ctrl-C.",
+            "De drie nodes blijven draaien. Log in op de webapp van een bureau met een token "
+            "hieronder, of probeer de API (Authorization: Bearer …, documentatie op /docs). "
+            "Stoppen: Ctrl-C.",
             title="Klaar",
             expand=False,
         )
     )
-    out.print(table)
+    _print_tokens(nodes, tokens_file)
     try:
         while all(n.process is not None and n.process.poll() is None for n in nodes):
             time.sleep(0.5)
-        err.print("[red]a node stopped; stopping the demo[/]")
+        err.print("[red]een node is gestopt; de demo stopt[/]")
     except KeyboardInterrupt:
         out.print("gestopt")
+
+
+def _print_tokens(nodes: list[DemoNode], tokens_file: Path) -> None:
+    out.print("Adres en inlogtokens per bureau (consulent, financien, beheerder):")
+    print_lines(out, [node.token_line() for node in nodes])
+    out.print(f"Ook in {escape(str(tokens_file))}; opnieuw tonen: topmatch demo --show-tokens")
 
 
 @app.command()
@@ -642,26 +743,46 @@ def demo(
         bool,
         typer.Option("--steps-only", help="Walk through the steps, then stop the nodes and exit."),
     ] = False,
+    show_tokens_only: Annotated[
+        bool,
+        typer.Option(
+            "--show-tokens",
+            help=f"Print the addresses and sign-in tokens of the last demo again (from "
+            f"{TOKENS_FILE} in --data-dir) and exit.",
+        ),
+    ] = False,
 ) -> None:
     """A local federation of three bureaus on 127.0.0.1, and a walk through every step:
     sharing, matching, introductions, co-signed placements, audit and settlement."""
+    if show_tokens_only:
+        raise typer.Exit(show_tokens(data_dir))
+    with stop_on_signals():
+        try:
+            _run(data_dir, base_port, steps_only=steps_only)
+        except Stopped as e:
+            out.print(f"gestopt ({e.args[0]})")
+            raise typer.Exit(128 + e.signum) from e
+
+
+def _run(data_dir: Path, base_port: int, *, steps_only: bool) -> None:
     started = datetime.now()  # noqa: DTZ005 - only to report how long the walk took
-    out.print(f"[bold]Topmatch demo[/]: drie bureaus in {data_dir}")
+    out.print(f"[bold]Topmatch demo[/]: drie bureaus in {escape(str(data_dir))}")
+    nodes: list[DemoNode] = []
     try:
+        check_ports(base_port)
         nodes = prepare(data_dir, base_port)
-    except DemoError as e:
-        err.print(f"[red]demo failed:[/] {escape(str(e))}")
-        raise typer.Exit(1) from e
-    try:
+        tokens_file = write_tokens(data_dir, nodes)
         for node in nodes:
             node.start()
         Walk(nodes, data_dir).run()
         seconds = (datetime.now() - started).total_seconds()  # noqa: DTZ005
         out.print(f"\n[green]Alle stappen gelukt[/] in {seconds:.0f} s.")
-        if not steps_only:
-            _wait_for_interrupt(nodes)
+        if steps_only:
+            out.print(f"Adressen en tokens staan in {escape(str(tokens_file))}.")
+        else:
+            _wait_for_interrupt(nodes, tokens_file)
     except DemoError as e:
-        err.print(f"[red]demo failed:[/] {escape(str(e))}")
+        err.print(f"[red]demo mislukt:[/] {escape(str(e))}")
         raise typer.Exit(1) from e
     finally:
         for node in nodes:

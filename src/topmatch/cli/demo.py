@@ -42,7 +42,10 @@ from topmatch.accounts.models import Role
 from topmatch.cardbox import synthetic
 from topmatch.cli import _publish_all, _registry, _session, _vault, app, err, ports
 from topmatch.clock import system_clock
+from topmatch.errors import TopmatchError
+from topmatch.geography import places
 from topmatch.identity import service as identity
+from topmatch.ledger import bundle as ledger_bundle
 from topmatch.settings import load_settings
 from topmatch.settlement.exports import eurobedrag
 from topmatch.settlement.periods import local_date, period_of
@@ -56,6 +59,7 @@ BUREAUS = (
 HTTP_OK = {200, 201}
 MARKER = ".topmatch-demo"  # only a folder holding this file is ever wiped
 TOKENS_FILE = "tokens.txt"
+DEFAULT_DIR = Path(".topmatch-demo")
 ROLE_WORDS = {Role.consultant: "consulent", Role.finance: "financien", Role.admin: "beheerder"}
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
@@ -248,13 +252,16 @@ def print_lines(console: Console, lines: list[str]) -> None:
         console.print(line, soft_wrap=True, markup=False, highlight=False, emoji=False)
 
 
+def _data_dir_option(root: Path) -> str:
+    return "" if root == DEFAULT_DIR else f" --data-dir {root}"
+
+
 def show_tokens(root: Path) -> int:
     path = root / TOKENS_FILE
     if not path.is_file():
         err.print(
             f"Geen demo gevonden in {escape(str(root))} (geen {TOKENS_FILE}). "
-            "Start er een met: topmatch demo"
-            + ("" if root == Path(".topmatch-demo") else f" --data-dir {escape(str(root))}")
+            f"Start er een met: topmatch demo{escape(_data_dir_option(root))}"
         )
         return 1
     out.print(f"Adressen en tokens van de demo in {escape(str(root))} ({escape(str(path))}):")
@@ -343,6 +350,78 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+def score(value: float, decimals: int = 2) -> str:
+    """A score as Dutch readers write numbers: 0,87."""
+    return f"{value:.{decimals}f}".replace(".", ",")
+
+
+def _by_name(client: dict[str, Any]) -> tuple[str, ...]:
+    return (client["last_name"], client["first_name"], client["name_prefix"], client["id"])
+
+
+def _vacancy_of(hit: dict[str, Any], node_id: str) -> bool:
+    return bool(hit["opening"]["origin"] == node_id and hit["opening"]["type"] == "vacancy")
+
+
+def same_occupation(client: dict[str, Any], opening: dict[str, Any]) -> bool:
+    """Whether the opening is for an occupation the client looks for (same ISCO-08 unit
+    group, or the same label when either has no code)."""
+    offered = opening.get("occupation") or {}
+    for wanted in client.get("desired_occupations", []):
+        if wanted.get("isco08") and offered.get("isco08"):
+            if wanted["isco08"] == offered["isco08"]:
+                return True
+        elif str(wanted.get("label", "")).casefold() == str(offered.get("label", "")).casefold():
+            return True
+    return False
+
+
+def profile(client: dict[str, Any]) -> str:
+    """Who the client is, without a name: occupation, hours, level and labour-market region."""
+    wanted = ", ".join(o["label"] for o in client.get("desired_occupations", [])) or "werk"
+    hours = client.get("hours_per_week")
+    parts = [
+        wanted.lower(),
+        f"{hours} uur per week" if hours else "uren nog niet bekend",
+        f"opleiding {client['education_level']}" if client.get("education_level") else "",
+        f"regio {_region(client['municipality'])}",
+    ]
+    return ", ".join(p for p in parts if p)
+
+
+def _region(municipality: str) -> str:
+    try:
+        return places.municipality(municipality).arbeidsmarktregio
+    except TopmatchError:
+        return "onbekend"
+
+
+def verdict(directory: Path) -> str:
+    """The offline check of an exported bundle, in Dutch."""
+    report = ledger_bundle.verify(directory, trusted_keys=None)
+    if not report.ok:
+        return f"FOUT: {report.failure}"
+    return (
+        f"in orde: {report.entries} {'regel' if report.entries == 1 else 'regels'} en "
+        f"{report.checkpoints} {'checkpoint' if report.checkpoints == 1 else 'checkpoints'}, "
+        f"alle handtekeningen kloppen (partijen {', '.join(sorted(report.parties))})"
+    )
+
+
+def transfers(count: int) -> str:
+    return f"{count} {'overboeking' if count == 1 else 'overboekingen'}"
+
+
+def netting_sentence(proposal: dict[str, Any]) -> str:
+    """What netting saved, in words: transfers and euros before and after."""
+    after, before = len(proposal["payments"]), len(proposal["based_on"])
+    moved, gross = proposal["moved_cents"], proposal["gross_cents"]
+    count = transfers(after) + (f" in plaats van {before}" if after < before else "")
+    if moved < gross:
+        return f"{count}, samen {eurobedrag(moved)} in plaats van {eurobedrag(gross)}."
+    return f"{count}, samen {eurobedrag(moved)}."
+
+
 class Walk:
     """The steps, in order; each prints what it did and what each bureau saw."""
 
@@ -411,7 +490,7 @@ class Walk:
         table = Table("score", "opening", "bureau", "waarom")
         for hit in found["hits"]:
             table.add_row(
-                f"{hit['score']:.2f}", hit["opening"]["title"], hit["bureau"], hit["explanation"]
+                score(hit["score"]), hit["opening"]["title"], hit["bureau"], hit["explanation"]
             )
         self.step(
             "zoeken bij alle bureaus",
@@ -428,10 +507,12 @@ class Walk:
             table = Table("score", "opening", "bureau", "waarom")
             for h in ours.get(f"/api/v1/clients/{client['id']}/matches", limit=5)["hits"]:
                 table.add_row(
-                    f"{h['score']:.2f}", h["opening"]["title"], h["bureau"], h["explanation"]
+                    score(h["score"]), h["opening"]["title"], h["bureau"], h["explanation"]
                 )
             self.step(
                 "passende openingen voor één cliënt",
+                f"Een consulent van {ours.name} zoekt openingen voor een cliënt "
+                f"(geanonimiseerd: {escape(profile(client))}).\n"
                 "Berekend op de eigen node: er gaat niets over deze cliënt naar buiten.",
             )
             out.print(table)
@@ -462,16 +543,27 @@ class Walk:
     def _client_with_match(
         self, ours: DemoNode, theirs: DemoNode
     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The first consenting client, in a fixed order (by name), whose best opening is a
+        vacancy of ``theirs`` in the occupation the client looks for; failing that, the first
+        with any vacancy of ``theirs`` among their matches. The same client on every run."""
         clients = ours.get("/api/v1/clients", limit=100)["items"]
-        for client in clients:
-            if not client["consent_share_profile"]:
+        fallback: tuple[dict[str, Any], dict[str, Any]] | None = None
+        for item in sorted(clients, key=_by_name):
+            if not item["consent_share_profile"]:
                 continue
-            hits = ours.get(f"/api/v1/clients/{client['id']}/matches", limit=20)["hits"]
-            for hit in hits:
-                opening = hit["opening"]
-                if opening["origin"] == theirs.node_id and opening["type"] == "vacancy":
-                    return client, hit
-        raise DemoError(f"no client of {ours.node_id} fits a vacancy of {theirs.node_id}")
+            hits = ours.get(f"/api/v1/clients/{item['id']}/matches", limit=20)["hits"]
+            theirs_ = [h for h in hits if _vacancy_of(h, theirs.node_id)]
+            if not theirs_:
+                continue
+            client: dict[str, Any] = ours.get(f"/api/v1/clients/{item['id']}")
+            if hits[0] is theirs_[0] and same_occupation(client, hits[0]["opening"]):
+                return client, hits[0]
+            fallback = fallback or (client, theirs_[0])
+        if fallback is None:
+            raise DemoError(
+                f"geen cliënt van {ours.node_id} past bij een vacature van {theirs.node_id}"
+            )
+        return fallback
 
     def _wait_for_handover(self, theirs: DemoNode, intro_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + 30
@@ -482,11 +574,12 @@ class Walk:
                 time.sleep(0.3)
                 continue
             return found
-        raise DemoError(f"the handover of {intro_id} did not arrive")
+        raise DemoError(f"de contactgegevens van voorstel {intro_id} kwamen niet aan")
 
     def candidates(self) -> None:
         """Ask for candidates for a few of our vacancies; show the first that finds some."""
         vacancies = self.stapverder.get("/api/v1/vacancies", limit=20)["items"]
+        vacancies.sort(key=lambda v: (v["title"], v["start_date"] or ""))  # the same every run
         for vacancy in vacancies[:CANDIDATE_TRIES]:
             result = self.stapverder.post(f"/api/v1/vacancies/{vacancy['id']}/candidate-query")
             if result["candidates"]:
@@ -510,7 +603,7 @@ class Walk:
         for found in result["candidates"][:3]:
             person = found["candidate"]
             out.print(
-                f"  {found['bureau']}: score {person['score']:.0f}, "
+                f"  {found['bureau']}: score {score(person['score'], 0)}, "
                 f"{person.get('hours_per_week') or '?'} uur, regio {escape(person['region'])}, "
                 f"leeftijd {person['age_band']}: {escape(person['explanation'])}"
             )
@@ -563,7 +656,7 @@ class Walk:
                 },
             )
             if result["status"] != "countersigned":
-                raise DemoError(f"placement not countersigned: {result}")
+                raise DemoError(f"plaatsing niet medeondertekend: {result}")
             entry = result["entry"]
             item["entry"] = entry
             table.add_row(
@@ -629,12 +722,11 @@ class Walk:
                 timeout=120,
             )
             if done.returncode != 0:
-                raise DemoError(f"topmatch {' '.join(argv)} failed: {done.stderr}")
-        verdict = done.stdout.strip().splitlines()[-1]
+                raise DemoError(f"topmatch {' '.join(argv)} mislukte: {done.stderr}")
         self.step(
             "controle door een accountant",
-            f"`topmatch ledger export` schrijft een "
-            f"bundel; `topmatch ledger verify` controleert die offline: {verdict}",
+            "`topmatch ledger export` schrijft een "
+            f"bundel; `topmatch ledger verify` controleert die offline: {verdict(bundle)}",
         )
 
     def settle(self) -> None:
@@ -660,7 +752,7 @@ class Walk:
         for node in self.nodes:
             for result in node.post(f"/api/v1/settlements/{quarter.name}/close"):
                 if result["status"] != "countersigned":
-                    raise DemoError(f"closing not countersigned: {result}")
+                    raise DemoError(f"afsluiting niet medeondertekend: {result}")
         netting = self.werkpad.get(f"/api/v1/settlements/{quarter.name}/netting")
         proposal = netting["proposal"]
         table = Table("betaler", "ontvanger", "bedrag")
@@ -683,9 +775,7 @@ class Walk:
             "afsluiten en verrekenen",
             f"Elk paar bureaus sluit {quarter.name} af met een "
             "door beide ondertekende regel; daarna verrekent Topmatch over alle bureaus: "
-            f"{len(proposal['payments'])} overboeking(en) in plaats van "
-            f"{len(proposal['based_on'])}, {eurobedrag(proposal['moved_cents'])} in plaats van "
-            f"{eurobedrag(proposal['gross_cents'])}.\nAfrekening als HTML: {html}",
+            f"{netting_sentence(proposal)}\nAfrekening als HTML: {escape(str(html))}",
         )
         out.print(table)
 
@@ -727,14 +817,15 @@ def _wait_for_interrupt(nodes: list[DemoNode], tokens_file: Path) -> None:
 def _print_tokens(nodes: list[DemoNode], tokens_file: Path) -> None:
     out.print("Adres en inlogtokens per bureau (consulent, financien, beheerder):")
     print_lines(out, [node.token_line() for node in nodes])
-    out.print(f"Ook in {escape(str(tokens_file))}; opnieuw tonen: topmatch demo --show-tokens")
+    again = "topmatch demo --show-tokens" + _data_dir_option(tokens_file.parent)
+    out.print(f"Ook in {escape(str(tokens_file))}; opnieuw tonen: {escape(again)}")
 
 
 @app.command()
 def demo(
     data_dir: Annotated[
         Path, typer.Option(help="Where the demo keeps its three nodes (wiped first).")
-    ] = Path(".topmatch-demo"),
+    ] = DEFAULT_DIR,
     base_port: Annotated[
         int,
         typer.Option(help="The nodes listen on this port and the next two (0: any free ports)."),

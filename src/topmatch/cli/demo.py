@@ -264,8 +264,8 @@ def show_tokens(root: Path) -> int:
             f"Start er een met: topmatch demo{escape(_data_dir_option(root))}"
         )
         return 1
-    out.print(f"Adressen en tokens van de demo in {escape(str(root))} ({escape(str(path))}):")
-    print_lines(out, path.read_text(encoding="utf-8").splitlines())
+    lines = path.read_text(encoding="utf-8").splitlines()
+    print_lines(out, [f"Adressen en tokens van de demo in {root} ({path}):", *lines])
     return 0
 
 
@@ -818,7 +818,7 @@ def _print_tokens(nodes: list[DemoNode], tokens_file: Path) -> None:
     out.print("Adres en inlogtokens per bureau (consulent, financien, beheerder):")
     print_lines(out, [node.token_line() for node in nodes])
     again = "topmatch demo --show-tokens" + _data_dir_option(tokens_file.parent)
-    out.print(f"Ook in {escape(str(tokens_file))}; opnieuw tonen: {escape(again)}")
+    print_lines(out, [f"Ook in {tokens_file}; opnieuw tonen: {again}"])
 
 
 @app.command()
@@ -869,7 +869,7 @@ def _run(data_dir: Path, base_port: int, *, steps_only: bool) -> None:
         seconds = (datetime.now() - started).total_seconds()  # noqa: DTZ005
         out.print(f"\n[green]Alle stappen gelukt[/] in {seconds:.0f} s.")
         if steps_only:
-            out.print(f"Adressen en tokens staan in {escape(str(tokens_file))}.")
+            print_lines(out, [f"Adressen en tokens staan in {tokens_file}."])
         else:
             _wait_for_interrupt(nodes, tokens_file)
     except DemoError as e:

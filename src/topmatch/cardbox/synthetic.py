@@ -2,13 +2,23 @@
 
 Records go through the same service functions as the API, so they are validated and
 audited like any other. Deterministic for a given seed.
+
+What a consultant would check first is kept consistent: a client lives in the municipality
+that pays for them (town and postcode from ``data/postcodes.toml``); an employer's vacancies
+are for occupations found in its sector (SBI section), at its own municipality; vacancy texts
+are written per occupation in ``data/vacatureteksten.toml``, not generated filler.
 """
 
 from __future__ import annotations
 
+import functools
 import random
+import string
+import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
+from typing import Any
 
 from faker import Faker
 from sqlmodel import Session
@@ -31,36 +41,80 @@ from topmatch.cardbox.validation import (
     SizeClass,
 )
 
-# (label, ISCO-08 unit group, SBI section, typical skills)
-OCCUPATIONS: list[tuple[str, str, SbiSection, list[str]]] = [
-    ("Magazijnmedewerker", "9321", SbiSection.H, ["orderpicken", "heftruck", "voorraadbeheer"]),
-    ("Productiemedewerker", "9329", SbiSection.C, ["machinebediening", "kwaliteitscontrole"]),
-    ("Schoonmaker", "9112", SbiSection.N, ["schoonmaken", "hygiëne", "zelfstandig werken"]),
-    ("Kok", "5120", SbiSection.I, ["koken", "HACCP", "voorraadbeheer"]),
-    ("Medewerker bediening", "5131", SbiSection.I, ["gastvrijheid", "kassa", "klantcontact"]),
-    ("Verkoopmedewerker", "5223", SbiSection.G, ["klantcontact", "kassa", "vakkenvullen"]),
-    ("Administratief medewerker", "4110", SbiSection.M, ["Excel", "archiveren", "klantcontact"]),
-    ("Helpende zorg en welzijn", "5322", SbiSection.Q, ["persoonlijke verzorging", "empathie"]),
-    ("Hovenier", "6113", SbiSection.A, ["snoeien", "bestrating", "groenonderhoud"]),
-    ("Chauffeur", "8322", SbiSection.H, ["rijbewijs B", "routeplanning", "klantcontact"]),
-    ("Monteur installatietechniek", "7126", SbiSection.F, ["solderen", "VCA", "tekening lezen"]),
-    ("Klantenservicemedewerker", "4222", SbiSection.N, ["klantcontact", "telefoon", "Excel"]),
-]
+SEAT_SHARE = 0.75  # most addresses are in the municipality's own town
+UNPAID = {ContractType.proefplaatsing, ContractType.vrijwilligerswerk}
+PAY_WORDS = ("cao", "toeslag", "salaris")  # offers that do not fit unpaid work
+CONTRACT_OFFER = {
+    ContractType.vast: "een vast contract",
+    ContractType.tijdelijk: "een contract voor een jaar, met uitzicht op een vast contract",
+    ContractType.uitzend: "werk via het uitzendbureau, met kans op een contract bij ons",
+    ContractType.oproep: "een oproepcontract: je werkt op de dagen dat het jou en ons past",
+    ContractType.proefplaatsing: "een proefplaatsing van twee maanden met behoud van uitkering, "
+    "met uitzicht op een contract",
+    ContractType.vrijwilligerswerk: "vrijwilligerswerk met een onkostenvergoeding",
+}
 
-MUNICIPALITIES = [
-    "Waalwijk",
-    "Tilburg",
-    "'s-Hertogenbosch",
-    "Eindhoven",
-    "Breda",
-    "Oss",
-    "Utrecht",
-    "Amersfoort",
-    "Zwolle",
-    "Arnhem",
-    "Nijmegen",
-    "Rotterdam",
-]
+
+@dataclass(frozen=True)
+class Profession:
+    """One occupation of ``data/vacatureteksten.toml``: its codes, sectors and text parts."""
+
+    label: str
+    isco08: str
+    sectors: tuple[SbiSection, ...]
+    skills: tuple[str, ...]
+    titles: tuple[str, ...]
+    intro: tuple[str, ...]
+    tasks: tuple[str, ...]
+    asks: tuple[str, ...]
+    offer: tuple[str, ...]
+
+    @property
+    def occupation(self) -> Occupation:
+        return Occupation(label=self.label, isco08=self.isco08)
+
+
+@dataclass(frozen=True)
+class Town:
+    name: str
+    first: int  # postcode numbers, inclusive
+    last: int
+
+
+def _data(name: str) -> dict[str, Any]:
+    text = resources.files("topmatch.cardbox").joinpath("data", name).read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@functools.cache
+def professions() -> tuple[Profession, ...]:
+    return tuple(
+        Profession(
+            label=row["label"],
+            isco08=row["isco08"],
+            sectors=tuple(SbiSection(s) for s in row["sectors"]),
+            skills=tuple(row["skills"]),
+            titles=tuple(row["titles"]),
+            intro=tuple(row["intro"]),
+            tasks=tuple(row["tasks"]),
+            asks=tuple(row["asks"]),
+            offer=tuple(row["offer"]),
+        )
+        for row in _data("vacatureteksten.toml")["occupation"]
+    )
+
+
+@functools.cache
+def towns() -> dict[str, tuple[Town, ...]]:
+    """Per municipality of the demo, its postal towns (the seat first)."""
+    return {
+        row["name"]: tuple(Town(name, first, last) for name, first, last in row["towns"])
+        for row in _data("postcodes.toml")["municipality"]
+    }
+
+
+def municipalities() -> list[str]:
+    return list(towns())
 
 
 @dataclass(frozen=True)
@@ -94,15 +148,29 @@ def seed(
         )
     for _ in range(counts.vacancies):
         employer = rnd.choice(employers)
-        service.create_vacancy(
-            session=session, data=_vacancy(fake, rnd, employer.id, now), actor=actor, now=now
+        data = _vacancy(
+            rnd,
+            employer_id=employer.id,
+            sector=SbiSection(employer.sector),
+            municipality=employer.municipality,
+            now=now,
         )
+        service.create_vacancy(session=session, data=data, actor=actor, now=now)
     for _ in range(counts.baanopeningen):
         employer = rnd.choice(employers)
-        service.create_baanopening(
-            session=session, data=_baanopening(rnd, employer.id), actor=actor, now=now
+        opening = _baanopening(
+            rnd,
+            employer_id=employer.id,
+            sector=SbiSection(employer.sector),
+            municipality=employer.municipality,
         )
+        service.create_baanopening(session=session, data=opening, actor=actor, now=now)
     return counts
+
+
+def in_sector(sector: SbiSection) -> list[Profession]:
+    """The occupations an employer of this SBI section has vacancies for."""
+    return [p for p in professions() if sector in p.sectors]
 
 
 def _employer(fake: Faker, rnd: random.Random) -> EmployerCreate:
@@ -112,14 +180,16 @@ def _employer(fake: Faker, rnd: random.Random) -> EmployerCreate:
         contact_name=fake.name(),
         contact_phone=fake.phone_number(),
         contact_email=fake.company_email(),
-        sector=rnd.choice(OCCUPATIONS)[2],
-        municipality=rnd.choice(MUNICIPALITIES),
+        sector=rnd.choice(professions()).sectors[0],
+        municipality=rnd.choice(municipalities()),
         size_class=rnd.choice(list(SizeClass)),
     )
 
 
 def _client(fake: Faker, rnd: random.Random, now: datetime) -> ClientCreate:
-    label, isco, _, skills = rnd.choice(OCCUPATIONS)
+    profession = rnd.choice(professions())
+    municipality = rnd.choice(municipalities())
+    town, postcode = _address(rnd, municipality)
     consent = rnd.random() < 0.7  # noqa: PLR2004 - most clients agree to anonymised sharing
     return ClientCreate(
         first_name=fake.first_name(),
@@ -130,9 +200,9 @@ def _client(fake: Faker, rnd: random.Random, now: datetime) -> ClientCreate:
         email=fake.free_email(),
         street=fake.street_name(),
         house_number=fake.building_number(),
-        postcode=_postcode(fake),
-        city=fake.city(),
-        municipality=rnd.choice(MUNICIPALITIES),
+        postcode=postcode,
+        city=town,
+        municipality=municipality,
         benefit_type=rnd.choice(list(BenefitType)),
         doelgroepregister=rnd.random() < 0.3,  # noqa: PLR2004
         education_level=rnd.choice(
@@ -144,8 +214,8 @@ def _client(fake: Faker, rnd: random.Random, now: datetime) -> ClientCreate:
                 EducationLevel.havo,
             ]
         ),
-        skills=rnd.sample(skills, k=min(2, len(skills))),
-        desired_occupations=[Occupation(label=label, isco08=isco)],
+        skills=rnd.sample(profession.skills, k=min(2, len(profession.skills))),
+        desired_occupations=[profession.occupation],
         hours_per_week=rnd.choice([16, 20, 24, 32, 36, 40]),
         max_travel_km=rnd.choice([5, 10, 15, 25, 40]),
         languages=["nl"] + (["en"] if rnd.random() < 0.4 else []),  # noqa: PLR2004
@@ -157,49 +227,99 @@ def _client(fake: Faker, rnd: random.Random, now: datetime) -> ClientCreate:
     )
 
 
-def _postcode(fake: Faker) -> str:
-    """A postcode that exists in form: faker also makes SA, SD and SS, which PostNL never
-    hands out (and our validation refuses)."""
+def _address(rnd: random.Random, municipality: str) -> tuple[str, str]:
+    """A town of the municipality and a postcode of that town."""
+    seat, *others = towns()[municipality]
+    town = seat if not others or rnd.random() < SEAT_SHARE else rnd.choice(others)
+    return town.name, _postcode(rnd, town)
+
+
+def _postcode(rnd: random.Random, town: Town) -> str:
+    """A postcode of the town's number range, in a form PostNL hands out (never SA, SD or
+    SS, which our validation refuses)."""
     while True:
-        candidate = fake.postcode()
+        letters = "".join(rnd.choices(string.ascii_uppercase, k=2))
         try:
-            return validation.normalise_postcode(candidate)
+            return validation.normalise_postcode(f"{rnd.randint(town.first, town.last)}{letters}")
         except ValueError:
             continue
 
 
-def _vacancy(fake: Faker, rnd: random.Random, employer_id: str, now: datetime) -> VacancyCreate:
-    label, isco, _, skills = rnd.choice(OCCUPATIONS)
+def _vacancy(
+    rnd: random.Random, *, employer_id: str, sector: SbiSection, municipality: str, now: datetime
+) -> VacancyCreate:
+    profession = rnd.choice(in_sector(sector))
     hours_min = rnd.choice([8, 16, 24, 32])
-    municipality = rnd.choice(MUNICIPALITIES)
+    hours_max = min(40, hours_min + rnd.choice([0, 8, 16]))
+    contract = rnd.choice(list(ContractType))
+    _, postcode = _address(rnd, municipality)
     return VacancyCreate(
         employer_id=employer_id,
-        title=f"{label} ({municipality})",
-        occupation=Occupation(label=label, isco08=isco),
-        skills_required=skills[:2],
-        skills_nice=skills[2:],
+        title=f"{rnd.choice(profession.titles)} ({municipality})",
+        occupation=profession.occupation,
+        skills_required=list(profession.skills[:2]),
+        skills_nice=list(profession.skills[2:]),
         education_level=rnd.choice([None, EducationLevel.mbo_2]),
         hours_min=hours_min,
-        hours_max=min(40, hours_min + rnd.choice([0, 8, 16])),
-        contract_type=rnd.choice(list(ContractType)),
+        hours_max=hours_max,
+        contract_type=contract,
         municipality=municipality,
-        postcode=_postcode(fake),
+        postcode=postcode,
         start_date=(now + timedelta(days=rnd.randrange(7, 90))).date(),
-        description=f"Wij zoeken een {label.lower()} voor ons team. {fake.sentence()}",
+        description=vacancy_text(
+            rnd, profession, place=municipality, hours=(hours_min, hours_max), contract=contract
+        ),
         published=rnd.random() < 0.8,  # noqa: PLR2004 - most openings are shared
     )
 
 
-def _baanopening(rnd: random.Random, employer_id: str) -> BaanopeningCreate:
-    label, _, sector, skills = rnd.choice(OCCUPATIONS)
+def vacancy_text(
+    rnd: random.Random,
+    profession: Profession,
+    *,
+    place: str,
+    hours: tuple[int, int],
+    contract: ContractType,
+) -> str:
+    """A vacancy as Dutch vacancies read: an opening line, what you do, what we ask, what
+    we offer; every sentence from the occupation's templates."""
+    low, high = hours
+    hours_text = f"{low} uur" if low == high else f"{low} tot {high} uur"
+    offers = [o for o in profession.offer if contract not in UNPAID or not _about_pay(o)]
+    sections = [
+        ("Wat ga je doen?", rnd.sample(profession.tasks, k=min(3, len(profession.tasks)))),
+        (
+            "Wat vragen we?",
+            rnd.sample(profession.asks, k=min(rnd.choice([2, 3]), len(profession.asks))),
+        ),
+        ("Wat bieden we?", [CONTRACT_OFFER[contract], *rnd.sample(offers, k=min(2, len(offers)))]),
+    ]
+    parts = [rnd.choice(profession.intro).format(plaats=place, uren=hours_text)]
+    for heading, items in sections:
+        parts.append(heading + "\n" + "\n".join(f"- {_capital(item)}" for item in items))
+    return "\n\n".join(parts)
+
+
+def _about_pay(offer: str) -> bool:
+    return any(word in offer.lower() for word in PAY_WORDS)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _baanopening(
+    rnd: random.Random, *, employer_id: str, sector: SbiSection, municipality: str
+) -> BaanopeningCreate:
+    profession = rnd.choice(in_sector(sector))
     return BaanopeningCreate(
         employer_id=employer_id,
-        title=f"Ondersteunende taken {label.lower()}",
-        tasks=[f"helpen bij {s}" for s in skills],
+        title=f"Ondersteunende taken {profession.label.lower()}",
+        tasks=[f"helpen bij {skill}" for skill in profession.skills],
         hours_min=12,
         hours_max=24,
         sector=sector,
-        municipality=rnd.choice(MUNICIPALITIES),
+        municipality=municipality,
         suitable_profile="Iemand die graag praktisch bezig is, met begeleiding op de werkvloer.",
         published=True,
     )

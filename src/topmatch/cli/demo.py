@@ -6,20 +6,28 @@ database, keys, peers folder and synthetic card-box, then: sync, a search across
 bureaus, openings for one client, a candidate query, a fee agreement every bureau signs,
 two introductions and placements signed by both bureaus, witnessed checkpoints, an
 offline audit of the ledger, and a settlement statement with netting. The nodes keep
-running (until Ctrl-C) so you can look around; ``--steps-only`` stops after the walk.
+running (until Ctrl-C, SIGTERM or SIGHUP) so you can look around; ``--steps-only`` stops
+after the walk. Each node's address and sign-in tokens are printed one plain line per node
+(never cut to the terminal's width) and kept in ``tokens.txt`` in the demo folder (mode
+0600); ``topmatch demo --show-tokens`` prints them again.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import httpx
@@ -32,9 +40,12 @@ from rich.table import Table
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
 from topmatch.cardbox import synthetic
-from topmatch.cli import _publish_all, _registry, _session, _vault, app, err
+from topmatch.cli import _publish_all, _registry, _session, _vault, app, err, ports
 from topmatch.clock import system_clock
+from topmatch.errors import TopmatchError
+from topmatch.geography import places
 from topmatch.identity import service as identity
+from topmatch.ledger import bundle as ledger_bundle
 from topmatch.settings import load_settings
 from topmatch.settlement.exports import eurobedrag
 from topmatch.settlement.periods import local_date, period_of
@@ -47,6 +58,11 @@ BUREAUS = (
 )
 HTTP_OK = {200, 201}
 MARKER = ".topmatch-demo"  # only a folder holding this file is ever wiped
+TOKENS_FILE = "tokens.txt"
+DEFAULT_DIR = Path(".topmatch-demo")
+ROLE_WORDS = {Role.consultant: "consulent", Role.finance: "financien", Role.admin: "beheerder"}
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 # The walk is read by people: wrap long lines (the CLI's own console never wraps).
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
 START_TIMEOUT_S = 90
@@ -110,6 +126,7 @@ class DemoNode:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no threads here; only prctl runs
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -125,9 +142,14 @@ class DemoNode:
 
     def _died(self) -> int:
         tail = (self.data_dir / "server.log").read_text(errors="replace")[-1500:]
-        err.print(f"[red]{self.node_id} did not start[/]; its log ends with:\n{escape(tail)}")
+        err.print(f"[red]{self.node_id} startte niet[/]; het logboek eindigt met:\n{escape(tail)}")
         self.stop()
         return 1
+
+    def token_line(self) -> str:
+        """Web address and every role's sign-in token, on one line."""
+        tokens = "  ".join(f"{ROLE_WORDS[role]}={self.tokens[role.value]}" for role in Role)
+        return f"{self.node_id:<12} {self.url}/  {tokens}"
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -159,13 +181,101 @@ class DemoError(Exception):
     """A step of the walk did not go as a working federation would."""
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so the nodes are stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _die_with_parent() -> None:
+    """In a node's process before it runs: get SIGTERM when the demo dies, even by SIGKILL."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
+    for other in STOP_SIGNALS:  # a second signal must not cut the clean-up short
+        signal.signal(other, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While inside: SIGTERM and SIGHUP raise :class:`Stopped` (like Ctrl-C raises
+    KeyboardInterrupt), so ``finally`` blocks stop the nodes."""
+    previous = {s: signal.signal(s, _raise_stopped) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def check_ports(base_port: int, count: int = len(BUREAUS)) -> None:
+    """Refuse to start when a port the nodes need is taken: name it, its holder and a way out."""
+    if not base_port:
+        return
+    for port in range(base_port, base_port + count):
+        if ports.is_free(port):
+            continue
+        holder = ports.holder(port)
+        who = str(holder) if holder else "een ander proces"
+        raise DemoError(
+            f"poort {port} is al in gebruik door {who}. Draait er nog een demo? Stop die, "
+            f"of kies andere poorten: topmatch demo --base-port {_suggest_base(base_port, count)}"
+        )
+
+
+def _suggest_base(base_port: int, count: int) -> int:
+    for candidate in range(base_port + 10, min(base_port + 1000, 65536 - count), 10):
+        if all(ports.is_free(p) for p in range(candidate, candidate + count)):
+            return candidate
+    return 0
+
+
+def write_tokens(root: Path, nodes: list[DemoNode]) -> Path:
+    """The token lines, in a file only this user may read."""
+    path = root / TOKENS_FILE
+    text = "".join(f"{node.token_line()}\n" for node in nodes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), 0o600)  # also when the file was already there
+        f.write(text)
+    return path
+
+
+def print_lines(console: Console, lines: list[str]) -> None:
+    """Lines that must reach the reader whole (tokens): never wrapped or cut, no markup."""
+    for line in lines:
+        console.print(line, soft_wrap=True, markup=False, highlight=False, emoji=False)
+
+
+def _data_dir_option(root: Path) -> str:
+    return "" if root == DEFAULT_DIR else f" --data-dir {root}"
+
+
+def show_tokens(root: Path) -> int:
+    path = root / TOKENS_FILE
+    if not path.is_file():
+        err.print(
+            f"Geen demo gevonden in {escape(str(root))} (geen {TOKENS_FILE}). "
+            f"Start er een met: topmatch demo{escape(_data_dir_option(root))}"
+        )
+        return 1
+    lines = path.read_text(encoding="utf-8").splitlines()
+    print_lines(out, [f"Adressen en tokens van de demo in {root} ({path}):", *lines])
+    return 0
+
+
 def prepare(root: Path, base_port: int) -> list[DemoNode]:
     """Three fresh nodes: keys, a synthetic card-box each, accounts, each other as peers."""
     if root.exists():
         if any(root.iterdir()) and not (root / MARKER).exists():
             raise DemoError(
-                f"{root} exists and is not a demo folder (no {MARKER} file): "
-                "choose another --data-dir"
+                f"{root} bestaat en is geen demomap (geen bestand {MARKER}): "
+                "kies een andere --data-dir"
             )
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -240,6 +350,78 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+def score(value: float, decimals: int = 2) -> str:
+    """A score as Dutch readers write numbers: 0,87."""
+    return f"{value:.{decimals}f}".replace(".", ",")
+
+
+def _by_name(client: dict[str, Any]) -> tuple[str, ...]:
+    return (client["last_name"], client["first_name"], client["name_prefix"], client["id"])
+
+
+def _vacancy_of(hit: dict[str, Any], node_id: str) -> bool:
+    return bool(hit["opening"]["origin"] == node_id and hit["opening"]["type"] == "vacancy")
+
+
+def same_occupation(client: dict[str, Any], opening: dict[str, Any]) -> bool:
+    """Whether the opening is for an occupation the client looks for (same ISCO-08 unit
+    group, or the same label when either has no code)."""
+    offered = opening.get("occupation") or {}
+    for wanted in client.get("desired_occupations", []):
+        if wanted.get("isco08") and offered.get("isco08"):
+            if wanted["isco08"] == offered["isco08"]:
+                return True
+        elif str(wanted.get("label", "")).casefold() == str(offered.get("label", "")).casefold():
+            return True
+    return False
+
+
+def profile(client: dict[str, Any]) -> str:
+    """Who the client is, without a name: occupation, hours, level and labour-market region."""
+    wanted = ", ".join(o["label"] for o in client.get("desired_occupations", [])) or "werk"
+    hours = client.get("hours_per_week")
+    parts = [
+        wanted.lower(),
+        f"{hours} uur per week" if hours else "uren nog niet bekend",
+        f"opleiding {client['education_level']}" if client.get("education_level") else "",
+        f"regio {_region(client['municipality'])}",
+    ]
+    return ", ".join(p for p in parts if p)
+
+
+def _region(municipality: str) -> str:
+    try:
+        return places.municipality(municipality).arbeidsmarktregio
+    except TopmatchError:
+        return "onbekend"
+
+
+def verdict(directory: Path) -> str:
+    """The offline check of an exported bundle, in Dutch."""
+    report = ledger_bundle.verify(directory, trusted_keys=None)
+    if not report.ok:
+        return f"FOUT: {report.failure}"
+    return (
+        f"in orde: {report.entries} {'regel' if report.entries == 1 else 'regels'} en "
+        f"{report.checkpoints} {'checkpoint' if report.checkpoints == 1 else 'checkpoints'}, "
+        f"alle handtekeningen kloppen (partijen {', '.join(sorted(report.parties))})"
+    )
+
+
+def transfers(count: int) -> str:
+    return f"{count} {'overboeking' if count == 1 else 'overboekingen'}"
+
+
+def netting_sentence(proposal: dict[str, Any]) -> str:
+    """What netting saved, in words: transfers and euros before and after."""
+    after, before = len(proposal["payments"]), len(proposal["based_on"])
+    moved, gross = proposal["moved_cents"], proposal["gross_cents"]
+    count = transfers(after) + (f" in plaats van {before}" if after < before else "")
+    if moved < gross:
+        return f"{count}, samen {eurobedrag(moved)} in plaats van {eurobedrag(gross)}."
+    return f"{count}, samen {eurobedrag(moved)}."
+
+
 class Walk:
     """The steps, in order; each prints what it did and what each bureau saw."""
 
@@ -308,7 +490,7 @@ class Walk:
         table = Table("score", "opening", "bureau", "waarom")
         for hit in found["hits"]:
             table.add_row(
-                f"{hit['score']:.2f}", hit["opening"]["title"], hit["bureau"], hit["explanation"]
+                score(hit["score"]), hit["opening"]["title"], hit["bureau"], hit["explanation"]
             )
         self.step(
             "zoeken bij alle bureaus",
@@ -325,10 +507,12 @@ class Walk:
             table = Table("score", "opening", "bureau", "waarom")
             for h in ours.get(f"/api/v1/clients/{client['id']}/matches", limit=5)["hits"]:
                 table.add_row(
-                    f"{h['score']:.2f}", h["opening"]["title"], h["bureau"], h["explanation"]
+                    score(h["score"]), h["opening"]["title"], h["bureau"], h["explanation"]
                 )
             self.step(
                 "passende openingen voor één cliënt",
+                f"Een consulent van {ours.name} zoekt openingen voor een cliënt "
+                f"(geanonimiseerd: {escape(profile(client))}).\n"
                 "Berekend op de eigen node: er gaat niets over deze cliënt naar buiten.",
             )
             out.print(table)
@@ -359,16 +543,27 @@ class Walk:
     def _client_with_match(
         self, ours: DemoNode, theirs: DemoNode
     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The first consenting client, in a fixed order (by name), whose best opening is a
+        vacancy of ``theirs`` in the occupation the client looks for; failing that, the first
+        with any vacancy of ``theirs`` among their matches. The same client on every run."""
         clients = ours.get("/api/v1/clients", limit=100)["items"]
-        for client in clients:
-            if not client["consent_share_profile"]:
+        fallback: tuple[dict[str, Any], dict[str, Any]] | None = None
+        for item in sorted(clients, key=_by_name):
+            if not item["consent_share_profile"]:
                 continue
-            hits = ours.get(f"/api/v1/clients/{client['id']}/matches", limit=20)["hits"]
-            for hit in hits:
-                opening = hit["opening"]
-                if opening["origin"] == theirs.node_id and opening["type"] == "vacancy":
-                    return client, hit
-        raise DemoError(f"no client of {ours.node_id} fits a vacancy of {theirs.node_id}")
+            hits = ours.get(f"/api/v1/clients/{item['id']}/matches", limit=20)["hits"]
+            theirs_ = [h for h in hits if _vacancy_of(h, theirs.node_id)]
+            if not theirs_:
+                continue
+            client: dict[str, Any] = ours.get(f"/api/v1/clients/{item['id']}")
+            if hits[0] is theirs_[0] and same_occupation(client, hits[0]["opening"]):
+                return client, hits[0]
+            fallback = fallback or (client, theirs_[0])
+        if fallback is None:
+            raise DemoError(
+                f"geen cliënt van {ours.node_id} past bij een vacature van {theirs.node_id}"
+            )
+        return fallback
 
     def _wait_for_handover(self, theirs: DemoNode, intro_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + 30
@@ -379,11 +574,12 @@ class Walk:
                 time.sleep(0.3)
                 continue
             return found
-        raise DemoError(f"the handover of {intro_id} did not arrive")
+        raise DemoError(f"de contactgegevens van voorstel {intro_id} kwamen niet aan")
 
     def candidates(self) -> None:
         """Ask for candidates for a few of our vacancies; show the first that finds some."""
         vacancies = self.stapverder.get("/api/v1/vacancies", limit=20)["items"]
+        vacancies.sort(key=lambda v: (v["title"], v["start_date"] or ""))  # the same every run
         for vacancy in vacancies[:CANDIDATE_TRIES]:
             result = self.stapverder.post(f"/api/v1/vacancies/{vacancy['id']}/candidate-query")
             if result["candidates"]:
@@ -407,7 +603,7 @@ class Walk:
         for found in result["candidates"][:3]:
             person = found["candidate"]
             out.print(
-                f"  {found['bureau']}: score {person['score']:.0f}, "
+                f"  {found['bureau']}: score {score(person['score'], 0)}, "
                 f"{person.get('hours_per_week') or '?'} uur, regio {escape(person['region'])}, "
                 f"leeftijd {person['age_band']}: {escape(person['explanation'])}"
             )
@@ -460,7 +656,7 @@ class Walk:
                 },
             )
             if result["status"] != "countersigned":
-                raise DemoError(f"placement not countersigned: {result}")
+                raise DemoError(f"plaatsing niet medeondertekend: {result}")
             entry = result["entry"]
             item["entry"] = entry
             table.add_row(
@@ -526,12 +722,11 @@ class Walk:
                 timeout=120,
             )
             if done.returncode != 0:
-                raise DemoError(f"topmatch {' '.join(argv)} failed: {done.stderr}")
-        verdict = done.stdout.strip().splitlines()[-1]
+                raise DemoError(f"topmatch {' '.join(argv)} mislukte: {done.stderr}")
         self.step(
             "controle door een accountant",
-            f"`topmatch ledger export` schrijft een "
-            f"bundel; `topmatch ledger verify` controleert die offline: {verdict}",
+            "`topmatch ledger export` schrijft een "
+            f"bundel; `topmatch ledger verify` controleert die offline: {verdict(bundle)}",
         )
 
     def settle(self) -> None:
@@ -557,7 +752,7 @@ class Walk:
         for node in self.nodes:
             for result in node.post(f"/api/v1/settlements/{quarter.name}/close"):
                 if result["status"] != "countersigned":
-                    raise DemoError(f"closing not countersigned: {result}")
+                    raise DemoError(f"afsluiting niet medeondertekend: {result}")
         netting = self.werkpad.get(f"/api/v1/settlements/{quarter.name}/netting")
         proposal = netting["proposal"]
         table = Table("betaler", "ontvanger", "bedrag")
@@ -580,9 +775,7 @@ class Walk:
             "afsluiten en verrekenen",
             f"Elk paar bureaus sluit {quarter.name} af met een "
             "door beide ondertekende regel; daarna verrekent Topmatch over alle bureaus: "
-            f"{len(proposal['payments'])} overboeking(en) in plaats van "
-            f"{len(proposal['based_on'])}, {eurobedrag(proposal['moved_cents'])} in plaats van "
-            f"{eurobedrag(proposal['gross_cents'])}.\nAfrekening als HTML: {html}",
+            f"{netting_sentence(proposal)}\nAfrekening als HTML: {escape(str(html))}",
         )
         out.print(table)
 
@@ -601,39 +794,38 @@ class Walk:
         out.print(table)
 
 
-def _wait_for_interrupt(nodes: list[DemoNode]) -> None:
-    table = Table("bureau", "API-documentatie", "consulent", "financiën", "beheerder")
-    for node in nodes:
-        table.add_row(
-            node.name,
-            f"{node.url}/docs",
-            node.tokens["consultant"],
-            node.tokens["finance"],
-            node.tokens["admin"],
-        )
+def _wait_for_interrupt(nodes: list[DemoNode], tokens_file: Path) -> None:
     out.print()
     out.print(
         Panel(
-            "De drie nodes blijven draaien. Probeer de API met een token "
-            "(Authorization: Bearer …). Stoppen: Ctrl-C.",
+            "De drie nodes blijven draaien. Log in op de webapp van een bureau met een token "
+            "hieronder, of probeer de API (Authorization: Bearer …, documentatie op /docs). "
+            "Stoppen: Ctrl-C.",
             title="Klaar",
             expand=False,
         )
     )
-    out.print(table)
+    _print_tokens(nodes, tokens_file)
     try:
         while all(n.process is not None and n.process.poll() is None for n in nodes):
             time.sleep(0.5)
-        err.print("[red]a node stopped; stopping the demo[/]")
+        err.print("[red]een node is gestopt; de demo stopt[/]")
     except KeyboardInterrupt:
         out.print("gestopt")
+
+
+def _print_tokens(nodes: list[DemoNode], tokens_file: Path) -> None:
+    out.print("Adres en inlogtokens per bureau (consulent, financien, beheerder):")
+    print_lines(out, [node.token_line() for node in nodes])
+    again = "topmatch demo --show-tokens" + _data_dir_option(tokens_file.parent)
+    print_lines(out, [f"Ook in {tokens_file}; opnieuw tonen: {again}"])
 
 
 @app.command()
 def demo(
     data_dir: Annotated[
         Path, typer.Option(help="Where the demo keeps its three nodes (wiped first).")
-    ] = Path(".topmatch-demo"),
+    ] = DEFAULT_DIR,
     base_port: Annotated[
         int,
         typer.Option(help="The nodes listen on this port and the next two (0: any free ports)."),
@@ -642,26 +834,46 @@ def demo(
         bool,
         typer.Option("--steps-only", help="Walk through the steps, then stop the nodes and exit."),
     ] = False,
+    show_tokens_only: Annotated[
+        bool,
+        typer.Option(
+            "--show-tokens",
+            help=f"Print the addresses and sign-in tokens of the last demo again (from "
+            f"{TOKENS_FILE} in --data-dir) and exit.",
+        ),
+    ] = False,
 ) -> None:
     """A local federation of three bureaus on 127.0.0.1, and a walk through every step:
     sharing, matching, introductions, co-signed placements, audit and settlement."""
+    if show_tokens_only:
+        raise typer.Exit(show_tokens(data_dir))
+    with stop_on_signals():
+        try:
+            _run(data_dir, base_port, steps_only=steps_only)
+        except Stopped as e:
+            out.print(f"gestopt ({e.args[0]})")
+            raise typer.Exit(128 + e.signum) from e
+
+
+def _run(data_dir: Path, base_port: int, *, steps_only: bool) -> None:
     started = datetime.now()  # noqa: DTZ005 - only to report how long the walk took
-    out.print(f"[bold]Topmatch demo[/]: drie bureaus in {data_dir}")
+    out.print(f"[bold]Topmatch demo[/]: drie bureaus in {escape(str(data_dir))}")
+    nodes: list[DemoNode] = []
     try:
+        check_ports(base_port)
         nodes = prepare(data_dir, base_port)
-    except DemoError as e:
-        err.print(f"[red]demo failed:[/] {escape(str(e))}")
-        raise typer.Exit(1) from e
-    try:
+        tokens_file = write_tokens(data_dir, nodes)
         for node in nodes:
             node.start()
         Walk(nodes, data_dir).run()
         seconds = (datetime.now() - started).total_seconds()  # noqa: DTZ005
         out.print(f"\n[green]Alle stappen gelukt[/] in {seconds:.0f} s.")
-        if not steps_only:
-            _wait_for_interrupt(nodes)
+        if steps_only:
+            print_lines(out, [f"Adressen en tokens staan in {tokens_file}."])
+        else:
+            _wait_for_interrupt(nodes, tokens_file)
     except DemoError as e:
-        err.print(f"[red]demo failed:[/] {escape(str(e))}")
+        err.print(f"[red]demo mislukt:[/] {escape(str(e))}")
         raise typer.Exit(1) from e
     finally:
         for node in nodes:

@@ -393,7 +393,10 @@ def web_get_routes(app: Any) -> set[str]:
         for route in app.routes
         if isinstance(route, APIRoute)
         and "GET" in route.methods
-        and not route.path.startswith(("/api/", "/federation/", "/healthz", "/metrics"))
+        # the API and its docs (Swagger UI, ReDoc) are the developers' interface, in English
+        and not route.path.startswith(
+            ("/api/", "/federation/", "/healthz", "/metrics", "/docs", "/redoc")
+        )
     } - {"/favicon.ico"}
 
 

@@ -124,7 +124,7 @@ def subset(judged: Judged, *, seekers: int, queries: int) -> Judged:
 
 def dcg(gains: Iterable[int]) -> float:
     """Discounted cumulative gain with gain 2^grade - 1 and discount log2(rank + 1)."""
-    return sum((2**grade - 1) / math.log2(rank + 2) for rank, grade in enumerate(gains))
+    return sum((2.0**grade - 1) / math.log2(rank + 2) for rank, grade in enumerate(gains))
 
 
 def ndcg_at_k(ranked: Sequence[str], grades: Mapping[str, int], k: int) -> float:

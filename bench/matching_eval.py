@@ -512,13 +512,21 @@ def measure(judged: Judged, *, seed: int) -> dict[str, Any]:
 # --- reporting -----------------------------------------------------------------------------
 
 
+HEADINGS = {
+    f"ndcg_at_{K_NDCG}": f"nDCG@{K_NDCG}",
+    f"precision_at_{K_PRECISION}": f"P@{K_PRECISION}",
+    f"good_shown_top_{K_SHOWN}": f"good in top {K_SHOWN}",
+    "good_shown_at_all": "good shown",
+}
+
+
 def report(payload: dict[str, Any], console: Console) -> None:
     for kind in ("openings_for_client", "search"):
         table = Table(title=f"{kind}: {payload['params'][kind]} items")
         table.add_column("ranking")
         metrics = list(payload[kind]["ours"])
         for metric in metrics:
-            table.add_column(metric, justify="right")
+            table.add_column(HEADINGS.get(metric, metric), justify="right")
         for name, figures in payload[kind].items():
             table.add_row(name, *(_cell(figures[m]) for m in metrics))
         console.print(table)

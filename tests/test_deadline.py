@@ -23,6 +23,8 @@ from sqlalchemy import Engine
 
 from tests.factories import FrozenClock
 from tests.fednodes import FakePeer, page, vacancy_body
+from tests.test_metrics import scrape, value
+from tests.test_web_finance import sign_in
 from topmatch.api.app import create_app, sync_round
 from topmatch.errors import PeerTimeoutError
 from topmatch.federation.peers import PeerRegistry
@@ -134,11 +136,18 @@ def test_a_trickling_peer_is_cut_off_at_the_total_deadline(
 
 
 @pytest.fixture
-def node(settings: Settings, engine: Engine, clock: FrozenClock) -> Iterator[TestClient]:
+def peers_dir(tmp_path: Path) -> Path:
+    return tmp_path / "peers"
+
+
+@pytest.fixture
+def node(
+    settings: Settings, engine: Engine, clock: FrozenClock, peers_dir: Path
+) -> Iterator[TestClient]:
     fast = load_settings(
         data_dir=settings.data_dir,
         database_url=settings.database_url,
-        peers_dir=settings.peers_dir,
+        peers_dir=peers_dir,
         sync_interval_seconds=0,
         peer_deadline_seconds=BUDGET,
         peer_round_seconds=2,
@@ -182,14 +191,14 @@ def _peers(client: TestClient, admin: Headers) -> dict[str, dict[str, Any]]:
 
 @respx.mock
 def test_a_stalled_peer_costs_the_healthy_ones_nothing(
-    node: TestClient, trickler: Trickler, settings: Settings, clock: FrozenClock, admin: Headers
+    node: TestClient, trickler: Trickler, peers_dir: Path, clock: FrozenClock, admin: Headers
 ) -> None:
     respx.route(host="127.0.0.1").pass_through()
     for name in ("werkpad", "stapverder"):
         healthy = FakePeer.make(name, clock())
-        healthy.install(settings.peers_dir)
+        healthy.install(peers_dir)
         _healthy(healthy, clock)
-    FakePeer.make("traag", clock(), base_url=trickler.url).install(settings.peers_dir)
+    FakePeer.make("traag", clock(), base_url=trickler.url).install(peers_dir)
 
     _run_round(node)  # finishes: the stalled peer is cut off at its deadline
 
@@ -206,6 +215,17 @@ def test_a_stalled_peer_costs_the_healthy_ones_nothing(
     assert stalled["next_attempt_at"] is not None
     assert f"tijdslimiet van {BUDGET:g} s" in stalled["last_error"]
     assert trickler.url in stalled["last_error"]
+    metrics = scrape(node)
+    assert value(metrics, "topmatch_peer_state", peer="traag", state="unreachable") == 1
+    assert value(metrics, "topmatch_peer_state", peer="traag", state="reachable") == 0
+    assert value(metrics, "topmatch_peer_state", peer="werkpad", state="reachable") == 1
+    assert value(metrics, "topmatch_peer_circuit_open", peer="traag") == 1
+    assert value(metrics, "topmatch_peer_circuit_open", peer="werkpad") == 0
+    sign_in(node, admin)
+    shown = node.get("/federatie")
+    assert shown.status_code == 200, shown.text
+    assert "volgende poging" in shown.text  # when the worker tries the stalled peer again
+    assert "onbereikbaar" in shown.text
 
     # The next round leaves the stalled peer alone (its circuit is open) and is quick.
     connections = trickler.connections
@@ -216,13 +236,13 @@ def test_a_stalled_peer_costs_the_healthy_ones_nothing(
 
 @respx.mock
 def test_a_manual_sync_answers_despite_a_stalled_peer(
-    node: TestClient, trickler: Trickler, settings: Settings, clock: FrozenClock, admin: Headers
+    node: TestClient, trickler: Trickler, peers_dir: Path, clock: FrozenClock, admin: Headers
 ) -> None:
     respx.route(host="127.0.0.1").pass_through()
     healthy = FakePeer.make("werkpad", clock())
-    healthy.install(settings.peers_dir)
+    healthy.install(peers_dir)
     _healthy(healthy, clock)
-    FakePeer.make("traag", clock(), base_url=trickler.url).install(settings.peers_dir)
+    FakePeer.make("traag", clock(), base_url=trickler.url).install(peers_dir)
 
     response = node.post("/api/v1/peers/sync", headers=admin)
 

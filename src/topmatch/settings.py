@@ -73,7 +73,27 @@ class Settings(BaseSettings):
     sync_interval_seconds: float = Field(
         default=60, ge=0, description="How often to pull peers' feeds; 0 turns the worker off."
     )
-    peer_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    peer_timeout_seconds: float = Field(
+        default=10, gt=0, le=300, description="The longest wait for any one read from a peer."
+    )
+    peer_deadline_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=600,
+        description="The total time budget of one call to a peer: connect, headers and body.",
+    )
+    peer_round_seconds: float = Field(
+        default=120,
+        gt=0,
+        le=3600,
+        description="The most one peer's share of a sync round (its feed pull, its "
+        "witnessing, ...) may take; the whole round gets three times this.",
+    )
+    run_worker: Literal["auto", "never"] = Field(
+        default="auto",
+        description="auto: the one process that holds the database's worker lock runs the "
+        "sync worker; never: this process only serves requests (run `topmatch worker`).",
+    )
     max_peer_response_bytes: int = Field(default=5_000_000, ge=10_000, le=500_000_000)
     candidate_deadline_seconds: float = Field(
         default=2.0, gt=0, le=60, description="How long a candidate query waits for peers."

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import httpx
 from fastapi import FastAPI, Query
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
-from topmatch import __version__, db, logs
+from topmatch import __version__, db, logs, workerlock
 from topmatch.accounts.models import Role
 from topmatch.api import docs, errors, metrics
 from topmatch.api.deps import AdminUser, CurrentUser, SessionDep
@@ -31,8 +32,9 @@ from topmatch.federation import api as federation_api
 from topmatch.federation import replication
 from topmatch.federation.inbound import SignResponses
 from topmatch.federation.peers import PeerRegistry
-from topmatch.federation.transport import PeerClient, SignatureAuth
+from topmatch.federation.transport import PeerClient, SignatureAuth, describe_peer_problem
 from topmatch.identity import service as identity
+from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import api as ledger_api
 from topmatch.ledger import flows
 from topmatch.ledger.keybook import KeyBook
@@ -48,6 +50,13 @@ from topmatch.settlement import exchange
 from topmatch.web import app as web
 
 log = logging.getLogger("topmatch")
+
+T = TypeVar("T")
+
+#: how often a process without the worker lock tries to take it (seconds)
+LOCK_RETRY_SECONDS = 15.0
+#: the whole sync round gets this many times settings.peer_round_seconds
+ROUND_PHASES = 3
 
 
 class Health(BaseModel):
@@ -104,11 +113,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
                 registry=registry,
                 clock=clock,
                 max_response_bytes=settings.max_peer_response_bytes,
+                deadline_seconds=settings.peer_deadline_seconds,
             )
             stop = asyncio.Event()
             worker = None
-            if settings.sync_interval_seconds > 0:
-                worker = asyncio.create_task(sync_worker(app, settings.sync_interval_seconds, stop))
+            if settings.sync_interval_seconds > 0 and settings.run_worker != "never":
+                lock = workerlock.worker_lock(engine, settings.resolved_database_url())
+                worker = asyncio.create_task(supervise_worker(app, lock, stop))
             try:
                 yield
             finally:
@@ -183,29 +194,84 @@ def _node_routes(app: FastAPI, node_id: str) -> None:
         return [AuditEventPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
-async def sync_worker(app: FastAPI, interval: float, stop: asyncio.Event) -> None:
-    """Background loop: keep our own feed current, then pull every active peer's feed.
-
-    Stops between rounds when ``stop`` is set, so that shutdown never cuts a transaction.
-    """
-    state = app.state
+async def supervise_worker(
+    app: FastAPI,
+    lock: workerlock.WorkerLock,
+    stop: asyncio.Event,
+    *,
+    retry: float = LOCK_RETRY_SECONDS,
+) -> None:
+    """Run the sync worker while this process holds the worker lock; otherwise try to
+    take the lock every ``retry`` seconds (the holder may die). One process per database
+    runs the worker (:mod:`topmatch.workerlock`)."""
+    settings: Settings = app.state.settings
     while not stop.is_set():
+        if await run_in_threadpool(lock.acquire):
+            log.info("this process runs the sync worker (%s)", lock.describe())
+            try:
+                await sync_worker(app, settings.sync_interval_seconds, stop, still_ours=lock.held)
+            finally:
+                await run_in_threadpool(lock.release)
+            if not stop.is_set():
+                log.warning("lost the worker lock (%s); trying to take it again", lock.describe())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=retry)
+
+
+async def sync_worker(
+    app: FastAPI,
+    interval: float,
+    stop: asyncio.Event,
+    *,
+    still_ours: Callable[[], bool] = lambda: True,
+) -> None:
+    """Background loop: keep our own feed current, pull every active peer's feed, run the
+    ledger round (:func:`sync_round`).
+
+    Stops between rounds when ``stop`` is set, so that shutdown never cuts a transaction,
+    and when ``still_ours`` says this process lost the worker lock.
+    """
+    while not stop.is_set():
+        if not await run_in_threadpool(still_ours):
+            return
         try:
+            await sync_round(app)
+        except Exception:  # the loop must survive anything; the cause is logged
+            log.exception("sync round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def sync_round(app: FastAPI) -> None:
+    """One round: publish, pull every due peer's feed (at once, each within
+    ``peer_round_seconds``), then the ledger round with the peers that answered. The
+    whole round is bound to ``ROUND_PHASES`` times ``peer_round_seconds``."""
+    state = app.state
+    settings: Settings = state.settings
+    budget = settings.peer_round_seconds
+    try:
+        async with asyncio.timeout(budget * ROUND_PHASES):
             await run_in_threadpool(refresh_own, state.engine, state.publisher, state.clock())
             results = await replication.sync_all(
                 peers=state.peers.active(),
                 client=state.peer_client,
                 engine=state.engine,
                 clock=state.clock,
+                budget=budget,
             )
             state.metrics.peer_failures("feed_sync", sum(not r.ok for r in results))
             if any(r.applied for r in results):
                 await run_in_threadpool(db.refresh_statistics, state.engine)
-            await ledger_round(app)
-        except Exception:  # the loop must survive anything; the cause is logged
-            log.exception("sync round failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+            # A peer whose circuit is open, or whose pull just failed, is left alone.
+            answered = {r.node_id for r in results if r.ok}
+            chosen = [p for p in state.peers.active() if p.node_id in answered]
+            await ledger_round(app, peers=chosen)
+    except TimeoutError:
+        log.error(  # noqa: TRY400 - the cause is the deadline, not a traceback
+            "sync round stopped after %g s (%d times peer_round_seconds)",
+            budget * ROUND_PHASES,
+            ROUND_PHASES,
+        )
 
 
 async def _finish(worker: asyncio.Task[None], grace: float = 30) -> None:
@@ -218,14 +284,74 @@ async def _finish(worker: asyncio.Task[None], grace: float = 30) -> None:
             await worker
 
 
-async def ledger_round(app: FastAPI) -> list[flows.WitnessResult]:
-    """Collect fee agreement signatures, resend pending proposals, then witness every
-    active peer's ledger log."""
+async def _bounded(
+    peer: PeerDescriptor,
+    work: Awaitable[T],
+    *,
+    budget: float,
+    task: str,
+    on_timeout: Callable[[str], T],
+) -> T:
+    """``work`` for one peer, within ``budget`` seconds; past it, ``on_timeout`` with a
+    message that names the peer, its address and the budget."""
+    try:
+        async with asyncio.timeout(budget):
+            return await work
+    except TimeoutError:
+        detail = describe_peer_problem(
+            peer, f"{task} niet binnen de tijdslimiet van {budget:g} s klaar"
+        )
+        log.warning("%s", detail)
+        return on_timeout(detail)
+
+
+async def ledger_round(
+    app: FastAPI, *, peers: Iterable[PeerDescriptor] | None = None
+) -> list[flows.WitnessResult]:
+    """Collect fee agreement signatures, resend pending proposals, then witness each of
+    ``peers`` (default: every active peer). Every peer's share runs at once with the
+    others' and within ``peer_round_seconds``, so a stalled peer delays no other."""
     state = app.state
     settings: Settings = state.settings
+    chosen = list(state.peers.active() if peers is None else peers)
     book = KeyBook([ledger_api.own_descriptor(settings), *state.peers.active()])
+    await _agreements(app, chosen, book)
+    await _resend_pending(app, chosen, book)
+    witnessed = list(
+        await asyncio.gather(
+            *(
+                _bounded(
+                    peer,
+                    flows.witness_peer(
+                        peer=peer,
+                        client=state.peer_client,
+                        engine=state.engine,
+                        own=ledger_api.own_descriptor(settings),
+                        node=state.identity,
+                        clock=state.clock,
+                    ),
+                    budget=settings.peer_round_seconds,
+                    task="getuigen",
+                    on_timeout=functools.partial(_witness_timeout, peer),
+                )
+                for peer in chosen
+            )
+        )
+    )
+    state.metrics.peer_failures("witness", sum(not w.ok for w in witnessed))
+    return witnessed
+
+
+def _witness_timeout(peer: PeerDescriptor, detail: str) -> flows.WitnessResult:
+    return flows.WitnessResult(node_id=peer.node_id, ok=False, detail=detail)
+
+
+async def _agreements(app: FastAPI, peers: list[PeerDescriptor], book: KeyBook) -> None:
+    """Fetch every peer's fee agreements (each call within the client's deadline)."""
+    state = app.state
+    settings: Settings = state.settings
     for result in await exchange.pull_agreements(
-        peers=state.peers.active(),
+        peers=peers,
         client=state.peer_client,
         engine=state.engine,
         me=settings.node_id or "",
@@ -235,36 +361,42 @@ async def ledger_round(app: FastAPI) -> list[flows.WitnessResult]:
         if not result.ok:
             log.warning("fee agreements: %s", result.detail)  # names the peer and its URL
             state.metrics.peer_failures("fee_agreements", 1)
-    for pending in await run_in_threadpool(_pending, state.engine):
-        if pending.counterparty in {p.node_id for p in state.peers.active()}:
-            try:
-                await ledger_api.deliver(
-                    pending,
-                    peer=state.peers.get(pending.counterparty),
-                    state=state,
-                    settings=settings,
-                    book=book,
-                )
-            except Exception:  # one stuck proposal never stops the others or witnessing
-                log.exception("resending proposal %s failed", pending.entry_id)
-                state.metrics.peer_failures("ledger_proposal", 1)
-    witnessed = list(
-        await asyncio.gather(
-            *(
-                flows.witness_peer(
-                    peer=peer,
-                    client=state.peer_client,
-                    engine=state.engine,
-                    own=ledger_api.own_descriptor(settings),
-                    node=state.identity,
-                    clock=state.clock,
-                )
-                for peer in state.peers.active()
+
+
+async def _resend_pending(app: FastAPI, peers: list[PeerDescriptor], book: KeyBook) -> None:
+    """Send pending proposals again: one peer's after the other, all peers at once."""
+    by_peer: dict[str, list[PendingProposal]] = {p.node_id: [] for p in peers}
+    for pending in await run_in_threadpool(_pending, app.state.engine):
+        if pending.counterparty in by_peer:
+            by_peer[pending.counterparty].append(pending)
+    budget = app.state.settings.peer_round_seconds
+    await asyncio.gather(
+        *(
+            _bounded(
+                peer,
+                _resend_to(app, peer, by_peer[peer.node_id], book),
+                budget=budget,
+                task="voorstellen opnieuw versturen",
+                on_timeout=lambda _detail: None,
             )
+            for peer in peers
+            if by_peer[peer.node_id]
         )
     )
-    state.metrics.peer_failures("witness", sum(not w.ok for w in witnessed))
-    return witnessed
+
+
+async def _resend_to(
+    app: FastAPI, peer: PeerDescriptor, proposals: list[PendingProposal], book: KeyBook
+) -> None:
+    state = app.state
+    for pending in proposals:
+        try:
+            await ledger_api.deliver(
+                pending, peer=peer, state=state, settings=state.settings, book=book
+            )
+        except Exception:  # one stuck proposal never stops the others or witnessing
+            log.exception("resending proposal %s failed", pending.entry_id)
+            state.metrics.peer_failures("ledger_proposal", 1)
 
 
 def _pending(engine: Engine) -> list[PendingProposal]:

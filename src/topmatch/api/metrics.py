@@ -23,6 +23,9 @@ Labels never carry a raw path, a query string or a body: a route is its template
         outbound: feed_sync, fee_agreements, ledger_proposal, witness
     topmatch_peer_sync_lag_seconds{peer}      now minus the peer's last successful sync
     topmatch_peer_sync_failures{peer}         failed syncs in a row
+    topmatch_peer_state{peer, state}          1 for the peer's state (reachable, lagging,
+                                              unreachable, pending), 0 for the others
+    topmatch_peer_circuit_open{peer}          1 while the peer's circuit breaker is not closed
     topmatch_ledger_entries                   entries in our ledger log
     topmatch_witness_alarms                   alarms raised about peers' logs
     topmatch_database_up                      1 if the gauges above could be read
@@ -38,6 +41,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -60,6 +64,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from topmatch import logs
 from topmatch.clock import Clock
 from topmatch.errors import AuthenticationError, TopmatchError
+from topmatch.federation import status
+from topmatch.federation.breaker import CircuitState
 from topmatch.federation.models import PeerSyncState
 from topmatch.federation.peers import PeerRegistry
 from topmatch.ledger.models import LedgerEntry, WitnessAlarm
@@ -142,43 +148,51 @@ class DatabaseCollector:
     """Gauges read from the database at each scrape, so every worker reports the same."""
 
     def __init__(
-        self, *, engine: Callable[[], Engine | None], clock: Clock, peers: PeerRegistry
+        self,
+        *,
+        engine: Callable[[], Engine | None],
+        clock: Clock,
+        peers: PeerRegistry,
+        lag_after: timedelta | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._peers = peers
+        self._lag_after = lag_after or status.lag_threshold(60)
 
     def describe(self) -> Iterable[Metric]:
         return _families()  # names only: describing must not touch the database
 
     def collect(self) -> Iterable[Metric]:
-        lag, failures, entries, alarms, up = _families()
+        families = _families()
+        up = families[-1]
         engine = self._engine()
         if engine is None:  # scraped before the lifespan made the engine
             up.add_metric([], 0)
             return [up]
         try:
-            self._read(engine, lag=lag, failures=failures, entries=entries, alarms=alarms)
+            self._read(engine, *families[:-1])
         except SQLAlchemyError as e:
             log.warning("metrics: cannot read the database: %s", type(e).__name__)
             up.add_metric([], 0)
             return [up]
         up.add_metric([], 1)
-        return [lag, failures, entries, alarms, up]
+        return families
 
-    def _read(
+    def _read(  # noqa: PLR0917 - one parameter per metric family filled here
         self,
         engine: Engine,
-        *,
         lag: GaugeMetricFamily,
         failures: GaugeMetricFamily,
+        states: GaugeMetricFamily,
+        circuits: GaugeMetricFamily,
         entries: GaugeMetricFamily,
         alarms: GaugeMetricFamily,
     ) -> None:
         now = self._clock()
         active = {p.node_id for p in self._peers.active()}
         with Session(engine) as session:
-            states = {s.node_id: s for s in session.exec(select(PeerSyncState)).all()}
+            records = {s.node_id: s for s in session.exec(select(PeerSyncState)).all()}
             entries.add_metric(
                 [], session.exec(select(func.count()).select_from(LedgerEntry)).one()
             )
@@ -187,10 +201,24 @@ class DatabaseCollector:
             )
         # Only peers we are meant to sync: a suspended or removed peer's lag grows forever.
         for node_id in sorted(active):
-            state = states.get(node_id)
-            failures.add_metric([node_id], state.failures if state else 0)
-            if state is not None and state.last_success_at is not None:
-                lag.add_metric([node_id], (now - state.last_success_at).total_seconds())
+            record = records.get(node_id) or PeerSyncState(node_id=node_id)
+            failures.add_metric([node_id], record.failures)
+            if record.last_success_at is not None:
+                lag.add_metric([node_id], (now - record.last_success_at).total_seconds())
+            health = status.peer_health(
+                active=True,
+                failures=record.failures,
+                last_success_at=record.last_success_at,
+                now=now,
+                lag_after=self._lag_after,
+            )
+            for state in PEER_STATES:
+                states.add_metric([node_id, state.value], 1 if state == health.state else 0)
+            circuits.add_metric([node_id], 0 if record.circuit == CircuitState.closed else 1)
+
+
+#: the states an active peer can be in (suspended peers are not reported)
+PEER_STATES = tuple(s for s in status.PeerState if s != status.PeerState.suspended)
 
 
 def _families() -> list[GaugeMetricFamily]:
@@ -203,6 +231,18 @@ def _families() -> list[GaugeMetricFamily]:
         GaugeMetricFamily(
             "topmatch_peer_sync_failures",
             "Failed syncs of an active peer's feed in a row (0 after a success).",
+            labels=["peer"],
+        ),
+        GaugeMetricFamily(
+            "topmatch_peer_state",
+            "1 for an active peer's state (reachable, lagging, unreachable, pending), 0 for "
+            "the other states.",
+            labels=["peer", "state"],
+        ),
+        GaugeMetricFamily(
+            "topmatch_peer_circuit_open",
+            "1 while the circuit breaker of an active peer is open or half open: the sync "
+            "worker leaves it alone until its next attempt.",
             labels=["peer"],
         ),
         GaugeMetricFamily("topmatch_ledger_entries", "Entries in this node's ledger log."),
@@ -300,7 +340,10 @@ def install(app: FastAPI, settings: Settings) -> Metrics:
     state = app.state
     metrics = Metrics(
         database=DatabaseCollector(
-            engine=lambda: getattr(state, "engine", None), clock=state.clock, peers=state.peers
+            engine=lambda: getattr(state, "engine", None),
+            clock=state.clock,
+            peers=state.peers,
+            lag_after=status.lag_threshold(settings.sync_interval_seconds),
         )
     )
     state.metrics = metrics

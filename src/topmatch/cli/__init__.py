@@ -469,6 +469,7 @@ async def _peer_client(
             registry=registry,
             clock=clock,
             max_response_bytes=settings.max_peer_response_bytes,
+            deadline_seconds=settings.peer_deadline_seconds,
         )
 
 
@@ -477,7 +478,12 @@ async def _sync(
 ) -> list[replication.SyncResult]:
     async with _peer_client(settings, registry) as client:
         return await replication.sync_all(
-            peers=peers, client=client, engine=engine, clock=system_clock, respect_backoff=False
+            peers=peers,
+            client=client,
+            engine=engine,
+            clock=system_clock,
+            respect_backoff=False,
+            budget=settings.peer_round_seconds,
         )
 
 

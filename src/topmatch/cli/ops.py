@@ -1,21 +1,28 @@
 """``topmatch backup`` and ``topmatch restore``: a whole node (database, keys, secrets,
 descriptor, config, peers) in one archive, and back (docs/operations.md, "Backup and
-restore")."""
+restore"); ``topmatch worker``: the sync worker without HTTP."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from fastapi import FastAPI
 from rich.markup import escape
 from sqlalchemy import func
 from sqlmodel import select
 
-from topmatch import backup
+from topmatch import backup, logs
+from topmatch.api.app import create_app
 from topmatch.cli import _session, app, out, state
 from topmatch.cli.formats import count, local_time
 from topmatch.clock import system_clock
+from topmatch.errors import ConfigurationError
 from topmatch.ledger.models import LedgerEntry
 
 STORAGE_WARNING = (
@@ -89,3 +96,36 @@ def restore_cmd(
         "Tell your peers before you start the node if the backup is older than what they "
         "saw of it: feed and fee ledger go back too (docs/operations.md, Restore)."
     )
+
+
+@app.command("worker")
+def worker_cmd() -> None:
+    """Run only the sync worker (publishing, feed pulls, the ledger round), no HTTP.
+
+    For a node whose web processes run with TOPMATCH_RUN_WORKER=never. It takes the
+    database's worker lock like any node process: if another process holds it, this one
+    waits and takes over when that one stops. Stops on Ctrl-C or SIGTERM.
+    """
+    settings = state.settings()
+    if settings.sync_interval_seconds <= 0:
+        raise ConfigurationError(
+            "sync_interval_seconds is 0: there is no worker to run "
+            "(set TOPMATCH_SYNC_INTERVAL_SECONDS to the seconds between rounds)"
+        )
+    logs.configure(settings)
+    application = create_app(settings.model_copy(update={"run_worker": "auto"}))
+    logging.getLogger("topmatch.worker").info(
+        "worker of node %s started (every %g s)", settings.node_id, settings.sync_interval_seconds
+    )
+    asyncio.run(run_worker(application, asyncio.Event()))
+
+
+async def run_worker(application: FastAPI, stop: asyncio.Event) -> None:
+    """Start the node's lifespan (database, peer client, the supervised worker) and keep it
+    until ``stop`` is set, or SIGINT/SIGTERM arrives; then end it as a server would."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(signum, stop.set)
+    async with application.router.lifespan_context(application):
+        await stop.wait()

@@ -57,7 +57,8 @@ def list_peers(
 
 @router.post("/peers/sync", response_model=list[dict[str, object]])
 async def sync_now(request: Request, _: AdminUser) -> list[dict[str, object]]:
-    """Sync every active peer now, ignoring back-off (admin)."""
+    """Sync every active peer now, ignoring back-off (admin). Every peer is pulled at
+    once, each within ``peer_round_seconds``, so the answer comes within that time."""
     state = request.app.state
     registry: PeerRegistry = state.peers
     client: PeerClient = state.peer_client
@@ -67,6 +68,7 @@ async def sync_now(request: Request, _: AdminUser) -> list[dict[str, object]]:
         engine=state.engine,
         clock=state.clock,
         respect_backoff=False,
+        budget=state.settings.peer_round_seconds,
     )
     if any(r.applied for r in results):
         await run_in_threadpool(db.refresh_statistics, state.engine)

@@ -90,3 +90,5 @@ class PeerSyncState(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     failures: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    # The circuit breaker's state (topmatch.federation.breaker): closed, open, half_open.
+    circuit: str = Field(default="closed", max_length=10)

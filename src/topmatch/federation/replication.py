@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -26,7 +27,8 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
-from topmatch.errors import InputError, PeerDataError
+from topmatch.errors import InputError, PeerDataError, PeerTimeoutError
+from topmatch.federation.breaker import Breaker, BreakerPolicy, CircuitState
 from topmatch.federation.models import PeerSyncState, ReplicaSummary
 from topmatch.federation.transport import PeerClient, describe_peer_problem
 from topmatch.geography import places
@@ -44,9 +46,11 @@ from topmatch.publishing.schemas import (
 log = logging.getLogger("topmatch.sync")
 
 FEED_PATH = "/federation/v1/feed"
-BACKOFF_BASE = timedelta(seconds=5)
-BACKOFF_MAX = timedelta(minutes=30)
+#: a failing peer is retried after about 5 s, 10 s, 20 s, ... up to 30 minutes
+BREAKER = BreakerPolicy(threshold=1, base=timedelta(seconds=5), cap=timedelta(minutes=30))
 MAX_PAGES_PER_RUN = 1000
+#: the default bound of one peer's pull (settings.peer_round_seconds)
+DEFAULT_PULL_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -215,17 +219,65 @@ def _apply(engine: Engine, page: FeedPage, now: datetime) -> int:
         return apply_page(session, page, now)
 
 
+def breaker_of(state: PeerSyncState) -> Breaker:
+    """The circuit breaker kept in a peer's sync record."""
+    return Breaker(CircuitState(state.circuit), state.failures, state.next_attempt_at)
+
+
+def _keep(state: PeerSyncState, breaker: Breaker) -> None:
+    state.circuit = breaker.state.value
+    state.failures = breaker.failures
+    state.next_attempt_at = breaker.next_attempt_at
+
+
 def _record(engine: Engine, node_id: str, now: datetime, error: str | None) -> None:
     with db.transaction(engine) as session:
         state = sync_state(session, node_id)
         state.last_attempt_at = now
+        breaker = breaker_of(state)
         if error is None:
-            state.last_success_at, state.failures, state.next_attempt_at = now, 0, None
+            state.last_success_at = now
+            _keep(state, breaker.succeeded())
             return
-        state.failures += 1
         state.last_error_at, state.last_error = now, error[:500]
-        delay = min(BACKOFF_BASE * 2 ** (state.failures - 1), BACKOFF_MAX)
-        state.next_attempt_at = now + delay
+        # Jitter, not secrecy: peers that lost the same node must not all return at once.
+        _keep(state, breaker.failed(now, BREAKER, random.random()))  # noqa: S311
+
+
+@dataclass
+class _Pull:
+    """How far one pull got (kept when the pull fails or runs out of time)."""
+
+    applied: int = 0
+    pages: list[int] = field(default_factory=list)
+
+
+async def _pull(
+    *,
+    peer: PeerDescriptor,
+    client: PeerClient,
+    engine: Engine,
+    clock: Callable[[], datetime],
+    page_size: int,
+    progress: _Pull,
+) -> None:
+    cursor = await run_in_threadpool(_cursor, engine, peer.node_id)
+    for _ in range(MAX_PAGES_PER_RUN):
+        response = await client.call(
+            peer, "GET", FEED_PATH, params={"after": cursor, "limit": page_size}
+        )
+        if response.status != 200:  # noqa: PLR2004
+            raise PeerDataError(
+                peer.node_id,
+                f"feed answered HTTP {response.status}: "
+                f"{response.body[:300].decode(errors='replace')}",
+            )
+        page = check_page(response.body, origin=peer.node_id, after=cursor)
+        progress.applied += await run_in_threadpool(_apply, engine, page, clock())
+        progress.pages.append(cursor)
+        if not page.items or page.items[-1].seq >= page.latest_seq:
+            return
+        cursor = page.items[-1].seq
 
 
 async def sync_peer(
@@ -235,45 +287,59 @@ async def sync_peer(
     engine: Engine,
     clock: Callable[[], datetime],
     page_size: int = 200,
+    budget: float = DEFAULT_PULL_SECONDS,
 ) -> SyncResult:
-    """Pull ``peer``'s feed from our cursor to its end, one verified page per transaction."""
-    applied = 0
-    cursor = await run_in_threadpool(_cursor, engine, peer.node_id)
+    """Pull ``peer``'s feed from our cursor to its end, one verified page per transaction,
+    within ``budget`` seconds in all (each call also has the client's own deadline)."""
+    progress = _Pull()
     try:
-        for _ in range(MAX_PAGES_PER_RUN):
-            response = await client.call(
-                peer, "GET", FEED_PATH, params={"after": cursor, "limit": page_size}
-            )
-            if response.status != 200:  # noqa: PLR2004
-                raise PeerDataError(  # noqa: TRY301 - handled with every other peer failure
-                    peer.node_id,
-                    f"feed answered HTTP {response.status}: "
-                    f"{response.body[:300].decode(errors='replace')}",
+        try:
+            async with asyncio.timeout(budget):
+                await _pull(
+                    peer=peer,
+                    client=client,
+                    engine=engine,
+                    clock=clock,
+                    page_size=page_size,
+                    progress=progress,
                 )
-            page = check_page(response.body, origin=peer.node_id, after=cursor)
-            applied += await run_in_threadpool(_apply, engine, page, clock())
-            if not page.items or page.items[-1].seq >= page.latest_seq:
-                break
-            cursor = page.items[-1].seq
+        except TimeoutError as e:
+            raise PeerTimeoutError(
+                peer.node_id,
+                f"feed niet binnen de tijdslimiet van {budget:g} s opgehaald "
+                f"({len(progress.pages)} pagina's gelukt)",
+            ) from e
     except Exception as e:  # any failure stays this peer's, and is recorded
         reason = describe_peer_problem(peer, e)
         log.warning("sync failed: %s", reason)
         await run_in_threadpool(_record, engine, peer.node_id, clock(), reason)
         cursor = await run_in_threadpool(_cursor, engine, peer.node_id)
-        return SyncResult(peer.node_id, ok=False, applied=applied, cursor=cursor, error=reason)
+        return SyncResult(
+            peer.node_id, ok=False, applied=progress.applied, cursor=cursor, error=reason
+        )
     await run_in_threadpool(_record, engine, peer.node_id, clock(), None)
     cursor = await run_in_threadpool(_cursor, engine, peer.node_id)
-    return SyncResult(peer.node_id, ok=True, applied=applied, cursor=cursor)
+    return SyncResult(peer.node_id, ok=True, applied=progress.applied, cursor=cursor)
 
 
-def _due(engine: Engine, peers: list[PeerDescriptor], now: datetime) -> list[PeerDescriptor]:
-    with Session(engine) as session:
-        states = {s.node_id: s for s in session.exec(select(PeerSyncState)).all()}
+def due_peers(
+    engine: Engine, peers: list[PeerDescriptor], now: datetime, probe: timedelta
+) -> list[PeerDescriptor]:
+    """The peers whose circuit lets a call through at ``now``. For an open circuit whose
+    wait is over, the one probe is claimed here (half open for ``probe``)."""
     due = []
-    for peer in peers:
-        state = states.get(peer.node_id)
-        if state is None or state.next_attempt_at is None or state.next_attempt_at <= now:
-            due.append(peer)
+    with db.transaction(engine) as session:
+        states = {s.node_id: s for s in session.exec(select(PeerSyncState)).all()}
+        for peer in peers:
+            state = states.get(peer.node_id)
+            if state is None:
+                due.append(peer)
+                continue
+            breaker = breaker_of(state)
+            if breaker.allows(now):
+                _keep(state, breaker.probe(now, probe))
+                session.add(state)
+                due.append(peer)
     return due
 
 
@@ -284,11 +350,19 @@ async def sync_all(
     engine: Engine,
     clock: Callable[[], datetime],
     respect_backoff: bool = True,
+    budget: float = DEFAULT_PULL_SECONDS,
 ) -> list[SyncResult]:
-    """Sync every given peer concurrently; one failing peer never stops the others."""
+    """Sync every given peer concurrently, each within ``budget`` seconds: one failing or
+    stalling peer never stops or slows the others. With ``respect_backoff``, only peers
+    whose circuit breaker lets a call through (:func:`due_peers`)."""
     if respect_backoff:
-        peers = await run_in_threadpool(_due, engine, peers, clock())
+        peers = await run_in_threadpool(
+            due_peers, engine, peers, clock(), timedelta(seconds=budget)
+        )
     results = await asyncio.gather(
-        *(sync_peer(peer=p, client=client, engine=engine, clock=clock) for p in peers)
+        *(
+            sync_peer(peer=p, client=client, engine=engine, clock=clock, budget=budget)
+            for p in peers
+        )
     )
     return list(results)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from topmatch.federation.breaker import CircuitState
 from topmatch.federation.models import PeerSyncState, ReplicaSummary
 from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.status import PeerState, lag_threshold, peer_health
@@ -27,8 +28,14 @@ class PeerStatusPublic(BaseModel):
     last_success_at: datetime | None
     last_error_at: datetime | None
     last_error: str | None
-    failures: int
-    next_attempt_at: datetime | None
+    failures: int = Field(description="failed attempts in a row (0 after a success)")
+    next_attempt_at: datetime | None = Field(
+        description="while the circuit is open: when the worker tries the peer again"
+    )
+    circuit: CircuitState = Field(
+        description="the peer's circuit breaker: closed (called every round), open (left "
+        "alone until next_attempt_at after failures) or half_open (one probe under way)"
+    )
     state: PeerState = Field(
         description="reachable, lagging (last success too long ago), unreachable (last "
         "attempt failed), suspended (by our admin) or pending (never tried)"
@@ -102,6 +109,7 @@ def peers_overview(
                 last_error=state.last_error,
                 failures=state.failures,
                 next_attempt_at=state.next_attempt_at,
+                circuit=CircuitState(state.circuit or CircuitState.closed),
                 state=health.state,
                 state_since=health.since,
             )

@@ -5,10 +5,16 @@ Signing is an :class:`httpx.Auth` on one shared client (RFC 9421 profile in
 needs on top: a cap on the response size read from the wire, verification of the
 response's signature (bound to our request), and errors that separate "the network is
 bad" (:class:`PeerUnavailableError`) from "the data is bad" (:class:`PeerDataError`).
+
+Every call has one total time budget (``deadline_seconds``): connecting, sending, the
+response's headers and its whole body together. httpx's own timeout applies per read, so
+a peer that trickles one byte a second would otherwise hold a call (and the sync round
+waiting for it) for ever; past the budget the call ends with :class:`PeerTimeoutError`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
@@ -31,6 +37,8 @@ from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.identity.service import NodeIdentity
 
 USER_AGENT = "topmatch-node"
+#: the default total budget of one call to a peer (settings.peer_deadline_seconds)
+DEFAULT_DEADLINE_SECONDS = 30.0
 signature_of = signatures.signature_of
 
 
@@ -93,11 +101,13 @@ class PeerClient:
         registry: PeerRegistry,
         clock: Clock,
         max_response_bytes: int,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
         self.http = http
         self.registry = registry
         self.clock = clock
         self.max_response_bytes = max_response_bytes
+        self.deadline_seconds = deadline_seconds
 
     async def call(
         self,
@@ -107,8 +117,43 @@ class PeerClient:
         *,
         params: Mapping[str, str | int] | None = None,
         json_body: bytes | None = None,
+        deadline: float | None = None,
     ) -> PeerResponse:
-        """Send a signed request; return the verified response, whatever its status."""
+        """Send a signed request; return the verified response, whatever its status.
+
+        The whole exchange (connect, headers, body) must end within ``deadline`` seconds
+        (default: the client's ``deadline_seconds``), or :class:`PeerTimeoutError`.
+        """
+        budget = self.deadline_seconds if deadline is None else deadline
+        request = self._request(peer, method, path, params=params, json_body=json_body)
+        try:
+            async with asyncio.timeout(budget):
+                response, body = await self._exchange(peer, request)
+        except TimeoutError as e:
+            raise PeerTimeoutError(
+                peer.node_id,
+                f"geen volledig antwoord binnen de tijdslimiet van {budget:g} s "
+                "(verbinden, kopregels en inhoud samen)",
+                address=peer_address(peer),
+            ) from e
+        if response.status_code >= 500:  # noqa: PLR2004 - server errors are worth a retry
+            raise PeerUnavailableError(
+                peer.node_id,
+                f"antwoordde met een serverfout (HTTP {response.status_code})",
+                address=peer_address(peer),
+            )
+        self._verify(peer, response, body)
+        return PeerResponse(status=response.status_code, body=body)
+
+    def _request(
+        self,
+        peer: PeerDescriptor,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        json_body: bytes | None,
+    ) -> httpx.Request:
         url = str(peer.base_url).rstrip("/") + path
         # identity encoding: the Content-Digest covers the bytes as sent, so we verify
         # exactly those and never a decompressed copy.
@@ -119,9 +164,15 @@ class PeerClient:
         }
         if json_body is not None:
             headers["Content-Type"] = "application/json"
-        request = self.http.build_request(
+        return self.http.build_request(
             method, url, params=params, content=json_body, headers=headers
         )
+
+    async def _exchange(
+        self, peer: PeerDescriptor, request: httpx.Request
+    ) -> tuple[httpx.Response, bytes]:
+        """Send ``request`` and read the whole (capped) body; network failures as
+        :class:`PeerUnavailableError`."""
         try:
             response = await self.http.send(request, stream=True)
             try:
@@ -138,14 +189,7 @@ class PeerClient:
             raise PeerUnavailableError(
                 peer.node_id, f"onbereikbaar: {e}", address=peer_address(peer)
             ) from e
-        if response.status_code >= 500:  # noqa: PLR2004 - server errors are worth a retry
-            raise PeerUnavailableError(
-                peer.node_id,
-                f"antwoordde met een serverfout (HTTP {response.status_code})",
-                address=peer_address(peer),
-            )
-        self._verify(peer, response, body)
-        return PeerResponse(status=response.status_code, body=body)
+        return response, body
 
     async def _read_capped(self, peer: PeerDescriptor, response: httpx.Response) -> bytes:
         declared = response.headers.get("content-length")

@@ -437,20 +437,33 @@ class _Reply:
 
 
 async def _ask_one(
-    peer: PeerDescriptor, client: PeerClient, body: bytes, query: CandidateQuery
+    peer: PeerDescriptor, client: PeerClient, body: bytes, query: CandidateQuery, deadline: float
 ) -> _Reply:
     started = time.monotonic()
     status, detail, answered = await _exchange(
-        peer, client, body, query.query_id, query.max_results
+        peer, client, body, query.query_id, query.max_results, deadline=deadline
     )
     return _Reply(status, detail, answered, int((time.monotonic() - started) * 1000))
 
 
 async def _exchange(
-    peer: PeerDescriptor, client: PeerClient, body: bytes, query_id: str, max_results: int
+    peer: PeerDescriptor,
+    client: PeerClient,
+    body: bytes,
+    query_id: str,
+    max_results: int,
+    *,
+    deadline: float,
 ) -> tuple[PeerStatus, str | None, CandidateAnswer | None]:
     try:
-        response = await client.call(peer, "POST", QUERY_PATH, json_body=body)
+        # The call's own total budget is the query's deadline (or less): it never outlives it.
+        response = await client.call(
+            peer,
+            "POST",
+            QUERY_PATH,
+            json_body=body,
+            deadline=min(deadline, client.deadline_seconds),
+        )
     except PeerUnavailableError as e:
         status: PeerStatus = "timed_out" if isinstance(e, PeerTimeoutError) else "error"
         return status, e.diagnostics(), None
@@ -491,7 +504,7 @@ async def ask_peers(
 ) -> CandidateSearch:
     """Ask every peer at once; return what arrived within ``deadline`` seconds."""
     body = query.model_dump_json().encode()
-    tasks = {asyncio.create_task(_ask_one(p, client, body, query)): p for p in peers}
+    tasks = {asyncio.create_task(_ask_one(p, client, body, query, deadline)): p for p in peers}
     _done, pending = await asyncio.wait(tasks, timeout=deadline) if tasks else (set(), set())
     for task in pending:
         task.cancel()

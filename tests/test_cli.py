@@ -400,6 +400,8 @@ def test_sync_names_an_unreachable_peer_and_its_address_once(
     assert (out + err).count("stapverder (") == 1  # once, in one format
     code, out, _ = run(capsys, "peers", "list")
     assert "onbereikbaar" in out
+    assert "unreachable" in out  # its state, and when the worker tries it again
+    assert "next attempt" in out
 
 
 def test_netting_tells_finance_who_pays_whom_in_dutch(capsys: pytest.CaptureFixture[str]) -> None:

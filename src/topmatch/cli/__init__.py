@@ -347,16 +347,24 @@ def peers_list() -> None:
     with _session(settings) as session:
         overview = federation_service.peers_overview(session=session, registry=registry)
     table = Table(
-        "node", "name", "status", "openings", "cursor", when("last success"), "last error"
+        "node",
+        "name",
+        "state",
+        "openings",
+        "cursor",
+        when("last success"),
+        when("next attempt"),
+        "last error",
     )
     for p in overview.peers:
         table.add_row(
             p.node_id,
             p.name,
-            p.status,
+            p.state.value,  # reachable, lagging, unreachable, suspended or pending
             str(p.openings),
             str(p.cursor),
             local_time(p.last_success_at),
+            local_time(p.next_attempt_at),
             p.last_error or "",
         )
     out.print(table)

@@ -21,6 +21,7 @@ from typing import Final
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from topmatch.bounds import CONTROL_CHARACTERS, control_characters
@@ -77,7 +78,13 @@ class _Counted:
         self.refused = False  # we answered: the app's answer goes nowhere
 
     async def run(self) -> None:
-        await self.limit.app(self.scope, self.receive, self.send)
+        try:
+            await self.limit.app(self.scope, self.receive, self.send)
+        except ClientDisconnect:
+            if not self.refused:
+                raise
+            # where a dependency reads the body (a peer's signed request), the disconnect we
+            # gave the app comes back as this exception; the answer has already been sent
 
     async def receive(self) -> Message:
         if self.refused:

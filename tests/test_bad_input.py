@@ -27,7 +27,7 @@ from sqlmodel import Session
 
 from tests.factories import FrozenClock, client_data, employer_data, vacancy_data, web_sign_in
 from tests.fednodes import FakePeer, page, vacancy_body
-from topmatch.bounds import MAX_DB_INT
+from topmatch.bounds import MAX_DB_INT, control_characters
 from topmatch.federation import replication
 from topmatch.federation.models import PeerSyncState, ReplicaSummary
 from topmatch.federation.peers import PeerRegistry
@@ -35,6 +35,7 @@ from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import keys
 from topmatch.identity.service import NodeIdentity
 from topmatch.models import metadata
+from topmatch.publishing.anonymise import Scrubber
 from topmatch.wire_schemas import WIRE_MODELS
 
 Headers = dict[str, str]
@@ -540,3 +541,11 @@ def test_sign_in_from_our_own_page_works(
     assert response.status_code == 303
     assert response.headers["location"] == "/zoeken"
     assert "topmatch_sessie" in response.headers["set-cookie"]
+
+
+def test_text_stored_before_the_rule_publishes_without_its_control_characters() -> None:
+    """A description stored before control characters were refused (SQLite holds NUL)
+    is published without them, so the wire model that refuses them does not break it."""
+    scrubbed = Scrubber(()).scrub("Heftruck\x00 rijden\x1b[0m in\tploegen")
+    assert scrubbed == "Heftruck rijden[0m in ploegen"
+    assert control_characters(scrubbed) == []

@@ -549,3 +549,21 @@ def test_text_stored_before_the_rule_publishes_without_its_control_characters() 
     scrubbed = Scrubber(()).scrub("Heftruck\x00 rijden\x1b[0m in\tploegen")
     assert scrubbed == "Heftruck rijden[0m in ploegen"
     assert control_characters(scrubbed) == []
+
+
+def test_any_web_form_posted_from_another_site_is_refused(
+    client: TestClient, consultant: Headers, engine: Engine
+) -> None:
+    web_sign_in(client, consultant["Authorization"].removeprefix("Bearer "))
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/clienten/nieuw").text)
+    assert csrf is not None
+    before = rows(engine)
+    data = {k: v for k, v in client_data().items() if isinstance(v, str)}
+    response = client.post(
+        "/clienten/nieuw",
+        data={**data, "csrf": csrf.group(1)},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert "kwam van een andere site" in response.text
+    assert rows(engine) == before

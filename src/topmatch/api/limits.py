@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Final
 
 from fastapi import Request
@@ -115,7 +116,7 @@ def _unreadable(reason: str) -> bytes:
     return json.dumps(
         {
             "type": "about:blank",
-            "title": "Unprocessable Content",
+            "title": HTTPStatus.UNPROCESSABLE_ENTITY.phrase,  # as api/errors.problem() says it
             "status": 422,
             "detail": f"body: {reason}",
             "code": "invalid_input",

@@ -168,7 +168,12 @@ ConsultantPage = Annotated[User, Depends(page_for(Role.consultant, Role.admin))]
 
 
 def check_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
-    """Every form post names the session's CSRF token (constant-time comparison)."""
+    """Every form post comes from this node's own pages (Origin or Referer, when given) and
+    names the session's CSRF token (constant-time comparison)."""
+    if origin := cross_site(request):
+        raise PermissionDeniedError(
+            f"the form is outdated or came from another site: reload (posted from {origin})"
+        )
     token = session_token(request) or ""
     if not token or not hmac.compare_digest(csrf, csrf_token(request, token)):
         raise PermissionDeniedError("the form is outdated or came from another site: reload")

@@ -26,6 +26,7 @@ from tests.factories import (
     baanopening_data,
     employer_data,
     vacancy_data,
+    web_sign_in,
 )
 from tests.fednodes import FakePeer, install_agreement
 from topmatch import db
@@ -69,7 +70,7 @@ def werkpad(settings: Settings, clock: FrozenClock) -> FakePeer:
 @pytest.fixture
 def signed_in(client: TestClient, consultant: Headers) -> TestClient:
     token = consultant["Authorization"].removeprefix("Bearer ")
-    assert client.post("/inloggen", data={"token": token}).status_code == 200
+    assert web_sign_in(client, token).status_code == 200
     return client
 
 
@@ -163,7 +164,7 @@ def test_forms_need_the_csrf_token_and_finance_sees_nothing(
     assert refused.status_code == 403
     assert signed_in.post("/voorstellen/nieuw", data={"peer": "werkpad"}).status_code == 403
     assert signed_in.post("/plaatsingen/ab/gebeurtenis", data={}).status_code == 403
-    client.post("/inloggen", data={"token": finance["Authorization"].removeprefix("Bearer ")})
+    web_sign_in(client, finance["Authorization"].removeprefix("Bearer "))
     for path in ("/openingen", "/voorstellen", f"/voorstellen/{'0' * 32}"):
         page = client.get(path)
         assert page.status_code == 403, path

@@ -16,7 +16,6 @@ from typing import Annotated, Final, Literal
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     StrictInt,
@@ -25,6 +24,7 @@ from pydantic import (
 )
 from stdnum.nl import bsn as stdnum_bsn
 
+from topmatch.bounds import CleanInput
 from topmatch.vocabulary import ContractType
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
@@ -78,7 +78,7 @@ Reference = Annotated[
 ENTRY_FORMAT: Final = "topmatch.ledger-entry/1"
 
 
-class Strict(BaseModel):
+class Strict(CleanInput):
     # strict: an entry is validated from its JSON text, where "24" is not a number and a
     # number is not a date; what an independent verifier with the JSON Schema refuses, we
     # refuse too.

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from topmatch.bounds import Positive
 from topmatch.publishing.schemas import Label, NodeId, OccupationRef, Place, Wire
 from topmatch.vocabulary import ContractType, EducationLevel
 
@@ -75,7 +76,7 @@ class CandidateAnswer(Wire):
     status: Literal["answered", "too_few"] = Field(
         description="too_few: fewer fitting candidates than the minimum group size; none sent"
     )
-    min_group_size: Annotated[int, Field(ge=1)]
+    min_group_size: Positive
     candidates: Annotated[list[AnonymousCandidate], Field(max_length=MAX_RESULTS)] = Field(
         default_factory=list
     )

@@ -167,6 +167,8 @@ class Scrubber:
             text = pattern.sub(placeholder, text)
         text = _WORD.sub(self._name_or_word, text)
         text = re.sub(r"\s+", " ", text).strip()
+        # text stored before control characters were refused must not break publishing
+        text = "".join(c for c in text if unicodedata.category(c) != "Cc")
         if max_length is not None and len(text) > max_length:
             text = text[: max_length - 1].rstrip() + "…"
         return text

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from topmatch.bounds import CleanInput, Count, Positive
 from topmatch.vocabulary import ContractType, EducationLevel, SbiSection
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
@@ -25,7 +26,11 @@ MAX_DESCRIPTION = 500
 MAX_PAGE_ITEMS = 500
 
 
-class Wire(BaseModel):
+class Wire(CleanInput, BaseModel):  # BaseModel named so ruff sees a model (RUF012)
+    """Base of every wire model: unknown fields refused, whole numbers within what a database
+    stores (a peer's sequence 2^70 is bad data, not an OverflowError), no control characters
+    in text."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -46,7 +51,7 @@ class Place(Wire):
 class SummaryBase(Wire):
     id: SummaryId = Field(description="Stable per record; unlinkable to our internal ids.")
     origin: NodeId = Field(description="The node that holds the opening.")
-    version: Annotated[int, Field(ge=1)]
+    version: Positive
     updated_at: datetime
     title: ShortText
     hours_min: Hours
@@ -85,18 +90,18 @@ class TombstoneReason(StrEnum):
 
 
 class Upsert(Wire):
-    seq: Annotated[int, Field(ge=1)]
+    seq: Positive
     op: Literal["upsert"] = "upsert"
     summary: Summary
 
 
 class Tombstone(Wire):
-    seq: Annotated[int, Field(ge=1)]
+    seq: Positive
     op: Literal["tombstone"] = "tombstone"
     id: SummaryId
     type: Literal["vacancy", "baanopening"]
     origin: NodeId
-    version: Annotated[int, Field(ge=1)]
+    version: Positive
     reason: TombstoneReason
     at: datetime
 
@@ -109,6 +114,6 @@ class FeedPage(Wire):
 
     format: Literal["topmatch.feed/1"] = "topmatch.feed/1"
     origin: NodeId
-    after: Annotated[int, Field(ge=0)]
+    after: Count
     items: Annotated[list[FeedItem], Field(max_length=MAX_PAGE_ITEMS)]
-    latest_seq: Annotated[int, Field(ge=0, description="The feed's newest sequence number.")]
+    latest_seq: Count = Field(description="The feed's newest sequence number.")

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.api.deps import ActorDep, ConsultantUser, NowDep, SessionDep, SettingsDep
+from topmatch.bounds import CleanInput
 from topmatch.errors import InputError, PeerError, input_error
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
@@ -162,7 +163,7 @@ def receive_handover(
 # --- our consultants -------------------------------------------------------------------
 
 
-class NewIntroduction(BaseModel):
+class NewIntroduction(CleanInput):
     peer: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     kind: Literal["client_for_opening", "candidate_for_vacancy"]
     summary_id: str | None = None
@@ -233,7 +234,7 @@ def list_introductions(session: SessionDep, _: ConsultantUser) -> list[Introduct
     return [public(r) for r in rows]
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(CleanInput):
     accept: bool
     client_consents: bool = False
     reason: str = Field(default="", max_length=500)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import StringConstraints, model_validator
 
+from topmatch.bounds import Count
 from topmatch.matching.schemas import AnonymousCandidate, Handle, VacancyProfile
 from topmatch.publishing.schemas import SummaryId, Wire
 
@@ -46,4 +47,4 @@ class Handover(Wire):
     id: IntroductionId
     part: Literal["client", "employer"]
     sealed: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/=]{40,20000}$")]
-    size: Annotated[int, Field(ge=0)] = 0
+    size: Count = 0

@@ -13,6 +13,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
+from topmatch.bounds import CleanInput
 from topmatch.vocabulary import ContractType
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
@@ -38,7 +39,7 @@ LineType = Literal[
 ]
 
 
-class Strict(BaseModel):
+class Strict(CleanInput, BaseModel):  # BaseModel named so ruff sees a model (RUF012)
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
@@ -246,7 +247,7 @@ class Position(Strict):
 class Payment(Strict):
     payer: NodeId
     payee: NodeId
-    amount_cents: Annotated[StrictInt, Field(gt=0)]
+    amount_cents: Annotated[StrictInt, Field(gt=0, le=10**15)]
 
 
 class NettingProposal(Strict):
@@ -258,7 +259,7 @@ class NettingProposal(Strict):
     positions: list[Position]
     payments: list[Payment]
     method: Literal["exact", "greedy"]
-    gross_cents: Annotated[StrictInt, Field(ge=0)] = Field(
+    gross_cents: Annotated[StrictInt, Field(ge=0, le=10**15)] = Field(
         description="what the bilateral nets would move without netting"
     )
-    moved_cents: Annotated[StrictInt, Field(ge=0)]
+    moved_cents: Annotated[StrictInt, Field(ge=0, le=10**15)]

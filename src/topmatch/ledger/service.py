@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
+from topmatch import wiretext
 from topmatch.errors import ConflictError, InputError, NotFoundError, input_error
 from topmatch.ledger import canonical, merkle, note
 from topmatch.ledger.keybook import KeyBook
@@ -59,6 +60,13 @@ def check_entry(
         entry = SignedEntry.model_validate_json(json.dumps(dict(signed)))
     except ValidationError as e:
         raise input_error(e, "not a valid ledger entry") from e
+    for name in wiretext.unscrubbed(entry, signed):
+        # the gate scrubbed what the signer did not: refuse rather than sign personal data
+        raise InputError(
+            f"the entry's {name} holds personal data (a name, number, address or date); "
+            "it must be scrubbed before the entry is signed",
+            field=name,
+        )
     if me not in entry.parties:
         raise InputError(
             f"the entry names {entry.payer} and {entry.payee}; this node ({me}) is not a party",

@@ -84,7 +84,7 @@ class FreeText:
     ) -> CoreSchema:
         return core_schema.no_info_after_validator_function(
             self.scrub,
-            core_schema.str_schema(min_length=self.min_length, max_length=self.max_length),
+            core_schema.str_schema(min_length=self.min_length or None, max_length=self.max_length),
         )
 
     def __get_pydantic_json_schema__(

@@ -182,5 +182,5 @@ def test_no_canary_crosses_any_node_boundary(
     assert b"topmatch.candidate-answer/1" in wire  # the proxies did see the traffic
     assert b"topmatch.feed/1" in wire
     assert b'"kind":"candidate_for_vacancy"' in wire  # and the note with it
-    assert b'"decision":"declined","reason":"Nee: [naam]' in wire  # the reason travelled
+    assert b'"decision":"declined","reason":"Nee: ' in wire  # the reason travelled
     assert canaries.leaks(wire) == []

@@ -322,16 +322,20 @@ def test_incoming_and_outgoing_introductions_and_a_decision(
     assert "leeftijd 27-35" in page.text
     assert "aangevraagd" in page.text
     assert f'action="/voorstellen/{incoming}/besluit"' in page.text
+    assert "Het andere bureau leest de reden zonder namen, nummers" in page.text
     assert "U hebt andere bureaus nog niet om een voorstel gevraagd" in page.text
     decisions = respx.post(f"{PEER}/federation/v1/introductions/{incoming}/decision").mock(
         side_effect=lambda r: werkpad.respond(r, {"state": "declined"}, now=clock())
     )
-    form = {"csrf": _csrf(page), "accept": "false", "reason": "Vacature al vervuld"}
+    reason = "Vacature al vervuld, bel 06-12345678"
+    form = {"csrf": _csrf(page), "accept": "false", "reason": reason}
     declined = signed_in.post(f"/voorstellen/{incoming}/besluit", data=form)
     assert declined.status_code == 200
     assert "U hebt afgewezen. Werkpad is op de hoogte gebracht." in declined.text
     assert "afgewezen</span>" in declined.text
-    assert json.loads(decisions.calls.last.request.content)["decision"] == "declined"
+    sent = json.loads(decisions.calls.last.request.content)
+    assert sent["decision"] == "declined"
+    assert sent["reason"] == "Vacature al vervuld, bel [telefoon]"
     again = signed_in.post(f"/voorstellen/{incoming}/besluit", data=form)
     assert again.status_code == 409
     assert "already declined" in again.text

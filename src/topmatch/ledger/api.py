@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from topmatch import db
+from topmatch import db, wiretext
 from topmatch.accounts.models import Role
 from topmatch.accounts.models import User as Account
 from topmatch.api.deps import AdminUser, ConsultantUser, NowDep, SessionDep, SettingsDep, require
@@ -283,20 +283,18 @@ def _propose_event(
 ) -> tuple[PendingProposal, str]:
     me = settings.node_id or ""
     with db.transaction(engine) as session:
-        # the reason is signed into both ledgers for good: scrubbed like any text we share
-        scrubber = publishing.scrubber_for(session, publisher.secret)
-        proposal = proposal.model_copy(
-            update={"reason": scrubber.scrub(proposal.reason, max_length=500)}
-        )
         referred = ledger.get_entry(session, proposal.refers_to)
         retention = (
             settlement.retention_cents(session, referred)
             if proposal.type == "placement.retained" and referred.type == "placement.started"
             else None
         )
-        entry = flows.build_event(
-            proposal, referred=referred, me=me, now=now, retention_cents=retention
-        )
+        # the reason is signed into both ledgers for good: the wire gate scrubs it of every
+        # card-box name when the entry is built, before it is signed
+        with wiretext.scrubbing(publishing.scrubber_for(session, publisher.secret)):
+            entry = flows.build_event(
+                proposal, referred=referred, me=me, now=now, retention_cents=retention
+            )
         counterparty = referred.payee if referred.payer == me else referred.payer
         if session.get(PendingProposal, entry["entry_id"]) is None:
             body = ledger.body_of(entry)

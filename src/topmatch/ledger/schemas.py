@@ -26,6 +26,7 @@ from stdnum.nl import bsn as stdnum_bsn
 
 from topmatch.bounds import CleanInput
 from topmatch.vocabulary import ContractType
+from topmatch.wiretext import FreeText
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 EntryId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -135,7 +136,7 @@ class EntryBody(Strict):
     currency: Literal["EUR"] = "EUR"
     agreement: AgreementRef | None = None
     placement: PlacementFacts | None = None
-    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    reason: Annotated[str, FreeText(max_length=500)] | None = None
     statement_sha256: Sha256 | None = None
     period: PeriodName | None = None
     handover: HandoverFacts | None = None

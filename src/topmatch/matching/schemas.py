@@ -15,8 +15,9 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from topmatch.bounds import Positive
-from topmatch.publishing.schemas import Label, NodeId, OccupationRef, Place, Wire
+from topmatch.publishing.schemas import Label, LabelText, NodeId, OccupationRef, Place, Wire
 from topmatch.vocabulary import ContractType, EducationLevel
+from topmatch.wiretext import FreeText
 
 QueryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
 Handle = Annotated[str, StringConstraints(pattern=r"^c-[A-Za-z0-9_-]{16,64}$")]
@@ -27,8 +28,8 @@ class VacancyProfile(Wire):
     """What the asking bureau looks for: the vacancy as a published summary describes it."""
 
     occupation: OccupationRef
-    skills_required: Annotated[list[Label], Field(max_length=100)] = Field(default_factory=list)
-    skills_nice: Annotated[list[Label], Field(max_length=100)] = Field(default_factory=list)
+    skills_required: Annotated[list[LabelText], Field(max_length=100)] = Field(default_factory=list)
+    skills_nice: Annotated[list[LabelText], Field(max_length=100)] = Field(default_factory=list)
     nlqf: Annotated[int, Field(ge=1, le=8)] | None = None
     hours_min: Annotated[int, Field(ge=0, le=60)]
     hours_max: Annotated[int, Field(ge=0, le=60)]
@@ -56,8 +57,8 @@ class CandidateQuery(Wire):
 class AnonymousCandidate(Wire):
     handle: Handle = Field(description="Valid for this query only; refers to no one elsewhere.")
     score: Annotated[float, Field(ge=0, le=100)]
-    explanation: Annotated[str, StringConstraints(max_length=500)]
-    skills: Annotated[list[Label], Field(max_length=50)] = Field(default_factory=list)
+    explanation: Annotated[str, FreeText(max_length=500)]
+    skills: Annotated[list[LabelText], Field(max_length=50)] = Field(default_factory=list)
     desired_occupations: Annotated[list[OccupationRef], Field(max_length=10)] = Field(
         default_factory=list
     )

@@ -15,11 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from topmatch.bounds import CleanInput, Count, Positive
 from topmatch.vocabulary import ContractType, EducationLevel, SbiSection
+from topmatch.wiretext import FreeText
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 SummaryId = Annotated[str, StringConstraints(pattern=r"^[vb]-[0-9a-f]{24}$")]
+#: A place or region name from the geography data: a code list, not free text.
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
+#: An occupation label or a skill: free text, scrubbed (topmatch.wiretext).
+LabelText = Annotated[str, FreeText(max_length=100, min_length=1)]
+ShortText = Annotated[str, FreeText(max_length=200)]
 Hours = Annotated[int, Field(ge=0, le=60)]
 
 MAX_DESCRIPTION = 500
@@ -35,7 +39,7 @@ class Wire(CleanInput, BaseModel):  # BaseModel named so ruff sees a model (RUF0
 
 
 class OccupationRef(Wire):
-    label: Label
+    label: LabelText
     isco08: Annotated[str, StringConstraints(pattern=r"^\d{4}$")] | None = None
     esco_uri: Annotated[str, StringConstraints(max_length=200)] | None = None
 
@@ -63,20 +67,20 @@ class SummaryBase(Wire):
 class VacancySummary(SummaryBase):
     type: Literal["vacancy"] = "vacancy"
     occupation: OccupationRef
-    skills_required: Annotated[list[Label], Field(max_length=100)] = []
-    skills_nice: Annotated[list[Label], Field(max_length=100)] = []
+    skills_required: Annotated[list[LabelText], Field(max_length=100)] = []
+    skills_nice: Annotated[list[LabelText], Field(max_length=100)] = []
     education_level: EducationLevel | None = None
     nlqf: Annotated[int, Field(ge=1, le=8)] | None = None
     contract_type: ContractType
     start_date: date | None = None
     closing_date: date | None = None
-    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""
+    description: Annotated[str, FreeText(max_length=MAX_DESCRIPTION)] = ""
 
 
 class BaanopeningSummary(SummaryBase):
     type: Literal["baanopening"] = "baanopening"
     tasks: Annotated[list[ShortText], Field(min_length=1, max_length=50)]
-    suitable_profile: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""
+    suitable_profile: Annotated[str, FreeText(max_length=MAX_DESCRIPTION)] = ""
 
 
 Summary = Annotated[VacancySummary | BaanopeningSummary, Field(discriminator="type")]

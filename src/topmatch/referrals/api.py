@@ -261,6 +261,7 @@ async def decide(
                 client_consents=data.client_consents,
                 actor=actor,
                 now=state.clock(),
+                scrubber=publishing.scrubber_for(session, state.publisher.secret),
                 reason=data.reason,
             )
 

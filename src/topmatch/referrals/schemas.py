@@ -9,6 +9,7 @@ from pydantic import StringConstraints, model_validator
 from topmatch.bounds import Count
 from topmatch.matching.schemas import AnonymousCandidate, Handle, VacancyProfile
 from topmatch.publishing.schemas import SummaryId, Wire
+from topmatch.wiretext import FreeText
 
 IntroductionId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Kind = Literal["client_for_opening", "candidate_for_vacancy"]
@@ -24,7 +25,7 @@ class IntroductionRequest(Wire):
     handle: Handle | None = None
     client: AnonymousCandidate | None = None
     vacancy: VacancyProfile | None = None
-    note: Annotated[str, StringConstraints(max_length=500)] = ""
+    note: Annotated[str, FreeText(max_length=500)] = ""
 
     @model_validator(mode="after")
     def _shape(self) -> IntroductionRequest:
@@ -38,7 +39,7 @@ class IntroductionRequest(Wire):
 class IntroductionDecision(Wire):
     id: IntroductionId
     decision: Literal["accepted", "declined"]
-    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    reason: Annotated[str, FreeText(max_length=500)] = ""
 
 
 class Handover(Wire):

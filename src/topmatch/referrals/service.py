@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from sqlmodel import Session, col, select
 
+from topmatch import wiretext
 from topmatch.audit import service as audit
 from topmatch.audit.service import Actor
 from topmatch.cardbox.models import Client, Employer, Vacancy
@@ -101,13 +102,10 @@ def client_for_opening(
         entity_id=client_id,
         detail={"introduction": row.id},
     )
-    return row, IntroductionRequest(
-        id=row.id,
-        kind="client_for_opening",
-        summary_id=summary_id,
-        client=profile,
-        note=scrubber.scrub(note, max_length=500),
-    )
+    with wiretext.scrubbing(scrubber):  # the note is scrubbed of every card-box name
+        return row, IntroductionRequest(
+            id=row.id, kind="client_for_opening", summary_id=summary_id, client=profile, note=note
+        )
 
 
 def candidate_for_vacancy(
@@ -143,13 +141,10 @@ def candidate_for_vacancy(
         created_at=now,
         updated_at=now,
     )
-    return row, IntroductionRequest(
-        id=row.id,
-        kind="candidate_for_vacancy",
-        handle=handle,
-        vacancy=profile,
-        note=scrubber.scrub(note, max_length=500),
-    )
+    with wiretext.scrubbing(scrubber):
+        return row, IntroductionRequest(
+            id=row.id, kind="candidate_for_vacancy", handle=handle, vacancy=profile, note=note
+        )
 
 
 # --- responder -------------------------------------------------------------------------
@@ -208,9 +203,12 @@ def decide(
     client_consents: bool,
     actor: Actor,
     now: datetime,
+    scrubber: Scrubber,
     reason: str = "",
 ) -> tuple[Introduction, IntroductionDecision]:
-    """The responder's consultant accepts or declines."""
+    """The responder's consultant accepts or declines. The reason goes to the other bureau,
+    scrubbed of patterns and of every name in our card-box (``scrubber``), whether or not
+    the client it names is part of this introduction."""
     row = _get(session, introduction_id)
     if row.role != "responder":
         raise PermissionDeniedError("only the bureau that was asked can accept or decline")
@@ -233,9 +231,10 @@ def decide(
         entity_id=row.id,
         detail={"state": row.state},
     )
-    return row, IntroductionDecision(
-        id=row.id, decision="accepted" if accept else "declined", reason=reason
-    )
+    with wiretext.scrubbing(scrubber):
+        return row, IntroductionDecision(
+            id=row.id, decision="accepted" if accept else "declined", reason=reason
+        )
 
 
 def receive_decision(

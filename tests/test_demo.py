@@ -18,6 +18,7 @@ import httpx
 import pytest
 from rich.console import Console
 
+from tests.factories import web_sign_in
 from topmatch.cli import demo, main, ports
 
 STEPS = (
@@ -120,7 +121,8 @@ def test_demo_walks_through_every_step_prints_tokens_whole_and_stops_on_sigterm(
     for line, url in zip(lines, urls, strict=True):
         tokens = dict(word.split("=", 1) for word in line.split()[2:])
         assert set(tokens) == {"consulent", "financien", "beheerder"}
-        signed_in = httpx.post(f"{url}inloggen", data={"token": tokens["consulent"]}, timeout=30)
+        with httpx.Client(base_url=url, timeout=30) as browser:  # the form, as a browser posts it
+            signed_in = web_sign_in(browser, tokens["consulent"], follow_redirects=False)
         assert signed_in.status_code == 303, signed_in.text
         api = httpx.get(
             f"{url}api/v1/clients",

@@ -14,6 +14,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,6 +41,11 @@ from topmatch.settings import Settings
 PEER = "http://werkpad.test"
 PUBLIC = "http://127.0.0.1:8001"  # our node's public URL (conftest)
 Headers = dict[str, str]
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    return settings.model_copy(update={"peers_dir": tmp_path / "peers"})
 
 
 @pytest.fixture

@@ -335,6 +335,7 @@ def test_past_the_horizon_failed_with_an_alarm_then_resent_or_cancelled(
     alarms = client.get("/api/v1/outbox/failed", headers=admin).json()
     assert [a["message_id"] for a in alarms] == [_messages(engine)[0].message_id]
     assert "werkpad" in alarms[0]["detail"]
+    assert 'topmatch_outbox_messages{state="failed"} 1.0' in client.get("/metrics").text
     token = admin["Authorization"].removeprefix("Bearer ")
     assert client.post("/inloggen", data={"token": token}).status_code == 200
     assert "Niet afgeleverde berichten" in client.get("/federatie").text

@@ -64,6 +64,7 @@ class Network:
 
     def __init__(self, router: respx.MockRouter, peer: FakePeer, clock: FrozenClock) -> None:
         self.up = False
+        self.status = 200
         self.received: list[httpx.Request] = []
         self.peer, self.clock = peer, clock
         router.post(url__startswith=PEER).mock(side_effect=self._answer)
@@ -72,7 +73,7 @@ class Network:
         if not self.up:
             raise httpx.ConnectError("connection refused")
         self.received.append(request)
-        return self.peer.respond(request, {"ok": True}, now=self.clock())
+        return self.peer.respond(request, {"ok": True}, status=self.status, now=self.clock())
 
     def paths(self) -> list[str]:
         return [r.url.path for r in self.received]
@@ -394,3 +395,23 @@ def test_one_peers_trouble_does_not_hold_another_peers_queue(
     again = outbox.claim_next(engine, "werkpad", now=clock(), lease=lease)
     assert again is not None
     assert (again.seq, again.attempts) == (1, 2)
+
+
+def test_a_refused_message_fails_at_once_and_holds_no_queue(
+    client: TestClient,
+    consultant: Headers,
+    admin: Headers,
+    vacancy: dict[str, Any],
+    network: Network,
+) -> None:
+    network.up, network.status = True, 409  # werkpad refuses (a 4xx): no use retrying
+    refused = _ask(client, consultant, vacancy).json()["id"]
+    network.status = 200
+    accepted = _ask(client, consultant, vacancy).json()["id"]
+    listed = {i["id"]: i for i in client.get("/api/v1/introductions", headers=consultant).json()}
+    assert listed[refused]["message"]["state"] == "failed"
+    assert "HTTP 409" in listed[refused]["message"]["last_error"]
+    assert listed[accepted]["message"]["state"] == "delivered"
+    assert len(network.received) == 2  # each sent once
+    failed = client.get("/api/v1/outbox/failed", headers=admin).json()
+    assert [f["kind"] for f in failed] == ["introduction.request"]

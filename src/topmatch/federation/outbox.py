@@ -232,8 +232,9 @@ async def deliver(courier: Courier, *, peers: Iterable[str] | None = None) -> li
     each peer's queue in order and all peers' queues at once (``peers``: only these)."""
     expired = await asyncio.to_thread(expire, courier.engine, now=courier.clock())
     active = {p.node_id: p for p in courier.registry.active()}
+    wanted = None if peers is None else set(peers)
     waiting = await asyncio.to_thread(_peers_with_mail, courier.engine)
-    chosen = [active[p] for p in waiting if p in active and (peers is None or p in set(peers))]
+    chosen = [active[p] for p in waiting if p in active and (wanted is None or p in wanted)]
     results = await asyncio.gather(*(_deliver_queue(courier, peer) for peer in chosen))
     return expired + [d for per_peer in results for d in per_peer]
 
@@ -346,11 +347,15 @@ def _settle(
         row = session.get(OutboxMessage, message.seq)
         assert row is not None  # noqa: S101 - messages are never deleted
         if response.status < 300:  # noqa: PLR2004
-            row.state, row.delivered_at, row.last_error = MessageState.delivered, now, None
+            # Already answered (the peer acted on it while our attempt was under way):
+            # that stays; past the horizon meanwhile: it arrived after all.
+            if row.state != MessageState.answered:
+                row.state = MessageState.delivered
+            row.delivered_at, row.last_error = now, None
             hook = courier.on_delivered.get(row.kind)
             if hook is not None:
                 hook(session, row)
-        else:  # the peer refuses it: sending it again will not help
+        elif row.state == MessageState.sent:  # refused: sending it again will not help
             text = response.body[:300].decode(errors="replace")
             row.state = MessageState.failed
             row.last_error = describe_peer_problem(

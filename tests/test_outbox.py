@@ -415,3 +415,34 @@ def test_a_refused_message_fails_at_once_and_holds_no_queue(
     assert len(network.received) == 2  # each sent once
     failed = client.get("/api/v1/outbox/failed", headers=admin).json()
     assert [f["kind"] for f in failed] == ["introduction.request"]
+
+
+def test_the_web_page_cancels_and_resends(
+    client: TestClient,
+    consultant: Headers,
+    admin: Headers,
+    vacancy: dict[str, Any],
+    clock: FrozenClock,
+    network: Network,
+) -> None:
+    first = _ask(client, consultant, vacancy).json()["id"]
+    second = _ask(client, consultant, vacancy).json()["id"]
+    token = consultant["Authorization"].removeprefix("Bearer ")
+    assert client.post("/inloggen", data={"token": token}).status_code == 200
+    page = client.get("/voorstellen")
+    assert page.text.count("Versturen annuleren") == 2
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert csrf is not None
+    cancelled = client.post(f"/voorstellen/{first}/annuleren", data={"csrf": csrf.group(1)})
+    assert cancelled.status_code == 200
+    assert "Het bericht aan Werkpad is geannuleerd" in cancelled.text
+    clock.advance(days=8)
+    _deliver(client, admin)  # the second passes its horizon
+    network.up = True
+    page = client.get("/voorstellen")
+    assert f'action="/voorstellen/{second}/opnieuw"' in page.text
+    assert f'action="/voorstellen/{first}/opnieuw"' not in page.text
+    resent = client.post(f"/voorstellen/{second}/opnieuw", data={"csrf": csrf.group(1)})
+    assert "Het bericht staat weer in de wachtrij voor Werkpad" in resent.text
+    assert network.paths() == ["/federation/v1/introductions"]  # the second, once
+    assert "afgeleverd</span>" in client.get("/voorstellen").text

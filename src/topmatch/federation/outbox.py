@@ -239,6 +239,15 @@ async def deliver(courier: Courier, *, peers: Iterable[str] | None = None) -> li
     return expired + [d for per_peer in results for d in per_peer]
 
 
+async def kick(courier: Courier, peer: str) -> None:
+    """Right after a commit that queued a message: try ``peer``'s queue now, as a
+    background task (it reads only the outbox; the worker retries what fails here)."""
+    try:
+        await deliver(courier, peers=[peer])
+    except Exception:  # a background task must not fail loudly; the worker tries again
+        log.exception("delivering to %s right after the request failed", peer)
+
+
 def expire(engine: Engine, *, now: datetime) -> list[Delivery]:
     """Mark every pending message past its horizon failed; each is an alarm."""
     with db.transaction(engine) as session:

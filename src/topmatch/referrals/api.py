@@ -8,13 +8,10 @@ attempt, and the worker keeps trying (docs/adr/0013-outbox.md).
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
-from pydantic import BaseModel, Field, ValidationError
-from sqlmodel import Session, col, select
+from pydantic import ValidationError
 
 from topmatch.api.deps import (
     ActorDep,
@@ -26,30 +23,23 @@ from topmatch.api.deps import (
     SessionDep,
     SettingsDep,
 )
-from topmatch.audit.service import Actor
 from topmatch.errors import InputError, input_error
 from topmatch.federation import outbox
 from topmatch.federation.inbound import VerifiedPeer, VerifiedRequest
-from topmatch.federation.peers import PeerRegistry
 from topmatch.identity import service as identity
-from topmatch.publishing import service as publishing
 from topmatch.referrals import service
 from topmatch.referrals.models import Introduction
 from topmatch.referrals.schemas import (
+    DecisionIn,
     Handover,
     IntroductionDecision,
     IntroductionPublic,
     IntroductionRequest,
-    public,
+    NewIntroduction,
 )
-from topmatch.settings import Settings
-
-log = logging.getLogger("topmatch.referrals")
 
 peer_router = APIRouter(prefix="/federation/v1/introductions", tags=["federation (node to node)"])
 router = APIRouter(prefix="/api/v1/introductions", tags=["introductions"])
-
-__all__ = ["IntroductionPublic", "outgoing", "peer_router", "public", "router", "view"]
 
 
 def _parse(model: type[Any], body: bytes) -> Any:
@@ -57,33 +47,6 @@ def _parse(model: type[Any], body: bytes) -> Any:
         return model.model_validate_json(body)
     except ValidationError as e:
         raise input_error(e, "not a valid message") from e
-
-
-def outgoing(settings: Settings) -> service.Outgoing:
-    """Who we are and how long the outbox tries, from the settings."""
-    return service.Outgoing(
-        me=settings.node_id or "", horizon=timedelta(days=settings.outbox_horizon_days)
-    )
-
-
-def view(session: Session, row: Introduction) -> IntroductionPublic:
-    """One introduction with where our newest message about it stands."""
-    return public(row, outbox.for_references(session, [row.id]).get(row.id))
-
-
-def introductions(session: Session) -> list[IntroductionPublic]:
-    """Every introduction, newest first, each with its message state."""
-    rows = session.exec(select(Introduction).order_by(col(Introduction.updated_at).desc())).all()
-    messages = outbox.for_references(session, [r.id for r in rows])
-    return [public(r, messages.get(r.id)) for r in rows]
-
-
-async def kick(courier: outbox.Courier, peer: str) -> None:
-    """After the commit: try to deliver ``peer``'s queue now (the worker retries)."""
-    try:
-        await outbox.deliver(courier, peers=[peer])
-    except Exception:  # a background task must not fail loudly; the worker tries again
-        log.exception("delivering to %s right after the request failed", peer)
 
 
 # --- node to node ----------------------------------------------------------------------
@@ -132,12 +95,12 @@ def receive_decision(
     if outbox.already_received(session, peer=sender, message_id=message_id):
         return _answer(service.get(session, introduction_id, sender))
     row = service.decision_received(
-        session, decision, peer=peer.peer, outgoing=outgoing(settings), now=now
+        session, decision, peer=peer.peer, outgoing=service.outgoing(settings), now=now
     )
     outbox.record_received(
         session, peer=sender, message_id=message_id, kind=service.DECISION, now=now
     )
-    tasks.add_task(kick, courier, sender)  # our sealed part, once accepted
+    tasks.add_task(outbox.kick, courier, sender)  # our sealed part, once accepted
     return _answer(row)
 
 
@@ -172,41 +135,6 @@ def receive_handover(
 # --- our consultants -------------------------------------------------------------------
 
 
-class NewIntroduction(BaseModel):
-    peer: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
-    kind: Literal["client_for_opening", "candidate_for_vacancy"]
-    summary_id: str | None = None
-    client_id: str | None = None
-    handle: str | None = None
-    vacancy_id: str | None = None
-    note: str = Field(default="", max_length=500)
-
-
-def create_introduction(
-    session: Session,
-    data: NewIntroduction,
-    *,
-    secret: bytes,
-    settings: Settings,
-    peers: PeerRegistry,
-    actor: Actor,
-    key: str | None,
-    now: datetime,
-) -> IntroductionPublic:
-    """The use case behind the API and the web form: record and queue (no peer call)."""
-    peers.get(data.peer)  # 404 for an unknown peer, before anything is stored
-    row = service.request_introduction(
-        session,
-        service.NewRequest(**data.model_dump(), idempotency_key=key),
-        scrubber=publishing.scrubber_for(session, secret),
-        secret=secret,
-        actor=actor,
-        outgoing=outgoing(settings),
-        now=now,
-    )
-    return view(session, row)
-
-
 @router.post("", response_model=IntroductionPublic, status_code=202)
 def create(
     data: NewIntroduction,
@@ -224,7 +152,7 @@ def create(
     """Ask another bureau for an introduction, in either direction. 202: the request is
     recorded and queued for the peer; ``message.state`` says where it stands. With an
     ``Idempotency-Key`` header sent before, the introduction made then is returned."""
-    made = create_introduction(
+    made = service.create_introduction(
         session,
         data,
         secret=request.app.state.publisher.secret,
@@ -234,19 +162,13 @@ def create(
         key=key,
         now=now,
     )
-    tasks.add_task(kick, courier, data.peer)
+    tasks.add_task(outbox.kick, courier, data.peer)
     return made
 
 
 @router.get("", response_model=list[IntroductionPublic])
 def list_introductions(session: SessionDep, _: ConsultantUser) -> list[IntroductionPublic]:
-    return introductions(session)
-
-
-class DecisionIn(BaseModel):
-    accept: bool
-    client_consents: bool = False
-    reason: str = Field(default="", max_length=500)
+    return service.introductions(session)
 
 
 @router.post("/{introduction_id}/decision", response_model=IntroductionPublic)
@@ -273,11 +195,11 @@ def decide(
         reason=data.reason,
         actor=actor,
         peer=peers.get(row.peer),
-        outgoing=outgoing(settings),
+        outgoing=service.outgoing(settings),
         now=now,
     )
-    tasks.add_task(kick, courier, row.peer)
-    return view(session, row)
+    tasks.add_task(outbox.kick, courier, row.peer)
+    return service.view(session, row)
 
 
 @router.post("/{introduction_id}/resend", response_model=IntroductionPublic)
@@ -292,10 +214,10 @@ def resend(
 ) -> IntroductionPublic:
     """Queue the failed messages about this introduction again (409 if none failed)."""
     row = service.resend(
-        session, introduction_id=introduction_id, outgoing=outgoing(settings), now=now
+        session, introduction_id=introduction_id, outgoing=service.outgoing(settings), now=now
     )
-    tasks.add_task(kick, courier, row.peer)
-    return view(session, row)
+    tasks.add_task(outbox.kick, courier, row.peer)
+    return service.view(session, row)
 
 
 @router.post("/{introduction_id}/cancel", response_model=IntroductionPublic)
@@ -309,7 +231,7 @@ def cancel(
     """Cancel the queued or failed messages about this introduction (409 if none wait);
     an unsent request withdraws the introduction (state ``cancelled``)."""
     row = service.withdraw(session, introduction_id=introduction_id, actor=actor, now=now)
-    return view(session, row)
+    return service.view(session, row)
 
 
 @router.get("/{introduction_id}/handover")

@@ -55,6 +55,24 @@ class Handover(Wire):
 # --- for our consultants (API and web app) ---------------------------------------------
 
 
+class NewIntroduction(BaseModel):
+    """A consultant's request for an introduction (API body and web form)."""
+
+    peer: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    kind: Kind
+    summary_id: str | None = None
+    client_id: str | None = None
+    handle: str | None = None
+    vacancy_id: str | None = None
+    note: str = Field(default="", max_length=500)
+
+
+class DecisionIn(BaseModel):
+    accept: bool
+    client_consents: bool = False
+    reason: str = Field(default="", max_length=500)
+
+
 class MessageStatus(BaseModel):
     """Where our newest message about an introduction stands (the outbox's view)."""
 

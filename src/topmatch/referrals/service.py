@@ -27,15 +27,25 @@ from topmatch.cardbox.models import Client, Employer, Vacancy
 from topmatch.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from topmatch.federation import outbox
 from topmatch.federation.models import OutboxMessage, ReplicaSummary
+from topmatch.federation.peers import PeerRegistry
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.matching import candidates, scoring
 from topmatch.matching.models import CandidateHandle
+from topmatch.publishing import service as publishing
 from topmatch.publishing.anonymise import Scrubber
 from topmatch.publishing.models import PublishedRecord
 from topmatch.referrals import sealed
 from topmatch.referrals.models import Introduction
-from topmatch.referrals.schemas import Handover, IntroductionDecision, IntroductionRequest
+from topmatch.referrals.schemas import (
+    Handover,
+    IntroductionDecision,
+    IntroductionPublic,
+    IntroductionRequest,
+    NewIntroduction,
+    public,
+)
+from topmatch.settings import Settings
 
 
 def _get(session: Session, introduction_id: str, peer: str | None = None) -> Introduction:
@@ -448,6 +458,48 @@ class Outgoing:
 
     me: str
     horizon: timedelta
+
+
+def outgoing(settings: Settings) -> Outgoing:
+    """Who we are and how long the outbox tries, from the settings."""
+    return Outgoing(me=settings.node_id or "", horizon=timedelta(days=settings.outbox_horizon_days))
+
+
+def view(session: Session, row: Introduction) -> IntroductionPublic:
+    """One introduction with where our newest message about it stands."""
+    return public(row, outbox.for_references(session, [row.id]).get(row.id))
+
+
+def introductions(session: Session) -> list[IntroductionPublic]:
+    """Every introduction, the most recently changed first, each with its message state."""
+    rows = session.exec(select(Introduction).order_by(col(Introduction.updated_at).desc())).all()
+    messages = outbox.for_references(session, [r.id for r in rows])
+    return [public(r, messages.get(r.id)) for r in rows]
+
+
+def create_introduction(
+    session: Session,
+    data: NewIntroduction,
+    *,
+    secret: bytes,
+    settings: Settings,
+    peers: PeerRegistry,
+    actor: Actor,
+    key: str | None,
+    now: datetime,
+) -> IntroductionPublic:
+    """The use case behind the API and the web form: record and queue (no peer call)."""
+    peers.get(data.peer)  # 404 for an unknown peer, before anything is stored
+    row = request_introduction(
+        session,
+        NewRequest(**data.model_dump(), idempotency_key=key),
+        scrubber=publishing.scrubber_for(session, secret),
+        secret=secret,
+        actor=actor,
+        outgoing=outgoing(settings),
+        now=now,
+    )
+    return view(session, row)
 
 
 def request_introduction(

@@ -2,16 +2,13 @@
 theirs, the contact details handed over, recording the placement that follows and its
 later events, and where each ledger entry stands.
 
-Same service layer as the API, no duplicated business logic. Everything that talks to a
-peer lives in an async API handler, and these pages await exactly those handlers as plain
-Python functions, passing their dependencies by hand (request, settings, actor, bureau
-names or key book, and the signed-in user for the role parameter ``_``):
-
-- a new introduction: ``referrals.api.create_introduction``; a decision, a resend, a
-  cancel: ``referrals.service`` (each queues its messages in the outbox; a background task
-  kicks their delivery after the commit, docs/adr/0013-outbox.md);
-- the contact details handed over: ``referrals.api.handover`` (an audited read);
-- a placement: ``ledger.api.propose_placement``; an event: ``ledger.api.propose_event``.
+Same service layer as the API, no duplicated business logic. Introductions call the
+referrals service directly, as the API does (``referrals.service``: create, decide,
+resend, cancel, open the contact details handed over); each queues its messages in the
+outbox, and a background task kicks their delivery after the commit
+(docs/adr/0013-outbox.md). Placements and events still await the ledger's async API
+handlers as plain Python functions, passing their dependencies by hand:
+``ledger.api.propose_placement`` and ``ledger.api.propose_event``.
 
 They check, store, sign and deliver; the page renders what they return, and shows a
 :class:`~topmatch.errors.TopmatchError` they raise next to the lists, with the status the
@@ -41,18 +38,18 @@ from topmatch.api.errors import status_of
 from topmatch.audit.service import Actor
 from topmatch.cardbox import service as cardbox
 from topmatch.errors import InputError, NotFoundError, TopmatchError, input_error
+from topmatch.federation import outbox
 from topmatch.federation.models import ReplicaSummary
+from topmatch.identity import service as identity
 from topmatch.ledger import api as ledger_api
 from topmatch.ledger import flows
 from topmatch.ledger import service as ledger
 from topmatch.ledger.models import Cosignature, LedgerEntry, PendingProposal
 from topmatch.matching.api import BureauNames
 from topmatch.publishing.models import PublishedRecord
-from topmatch.referrals import api as referrals_api
 from topmatch.referrals import service as referrals
-from topmatch.referrals.api import NewIntroduction
 from topmatch.referrals.models import Introduction
-from topmatch.referrals.schemas import IntroductionPublic, public
+from topmatch.referrals.schemas import IntroductionPublic, NewIntroduction, public
 from topmatch.settlement import service as settlement
 from topmatch.settlement.periods import local_date
 from topmatch.vocabulary import ContractType
@@ -138,16 +135,16 @@ def introduction_page(
             row = session.get(Introduction, introduction_id)
             if row is None:
                 raise NotFoundError(f"no introduction {introduction_id}")
-            intro = referrals_api.view(session, row)
+            intro = referrals.view(session, row)
             if intro.handover_received:
                 try:
-                    contact = referrals_api.handover(
-                        introduction_id,
+                    contact = referrals.open_handover(
                         session,
-                        state.settings,
-                        Actor(name=user.name),
-                        state.clock(),
-                        user,
+                        introduction_id=introduction_id,
+                        me=me,
+                        key=identity.load_encryption_key(state.settings),
+                        actor=Actor(name=user.name),
+                        now=state.clock(),
                     )
                 except TopmatchError as e:
                     problem = e
@@ -203,7 +200,7 @@ async def new_introduction(
     def record() -> IntroductionPublic:
         data = _validated(NewIntroduction, {k: v for k, v in fields.items() if v})
         with db.transaction(state.engine) as session:
-            return referrals_api.create_introduction(
+            return referrals.create_introduction(
                 session,
                 data,
                 secret=state.publisher.secret,
@@ -216,7 +213,7 @@ async def new_introduction(
 
     async def act() -> Notice:
         made = await run_in_threadpool(record)
-        tasks.add_task(referrals_api.kick, state.courier, made.peer)
+        tasks.add_task(outbox.kick, state.courier, made.peer)
         return Notice("introduction", "queued", peer=made.peer)
 
     return await _act_then_show(request, user, names, act)
@@ -249,13 +246,13 @@ async def record_decision(
                 reason=reason,
                 actor=Actor(name=user.name),
                 peer=state.peers.get(row.peer),
-                outgoing=referrals_api.outgoing(state.settings),
+                outgoing=referrals.outgoing(state.settings),
                 now=state.clock(),
             )
 
     async def act() -> Notice:
         row = await run_in_threadpool(record)
-        tasks.add_task(referrals_api.kick, state.courier, row.peer)
+        tasks.add_task(outbox.kick, state.courier, row.peer)
         return Notice("decision", row.state, peer=row.peer)
 
     return await _act_then_show(request, user, names, act)
@@ -278,13 +275,13 @@ async def resend_messages(
             return referrals.resend(
                 session,
                 introduction_id=introduction_id,
-                outgoing=referrals_api.outgoing(state.settings),
+                outgoing=referrals.outgoing(state.settings),
                 now=state.clock(),
             )
 
     async def act() -> Notice:
         row = await run_in_threadpool(record)
-        tasks.add_task(referrals_api.kick, state.courier, row.peer)
+        tasks.add_task(outbox.kick, state.courier, row.peer)
         return Notice("resend", "queued", peer=row.peer)
 
     return await _act_then_show(request, user, names, act)
@@ -437,7 +434,7 @@ def _validated(model: type[M], values: dict[str, Any]) -> M:
 def _overview(state: Any) -> dict[str, Any]:
     me = state.settings.node_id or ""
     with db.transaction(state.engine) as session:
-        rows = referrals_api.introductions(session)
+        rows = referrals.introductions(session)
         return {
             "incoming": [r for r in rows if r.role == "responder"],
             "outgoing": [r for r in rows if r.role == "requester"],

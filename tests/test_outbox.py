@@ -9,6 +9,7 @@ behind respx that is down (connection refused) or up; the clock is frozen and mo
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -23,8 +24,11 @@ import pytest
 import respx
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tests.factories import FrozenClock, employer_data, vacancy_data
 from tests.fednodes import FakePeer
@@ -32,10 +36,12 @@ from topmatch import db
 from topmatch.federation import outbox, signatures
 from topmatch.federation.models import OutboxMessage, ReceivedMessage
 from topmatch.identity import keys
+from topmatch.identity import service as identity
 from topmatch.matching.schemas import AnonymousCandidate
 from topmatch.publishing.models import PublishedRecord
+from topmatch.referrals import sealed
 from topmatch.referrals.models import Introduction
-from topmatch.referrals.schemas import IntroductionDecision, IntroductionRequest
+from topmatch.referrals.schemas import Handover, IntroductionDecision, IntroductionRequest
 from topmatch.settings import Settings
 
 PEER = "http://werkpad.test"
@@ -446,3 +452,62 @@ def test_the_web_page_cancels_and_resends(
     assert "Het bericht staat weer in de wachtrij voor Werkpad" in resent.text
     assert network.paths() == ["/federation/v1/introductions"]  # the second, once
     assert "afgeleverd</span>" in client.get("/voorstellen").text
+
+
+@given(
+    copies=st.lists(st.sampled_from(["decision", "handover"]), min_size=2, max_size=8).filter(
+        lambda c: c[0] == "decision" and "handover" in c
+    )
+)
+@examples(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+def test_any_number_of_copies_has_the_effect_of_one(
+    client: TestClient,
+    consultant: Headers,
+    vacancy: dict[str, Any],
+    engine: Engine,
+    clock: FrozenClock,
+    werkpad: FakePeer,
+    network: Network,
+    settings: Settings,
+    copies: list[str],
+) -> None:
+    """Werkpad's decision and handover, each arriving any number of times (after the
+    first decision, in any order): one decision, one handover kept, one handover of ours
+    queued in return."""
+    ours = _ask(client, consultant, vacancy).json()["id"]
+    context = f"topmatch handover v1\nwerkpad\nbaanbrekers\n{ours}\nclient".encode()
+    recipient = identity.load_encryption_key(settings).public_key()
+    boxes = []
+    for _ in range(2):  # two sealings of the same part differ (fresh ephemeral keys)
+        box = sealed.seal(b'{"first_name": "Sanne"}', recipient=recipient, context=context)
+        boxes.append(base64.b64encode(box).decode())
+    bodies = {
+        "decision": IntroductionDecision(id=ours, decision="accepted").model_dump_json(),
+        "handover": Handover(id=ours, part="client", sealed=boxes[0]).model_dump_json(),
+    }
+    ids = {"decision": secrets.token_hex(16), "handover": secrets.token_hex(16)}
+    for copy in copies:
+        path = f"/federation/v1/introductions/{ours}/{copy}"
+        body = bodies[copy].encode()
+        answer = _from_werkpad(client, werkpad, clock, path, body, ids[copy])
+        assert answer.status_code == 200, answer.text
+    # Sealed anew under another message id (the peer's outbox lost track): the first stays.
+    again = Handover(id=ours, part="client", sealed=boxes[1]).model_dump_json().encode()
+    path = f"/federation/v1/introductions/{ours}/handover"
+    fresh = secrets.token_hex(16)
+    assert _from_werkpad(client, werkpad, clock, path, again, fresh).status_code == 200
+    with Session(engine) as session:
+        row = session.get(Introduction, ours)
+        assert row is not None
+        assert row.state == "accepted"
+        assert row.handover_in == base64.b64decode(boxes[0])
+        received = session.exec(
+            select(ReceivedMessage).where(col(ReceivedMessage.message_id).in_(ids.values()))
+        ).all()
+        assert len(received) == 2
+        queued = session.exec(select(OutboxMessage).where(OutboxMessage.reference == ours)).all()
+        assert sorted(m.kind for m in queued) == ["introduction.handover", "introduction.request"]

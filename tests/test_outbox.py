@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from tests.factories import FrozenClock, employer_data, vacancy_data
+from tests.factories import FrozenClock, client_data, employer_data, vacancy_data
 from tests.fednodes import FakePeer
 from topmatch import db
 from topmatch.federation import outbox, signatures
@@ -511,3 +511,41 @@ def test_any_number_of_copies_has_the_effect_of_one(
         assert len(received) == 2
         queued = session.exec(select(OutboxMessage).where(OutboxMessage.reference == ours)).all()
         assert sorted(m.kind for m in queued) == ["introduction.handover", "introduction.request"]
+
+
+def test_erasing_a_client_cancels_the_handover_not_yet_delivered(
+    client: TestClient,
+    consultant: Headers,
+    admin: Headers,
+    engine: Engine,
+    clock: FrozenClock,
+    network: Network,
+) -> None:
+    ours = client.post("/api/v1/clients", json=client_data(), headers=consultant).json()["id"]
+    with db.transaction(engine) as session:  # werkpad asked for our client (a handle we gave)
+        session.add(
+            Introduction(
+                id="d" * 32,
+                peer="werkpad",
+                role="responder",
+                kind="candidate_for_vacancy",
+                state="requested",
+                client_id=ours,
+                handle="c-" + "9" * 32,
+                created_at=clock(),
+                updated_at=clock(),
+            )
+        )
+    decided = client.post(
+        f"/api/v1/introductions/{'d' * 32}/decision",
+        json={"accept": True, "client_consents": True},
+        headers=consultant,
+    )
+    assert decided.status_code == 200, decided.text
+    assert client.delete(f"/api/v1/clients/{ours}", headers=consultant).status_code == 204
+    handover = next(m for m in _messages(engine) if m.kind == "introduction.handover")
+    assert (handover.state, handover.body) == ("cancelled", b"")
+    network.up = True
+    clock.advance(hours=2)
+    _deliver(client, admin)
+    assert network.paths() == [f"/federation/v1/introductions/{'d' * 32}/decision"]

@@ -155,6 +155,24 @@ def cancel(session: Session, *, reference: str) -> list[OutboxMessage]:
     return list(rows)
 
 
+def forget(session: Session, *, reference: str, kinds: Sequence[str]) -> int:
+    """Erasure: cancel the messages of these kinds about ``reference`` that were not
+    delivered yet, and drop their bodies (a sealed handover is personal data, even if
+    only the peer can open it). How many were cancelled."""
+    rows = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.reference == reference,
+            col(OutboxMessage.kind).in_(kinds),
+            col(OutboxMessage.state).in_([*PENDING, MessageState.failed]),
+        )
+    ).all()
+    for row in rows:
+        row.state, row.body = MessageState.cancelled, b""
+        row.last_error = "geannuleerd: de gegevens zijn gewist (AVG)"
+        session.add(row)
+    return len(rows)
+
+
 def _of(session: Session, reference: str, states: Sequence[str]) -> Sequence[OutboxMessage]:
     return session.exec(
         select(OutboxMessage)

@@ -707,6 +707,13 @@ def resend(
     return row
 
 
+def forget_client(session: Session, *, client_id: str) -> int:
+    """Erasure of our client: contact details not handed over yet are not sent any more
+    (their queued handovers are cancelled and emptied). How many were cancelled."""
+    ids = session.exec(select(Introduction.id).where(Introduction.client_id == client_id)).all()
+    return sum(outbox.forget(session, reference=i, kinds=(HANDOVER,)) for i in ids)
+
+
 def _handed_over(session: Session, message: OutboxMessage) -> None:
     if message.reference is not None:
         mark_handed_over(session, message.reference, now=message.delivered_at or datetime.now(UTC))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -142,3 +143,16 @@ def agreement_ref(document: dict[str, Any] | None = None) -> dict[str, str]:
 
     terms = FeeAgreement.model_validate_json(json.dumps(document or agreement_document()))
     return {"version": terms.version, "sha256": pricing.sha256(terms)}
+
+
+def web_sign_in(client: Any, token: str, *, next: str = "/", follow_redirects: bool = True) -> Any:
+    """Sign in through the web form as a browser does: fetch the form (which sets the
+    pre-session cookie and holds its CSRF token), then post it with the token."""
+    form = client.get("/inloggen")
+    found = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert found is not None, "the sign-in form has no CSRF token"
+    return client.post(
+        "/inloggen",
+        data={"token": token, "next": next, "csrf": found.group(1)},
+        follow_redirects=follow_redirects,
+    )

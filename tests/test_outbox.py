@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from tests.factories import FrozenClock, client_data, employer_data, vacancy_data
+from tests.factories import FrozenClock, client_data, employer_data, vacancy_data, web_sign_in
 from tests.fednodes import FakePeer
 from topmatch import db
 from topmatch.federation import outbox, signatures
@@ -223,7 +223,7 @@ def test_a_double_submitted_form_makes_one_introduction(
     network: Network,
 ) -> None:
     token = consultant["Authorization"].removeprefix("Bearer ")
-    assert client.post("/inloggen", data={"token": token}).status_code == 200
+    assert web_sign_in(client, token).status_code == 200
     page = client.get("/voorstellen")
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
     assert csrf is not None
@@ -344,7 +344,7 @@ def test_past_the_horizon_failed_with_an_alarm_then_resent_or_cancelled(
     assert "werkpad" in alarms[0]["detail"]
     assert 'topmatch_outbox_messages{state="failed"} 1.0' in client.get("/metrics").text
     token = admin["Authorization"].removeprefix("Bearer ")
-    assert client.post("/inloggen", data={"token": token}).status_code == 200
+    assert web_sign_in(client, token).status_code == 200
     assert "Niet afgeleverde berichten" in client.get("/federatie").text
     page = client.get("/voorstellen")
     assert "mislukt</span>" in page.text
@@ -434,7 +434,7 @@ def test_the_web_page_cancels_and_resends(
     first = _ask(client, consultant, vacancy).json()["id"]
     second = _ask(client, consultant, vacancy).json()["id"]
     token = consultant["Authorization"].removeprefix("Bearer ")
-    assert client.post("/inloggen", data={"token": token}).status_code == 200
+    assert web_sign_in(client, token).status_code == 200
     page = client.get("/voorstellen")
     assert page.text.count("Versturen annuleren") == 2
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)

@@ -20,7 +20,7 @@ from faker import Faker
 
 from tests.factories import employer_data, vacancy_data
 from tests.recording_proxy import RecordingProxy
-from tests.test_multinode import NODES, Node, _database_urls
+from tests.test_multinode import NODES, Node, _database_urls, _eventually
 from tests.test_privacy import Canaries, _person, _plant
 from tests.test_serve import free_port
 
@@ -124,8 +124,7 @@ def test_no_canary_crosses_any_node_boundary(
     fake.seed_instance(4)
     rnd = random.Random(4)
     canaries = Canaries()
-    for i in range(4):
-        _client(bravo, fake, rnd, canaries, f"bq{i}jx")
+    bravos = [_client(bravo, fake, rnd, canaries, f"bq{i}jx") for i in range(4)]
     _client(bravo, fake, rnd, canaries, "bnojx", consent=False)
     for i in range(2):  # fewer than the minimum group of 3
         _client(charlie, fake, rnd, canaries, f"cq{i}jx")
@@ -154,7 +153,44 @@ def test_no_canary_crosses_any_node_boundary(
     assert status == {"bravo": ("answered", 4), "charlie": ("too_few", 0)}
     assert {c["origin"] for c in asked["candidates"]} == {"bravo"}
 
+    # Alfa asks bravo for a candidate with a note about its own client; bravo declines
+    # with a reason that names another of its clients, who is part of no introduction.
+    sent = alfa.post(
+        "/api/v1/introductions",
+        {
+            "peer": "bravo",
+            "kind": "candidate_for_vacancy",
+            "handle": asked["candidates"][0]["candidate"]["handle"],
+            "vacancy_id": vacancy["id"],
+            "note": f"{own['first_name']} {own['last_name']} ({own['phone']}, {own['email']}) "
+            f"kent deze kandidaat; BSN {own['bsn']}, {own['street']} 3, {own['postcode']}.",
+        },
+    )
+    # Queued in alfa's outbox and delivered right after the commit.
+    _eventually(
+        lambda: {i["id"] for i in bravo.get("/api/v1/introductions")} & {sent["id"]} or None
+    )
+    other = bravos[3]
+    decided = bravo.post(
+        f"/api/v1/introductions/{sent['id']}/decision",
+        {
+            "accept": False,
+            "reason": f"Nee: {other['first_name']} {other['last_name']} ({other['phone']}) "
+            f"wil niet, geboren {other['date_of_birth']}, mail {other['email']}",
+        },
+    )
+    assert decided["state"] == "declined", decided
+    _eventually(
+        lambda: (
+            {i["id"]: i["state"] for i in alfa.get("/api/v1/introductions")}[sent["id"]]
+            == "declined"
+            or None
+        )
+    )
+
     wire = b"".join(p.recorded() for p in proxies)
     assert b"topmatch.candidate-answer/1" in wire  # the proxies did see the traffic
     assert b"topmatch.feed/1" in wire
+    assert b'"kind":"candidate_for_vacancy"' in wire  # and the note with it
+    assert b'"decision":"declined","reason":"Nee: ' in wire  # the reason travelled
     assert canaries.leaks(wire) == []

@@ -12,6 +12,7 @@ from babel.messages.extract import extract
 from babel.support import NullTranslations
 from fastapi.testclient import TestClient
 
+from tests.factories import web_sign_in
 from topmatch.errors import ConflictError, PermissionDeniedError
 from topmatch.web import core, i18n, messages, reasons
 
@@ -65,14 +66,10 @@ def test_pages_need_a_session_and_sign_in_sets_a_safe_cookie(
     page = client.get("/zoeken", follow_redirects=False)
     assert page.status_code == 303
     assert page.headers["location"].startswith("/inloggen?next=%2Fzoeken")
-    refused = client.post("/inloggen", data={"token": "nope", "next": "/"})
+    refused = web_sign_in(client, "nope")
     assert refused.status_code == 401
     assert "onbekend" in refused.text
-    signed = client.post(
-        "/inloggen",
-        data={"token": consultant_token, "next": "//evil.example"},
-        follow_redirects=False,
-    )
+    signed = web_sign_in(client, consultant_token, next="//evil.example", follow_redirects=False)
     assert signed.status_code == 303
     assert signed.headers["location"] == "/"  # never off-site
     cookie = signed.headers["set-cookie"].lower()
@@ -88,7 +85,7 @@ def test_pages_need_a_session_and_sign_in_sets_a_safe_cookie(
 def test_forms_without_the_csrf_token_are_refused(
     client: TestClient, consultant_token: str
 ) -> None:
-    client.post("/inloggen", data={"token": consultant_token})
+    web_sign_in(client, consultant_token)
     assert client.post("/uitloggen", data={}).status_code == 403
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/").text)
     assert csrf is not None
@@ -97,7 +94,7 @@ def test_forms_without_the_csrf_token_are_refused(
 
 
 def test_english_is_one_click_away(client: TestClient, consultant_token: str) -> None:
-    client.post("/inloggen", data={"token": consultant_token})
+    web_sign_in(client, consultant_token)
     client.post("/taal", data={"lang": "en", "next": "/zoeken"})
     page = client.get("/zoeken")
     assert '<html lang="en">' in page.text
@@ -107,7 +104,7 @@ def test_english_is_one_click_away(client: TestClient, consultant_token: str) ->
 def test_search_shows_ranked_openings_with_reasons(
     client: TestClient, consultant_token: str
 ) -> None:
-    client.post("/inloggen", data={"token": consultant_token})
+    web_sign_in(client, consultant_token)
     page = client.get("/zoeken", params={"q": "magazijn", "place": "Nergensdorp"})
     assert page.status_code == 200
     assert 'role="alert"' in page.text  # an unknown place is explained, not a crash

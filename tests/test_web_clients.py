@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
-from tests.factories import BSNS, FrozenClock, client_data
+from tests.factories import BSNS, FrozenClock, client_data, web_sign_in
 from tests.fednodes import FakePeer, page, vacancy_body
 from topmatch import db
 from topmatch.audit import service as audit
@@ -48,7 +48,7 @@ def _token(headers: Headers) -> str:
 
 def _sign_in(client: TestClient, headers: Headers) -> str:
     """Sign in through the form; the CSRF token of the session."""
-    client.post("/inloggen", data={"token": _token(headers)})
+    web_sign_in(client, _token(headers))
     found = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/clienten/nieuw").text)
     assert found is not None
     return found.group(1)
@@ -341,7 +341,7 @@ def test_finance_is_refused_and_an_admin_is_let_in(
     csrf = _sign_in(client, consultant)
     client_id = _create(client, csrf)
     client.cookies.clear()
-    client.post("/inloggen", data={"token": _token(finance)})
+    web_sign_in(client, _token(finance))
     csrf_finance = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/clienten").text)
     assert csrf_finance is not None
     pages = (
@@ -360,7 +360,7 @@ def test_finance_is_refused_and_an_admin_is_let_in(
     assert posted.status_code == 403
     assert _count(client, consultant) == 1
     client.cookies.clear()
-    client.post("/inloggen", data={"token": _token(admin)})
+    web_sign_in(client, _token(admin))
     assert client.get("/clienten").status_code == 200
 
 

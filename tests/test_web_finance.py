@@ -17,7 +17,7 @@ from babel.messages.extract import extract
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.factories import FrozenClock, agreement_document, agreement_ref
+from tests.factories import FrozenClock, agreement_document, agreement_ref, web_sign_in
 from tests.fednodes import FakePeer, install_agreement
 from topmatch import db
 from topmatch.federation.models import PeerSyncState
@@ -64,7 +64,7 @@ def ourselves(settings: Settings) -> FakePeer:
 
 def sign_in(client: TestClient, headers: Headers) -> None:
     token = headers["Authorization"].removeprefix("Bearer ")
-    assert client.post("/inloggen", data={"token": token}).status_code == 200
+    assert web_sign_in(client, token).status_code == 200
 
 
 def csrf_of(page: str) -> str:

@@ -30,7 +30,7 @@ from babel.messages.pofile import read_po
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.factories import FrozenClock, client_data
+from tests.factories import FrozenClock, client_data, web_sign_in
 from tests.test_web_finance import ledger_q4, settings, werkpad  # noqa: F401 - fixtures
 from tests.test_web_work import incoming, vacancy  # noqa: F401 - fixtures
 from topmatch.settlement import exports
@@ -342,7 +342,7 @@ def node(
 def _sign_in(client: TestClient, headers: Headers, language: str) -> str:
     client.cookies.clear()
     token = headers["Authorization"].removeprefix("Bearer ")
-    assert client.post("/inloggen", data={"token": token}).status_code == 200
+    assert web_sign_in(client, token).status_code == 200
     client.post("/taal", data={"lang": language, "next": "/"})
     page = client.get("/inloggen").text
     assert f'<html lang="{language}">' in page

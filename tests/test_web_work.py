@@ -26,6 +26,7 @@ from tests.factories import (
     baanopening_data,
     employer_data,
     vacancy_data,
+    web_sign_in,
 )
 from tests.fednodes import FakePeer, install_agreement
 from topmatch import db
@@ -69,7 +70,7 @@ def werkpad(settings: Settings, clock: FrozenClock) -> FakePeer:
 @pytest.fixture
 def signed_in(client: TestClient, consultant: Headers) -> TestClient:
     token = consultant["Authorization"].removeprefix("Bearer ")
-    assert client.post("/inloggen", data={"token": token}).status_code == 200
+    assert web_sign_in(client, token).status_code == 200
     return client
 
 
@@ -163,7 +164,7 @@ def test_forms_need_the_csrf_token_and_finance_sees_nothing(
     assert refused.status_code == 403
     assert signed_in.post("/voorstellen/nieuw", data={"peer": "werkpad"}).status_code == 403
     assert signed_in.post("/plaatsingen/ab/gebeurtenis", data={}).status_code == 403
-    client.post("/inloggen", data={"token": finance["Authorization"].removeprefix("Bearer ")})
+    web_sign_in(client, finance["Authorization"].removeprefix("Bearer "))
     for path in ("/openingen", "/voorstellen", f"/voorstellen/{'0' * 32}"):
         page = client.get(path)
         assert page.status_code == 403, path
@@ -323,16 +324,20 @@ def test_incoming_and_outgoing_introductions_and_a_decision(
     assert "leeftijd 27-35" in page.text
     assert "aangevraagd" in page.text
     assert f'action="/voorstellen/{incoming}/besluit"' in page.text
+    assert "Het andere bureau leest de reden zonder namen, nummers" in page.text
     assert "U hebt andere bureaus nog niet om een voorstel gevraagd" in page.text
     decisions = respx.post(f"{PEER}/federation/v1/introductions/{incoming}/decision").mock(
         side_effect=lambda r: werkpad.respond(r, {"state": "declined"}, now=clock())
     )
-    form = {"csrf": _csrf(page), "accept": "false", "reason": "Vacature al vervuld"}
+    reason = "Vacature al vervuld, bel 06-12345678"
+    form = {"csrf": _csrf(page), "accept": "false", "reason": reason}
     declined = signed_in.post(f"/voorstellen/{incoming}/besluit", data=form)
     assert declined.status_code == 200
     assert "U hebt afgewezen. Uw besluit staat in de wachtrij voor Werkpad" in declined.text
     assert "afgewezen</span>" in declined.text
-    assert json.loads(decisions.calls.last.request.content)["decision"] == "declined"
+    sent = json.loads(decisions.calls.last.request.content)
+    assert sent["decision"] == "declined"
+    assert sent["reason"] == "Vacature al vervuld, bel [telefoon]"
     assert "afgeleverd</span>" in signed_in.get("/voorstellen").text  # the kick delivered it
     again = signed_in.post(f"/voorstellen/{incoming}/besluit", data=form)
     assert again.status_code == 409

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, TypeVar
 
 import httpx
-from fastapi import FastAPI, Query
+from fastapi import Depends, FastAPI, Query
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -22,8 +22,9 @@ from topmatch import __version__, db, logs, workerlock
 from topmatch.accounts.models import Role
 from topmatch.api import docs, errors, metrics
 from topmatch.api.deps import AdminUser, CurrentUser, SessionDep
-from topmatch.api.limits import BodySizeLimit
+from topmatch.api.limits import BodySizeLimit, check_request_text
 from topmatch.audit import service as audit
+from topmatch.bounds import WholeNumber
 from topmatch.cardbox import api as cardbox_api
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.clock import Clock, shifted_clock
@@ -151,6 +152,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         description="A bureau's Topmatch node: private card-box, federation, ledger.",
         docs_url=None,  # docs.install serves /docs and /redoc without a CDN
         redoc_url=None,
+        dependencies=[Depends(check_request_text)],  # no NUL in any query, path or form
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -223,8 +225,8 @@ def _node_routes(app: FastAPI, node_id: str) -> None:
         session: SessionDep,
         _: AdminUser,
         entity_id: Annotated[str | None, Query(max_length=32)] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(), WholeNumber(1, 1000)] = 100,
+        offset: Annotated[int, Query(), WholeNumber(0)] = 0,
     ) -> list[AuditEventPublic]:
         rows = audit.events(session=session, entity_id=entity_id, limit=limit, offset=offset)
         return [AuditEventPublic.model_validate(r, from_attributes=True) for r in rows]

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role, User
 from topmatch.audit.service import Actor
+from topmatch.bounds import MAX_DB_INT
 from topmatch.clock import Clock
 from topmatch.errors import InputError
 from topmatch.federation.outbox import Courier
@@ -105,9 +106,11 @@ def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
     if if_match is None:
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not value.isdigit() or int(value) > MAX_DB_INT:
         raise InputError(
-            f'If-Match must be an ETag such as "3", got {if_match!r}', field="If-Match"
+            f'If-Match must be an ETag such as "3" (a version from 0 to {MAX_DB_INT}), '
+            f"got {if_match[:40]!r}",
+            field="If-Match",
         )
     return int(value)
 

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from topmatch.errors import (
@@ -57,7 +57,7 @@ class Problem(BaseModel):
 
     type: str = "about:blank"
     title: str
-    status: int
+    status: int = Field(ge=100, le=599)
     detail: str
     code: str
     errors: list[FieldError] = []

@@ -18,6 +18,7 @@ from topmatch.api.deps import (
 from topmatch.api.errors import Problem, problem
 from topmatch.api.publish import PublisherDep, publish, publish_all
 from topmatch.api.publish import erase_client as erase_and_republish
+from topmatch.bounds import WholeNumber
 from topmatch.cardbox import service
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.cardbox.schemas import (
@@ -56,8 +57,10 @@ def get_vault(request: Request) -> BsnVault:
 
 VaultDep = Annotated[BsnVault, Depends(get_vault)]
 
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
-Limit = Annotated[int | None, Query(ge=1, description="page size; capped by max_page_size")]
+Offset = Annotated[int, Query(description="rows to skip"), WholeNumber(0, 10_000_000)]
+Limit = Annotated[
+    Annotated[int, WholeNumber(1)] | None, Query(description="page size; capped by max_page_size")
+]
 Search = Annotated[str | None, Query(max_length=100)]
 
 

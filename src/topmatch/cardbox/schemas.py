@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from topmatch.bounds import CleanInput, SingleLine, WholeNumber
 from topmatch.cardbox.validation import (
     NLQF,
     BaanopeningStatus,
@@ -39,10 +40,19 @@ from topmatch.cardbox.validation import (
 )
 from topmatch.explain import SECTOR_RULE
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-LongText = Annotated[str, StringConstraints(max_length=10_000)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SingleLine]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SingleLine
+]
+LongText = Annotated[str, StringConstraints(max_length=10_000)]  # CleanInput: no control chars
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SingleLine
+]
+EmployerName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SingleLine
+]
+#: The version an edit was made on (optimistic locking); the database stores a BIGINT.
+Version = Annotated[int, WholeNumber(1)]
 Bsn = Annotated[str, AfterValidator(normalise_bsn)]
 Kvk = Annotated[str, AfterValidator(normalise_kvk)]
 Postcode = Annotated[str, AfterValidator(normalise_postcode)]
@@ -64,7 +74,7 @@ Skills = Annotated[list[Label], Field(max_length=100)]
 Sector = Annotated[SbiSection, Field(description=SECTOR_RULE)]
 
 
-class Strict(BaseModel):
+class Strict(CleanInput, BaseModel):  # BaseModel named so ruff sees a model (RUF012)
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -92,7 +102,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class EmployerFields(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: EmployerName
     kvk_number: Kvk
     contact_name: Text = ""
     contact_phone: Phone = ""
@@ -108,8 +118,8 @@ class EmployerCreate(EmployerFields):
 
 
 class EmployerUpdate(Strict):
-    version: int | None = None
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    version: Version | None = None
+    name: EmployerName | None = None
     kvk_number: Kvk | None = None
     contact_name: Text | None = None
     contact_phone: Phone | None = None
@@ -166,7 +176,7 @@ class ClientCreate(ClientFields):
 
 
 class ClientUpdate(Strict):
-    version: int | None = None
+    version: Version | None = None
     bsn: Bsn | None = None
     first_name: Name | None = None
     name_prefix: Annotated[str, StringConstraints(max_length=20)] | None = None
@@ -288,7 +298,7 @@ class VacancyCreate(VacancyFields):
 
 
 class VacancyUpdate(Strict):
-    version: int | None = None
+    version: Version | None = None
     employer_id: str | None = None
     title: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     occupation: Occupation | None = None
@@ -342,7 +352,7 @@ class BaanopeningCreate(BaanopeningFields):
 
 
 class BaanopeningUpdate(Strict):
-    version: int | None = None
+    version: Version | None = None
     employer_id: str | None = None
     title: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     tasks: (

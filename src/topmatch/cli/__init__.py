@@ -650,10 +650,21 @@ def ledger_verify(
 def schemas_export(
     out_dir: Annotated[Path, typer.Option("--out", help="Target folder.")] = Path("schemas"),
     check: Annotated[bool, typer.Option(help="Only compare; exit 1 on any difference.")] = False,
+    privacy_doc: Annotated[
+        Path,
+        typer.Option(
+            help="docs/privacy.md, whose table of every field that leaves a node is generated "
+            "from the same models (skipped when the file does not exist)."
+        ),
+    ] = Path("docs/privacy.md"),
 ) -> None:
-    """Write (or check) the JSON Schema of every wire format."""
+    """Write (or check) the JSON Schema of every wire format, and the field table of
+    docs/privacy.md."""
+    doc = privacy_doc if privacy_doc.exists() else None
     if check:
         problems = wire_schemas.differences(out_dir)
+        if doc is not None and wire_schemas.privacy_doc_differs(doc):
+            problems.append(f"{doc}: the table of wire fields differs from the models")
         if problems:
             raise InputError(
                 "schemas out of date (run `topmatch schemas export`): " + "; ".join(problems)
@@ -662,6 +673,8 @@ def schemas_export(
         return
     for path in wire_schemas.export(out_dir):
         out.print(f"wrote {path}")
+    if doc is not None and wire_schemas.update_privacy_doc(doc):
+        out.print(f"wrote the table of wire fields in {doc}")
 
 
 # --- running ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.api.deps import AdminUser, ClockDep, ConsultantUser, SessionDep, SettingsDep
+from topmatch.bounds import WholeNumber
 from topmatch.federation import replication, service, status
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
@@ -26,8 +27,8 @@ def get_feed(
     peer: VerifiedPeer,  # noqa: ARG001 - the dependency verifies the caller; any peer may read
     session: SessionDep,
     settings: SettingsDep,
-    after: Annotated[int, Query(ge=0, description="last sequence number you hold")] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_ITEMS)] = 200,
+    after: Annotated[int, Query(description="last sequence number you hold"), WholeNumber(0)] = 0,
+    limit: Annotated[int, Query(), WholeNumber(1, MAX_PAGE_ITEMS)] = 200,
 ) -> Response:
     """Our own published changes after ``after``, oldest first (signed request required)."""
     assert settings.node_id is not None  # noqa: S101 - create_app refuses to start without
@@ -86,9 +87,9 @@ def list_openings(
     municipality: Annotated[str | None, Query(max_length=100)] = None,
     contract_type: ContractType | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    min_hours: Annotated[int | None, Query(ge=0, le=60)] = None,
-    limit: Annotated[int, Query(ge=1)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    min_hours: Annotated[Annotated[int, WholeNumber(0, 60)] | None, Query()] = None,
+    limit: Annotated[int, Query(), WholeNumber(1)] = 50,
+    offset: Annotated[int, Query(), WholeNumber(0)] = 0,
 ) -> service.OpeningsPage:
     """Openings of every bureau (ours too), from the local replica: works with peers down."""
     return service.list_openings(

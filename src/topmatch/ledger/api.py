@@ -7,15 +7,16 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from topmatch import db
+from topmatch import db, wiretext
 from topmatch.accounts.models import Role
 from topmatch.accounts.models import User as Account
 from topmatch.api.deps import AdminUser, ConsultantUser, NowDep, SessionDep, SettingsDep, require
+from topmatch.bounds import CleanInput, Count, WholeNumber
 from topmatch.errors import InputError, NotFoundError
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
@@ -125,8 +126,8 @@ def latest_checkpoint(
 def consistency_proof(
     peer: VerifiedPeer,  # noqa: ARG001
     session: SessionDep,
-    old: Annotated[int, Query(ge=0)],
-    new: Annotated[int, Query(ge=0)],
+    old: Annotated[int, Query(), WholeNumber(0)],
+    new: Annotated[int, Query(), WholeNumber(0)],
 ) -> dict[str, Any]:
     proof = ledger.consistency(session, old_size=old, new_size=new)
     return {"old": old, "new": new, "proof": flows.b64(proof)}
@@ -137,7 +138,7 @@ def inclusion_proof(
     peer: VerifiedPeer,  # noqa: ARG001
     session: SessionDep,
     entry_id: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
-    size: Annotated[int, Query(ge=1)],
+    size: Annotated[int, Query(), WholeNumber(1)],
 ) -> dict[str, Any]:
     row = ledger.get_entry(session, entry_id)
     proof = ledger.inclusion(session, entry_id=entry_id, size=size)
@@ -148,16 +149,16 @@ def inclusion_proof(
 def shared_entries(
     peer: VerifiedPeer,
     session: SessionDep,
-    after: Annotated[int, Query(ge=-1)] = -1,
-    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    after: Annotated[int, Query(), WholeNumber(-1)] = -1,
+    limit: Annotated[int, Query(), WholeNumber(1, 500)] = 500,
 ) -> list[dict[str, Any]]:
     """The entries of our log that name the asking peer (no others)."""
     rows = ledger.entries(session, party=peer.peer.node_id, after=after, limit=limit)
     return [{"seq": r.seq, "entry": json.loads(r.canonical)} for r in rows]
 
 
-class CosignatureIn(BaseModel):
-    size: int = Field(ge=0)
+class CosignatureIn(CleanInput):
+    size: Count
     line: str = Field(max_length=1000)
 
 
@@ -282,20 +283,18 @@ def _propose_event(
 ) -> tuple[PendingProposal, str]:
     me = settings.node_id or ""
     with db.transaction(engine) as session:
-        # the reason is signed into both ledgers for good: scrubbed like any text we share
-        scrubber = publishing.scrubber_for(session, publisher.secret)
-        proposal = proposal.model_copy(
-            update={"reason": scrubber.scrub(proposal.reason, max_length=500)}
-        )
         referred = ledger.get_entry(session, proposal.refers_to)
         retention = (
             settlement.retention_cents(session, referred)
             if proposal.type == "placement.retained" and referred.type == "placement.started"
             else None
         )
-        entry = flows.build_event(
-            proposal, referred=referred, me=me, now=now, retention_cents=retention
-        )
+        # the reason is signed into both ledgers for good: the wire gate scrubs it of every
+        # card-box name when the entry is built, before it is signed
+        with wiretext.scrubbing(publishing.scrubber_for(session, publisher.secret)):
+            entry = flows.build_event(
+                proposal, referred=referred, me=me, now=now, retention_cents=retention
+            )
         counterparty = referred.payee if referred.payer == me else referred.payer
         if session.get(PendingProposal, entry["entry_id"]) is None:
             body = ledger.body_of(entry)
@@ -332,8 +331,8 @@ async def propose_event(
 def list_entries(
     session: SessionDep,
     _: AnyUser,
-    after: Annotated[int, Query(ge=-1)] = -1,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[int, Query(), WholeNumber(-1)] = -1,
+    limit: Annotated[int, Query(), WholeNumber(1, 1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Our log, oldest first (witnesses per checkpoint: GET /api/v1/ledger/checkpoint)."""
     rows = ledger.entries(session, after=after, limit=limit)

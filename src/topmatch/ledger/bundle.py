@@ -22,6 +22,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from topmatch.bounds import Count
 from topmatch.errors import TopmatchError
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import canonical, merkle, note
@@ -60,8 +61,8 @@ class Manifest(BaseModel):
     owner: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="the log's node")
     origin: str = Field(description="checkpoint origin line and note key name")
     note_key: str = Field(description="verifier key (vkey) of the checkpoint signatures")
-    entries: int = Field(ge=0)
-    checkpoints: int = Field(ge=0)
+    entries: Count
+    checkpoints: Count
     exported_at: datetime
 
 

@@ -32,6 +32,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
+from topmatch.bounds import CleanInput
 from topmatch.errors import ConflictError, InputError, PeerDataError, PeerError, TopmatchError
 from topmatch.federation.transport import PeerClient, describe_peer_problem
 from topmatch.identity import keys
@@ -74,7 +75,7 @@ Policy = Callable[[Session, EntryBody], None]
 InputError when it is not priced as agreed or falls in a closed period."""
 
 
-class PlacementProposal(BaseModel):
+class PlacementProposal(CleanInput):
     """What a consultant (or admin) fills in to record a cross-bureau placement.
 
     The fee follows from the fee agreement in force between the two bureaus; an amount or
@@ -134,7 +135,7 @@ def build_placement(
     return built
 
 
-class EventProposal(BaseModel):
+class EventProposal(CleanInput):
     """A later event of a placement: retention confirmed, voided, disputed or adjusted."""
 
     refers_to: str = Field(pattern=r"^[0-9a-f]{64}$")

@@ -16,7 +16,6 @@ from typing import Annotated, Final, Literal
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     StrictInt,
@@ -25,7 +24,9 @@ from pydantic import (
 )
 from stdnum.nl import bsn as stdnum_bsn
 
+from topmatch.bounds import CleanInput
 from topmatch.vocabulary import ContractType
+from topmatch.wiretext import FreeText
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 EntryId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -78,7 +79,7 @@ Reference = Annotated[
 ENTRY_FORMAT: Final = "topmatch.ledger-entry/1"
 
 
-class Strict(BaseModel):
+class Strict(CleanInput):
     # strict: an entry is validated from its JSON text, where "24" is not a number and a
     # number is not a date; what an independent verifier with the JSON Schema refuses, we
     # refuse too.
@@ -135,7 +136,7 @@ class EntryBody(Strict):
     currency: Literal["EUR"] = "EUR"
     agreement: AgreementRef | None = None
     placement: PlacementFacts | None = None
-    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    reason: Annotated[str, FreeText(max_length=500)] | None = None
     statement_sha256: Sha256 | None = None
     period: PeriodName | None = None
     handover: HandoverFacts | None = None

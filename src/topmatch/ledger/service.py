@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
+from topmatch import wiretext
 from topmatch.errors import ConflictError, InputError, NotFoundError, input_error
 from topmatch.ledger import canonical, merkle, note
 from topmatch.ledger.keybook import KeyBook
@@ -41,14 +42,28 @@ class Appended:
     created: bool
 
 
+def _scrubbed(entry: EntryBody, signed: Mapping[str, Any]) -> None:
+    """Refuse an entry whose free text the wire gate had to scrub: it was signed with
+    personal data in it, and we would keep and countersign that for good."""
+    fields = wiretext.unscrubbed(entry, signed)
+    if fields:
+        raise InputError(
+            f"the entry's {fields[0]} holds personal data (a name, number, address or date); "
+            "it must be scrubbed before the entry is signed",
+            field=fields[0],
+        )
+
+
 def body_of(data: Mapping[str, Any]) -> EntryBody:
     """The entry's fields (signatures aside), validated, or InputError naming the field."""
     try:
-        return EntryBody.model_validate_json(
+        entry = EntryBody.model_validate_json(
             json.dumps({k: v for k, v in data.items() if k != "signatures"})
         )
     except ValidationError as e:
         raise input_error(e, "not a valid ledger entry") from e
+    _scrubbed(entry, data)
+    return entry
 
 
 def check_entry(
@@ -59,6 +74,7 @@ def check_entry(
         entry = SignedEntry.model_validate_json(json.dumps(dict(signed)))
     except ValidationError as e:
         raise input_error(e, "not a valid ledger entry") from e
+    _scrubbed(entry, signed)
     if me not in entry.parties:
         raise InputError(
             f"the entry names {entry.payer} and {entry.payee}; this node ({me}) is not a party",

@@ -22,6 +22,7 @@ from topmatch.api.deps import (
 )
 from topmatch.api.errors import problem
 from topmatch.audit import service as audit
+from topmatch.bounds import WholeNumber
 from topmatch.cardbox import service as cardbox
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.errors import (
@@ -80,13 +81,15 @@ def search(
     q: Annotated[str | None, Query(max_length=200, description="free text")] = None,
     place: Annotated[str | None, Query(max_length=100, description="e.g. Waalwijk")] = None,
     radius_km: Annotated[float | None, Query(gt=0, le=300)] = None,
-    hours: Annotated[int | None, Query(ge=1, le=60, description="hours a week available")] = None,
+    hours: Annotated[
+        Annotated[int, WholeNumber(1, 60)] | None, Query(description="hours a week available")
+    ] = None,
     education: EducationLevel | None = None,
     contract_type: Annotated[list[ContractType] | None, Query()] = None,
     occupation: Annotated[str | None, Query(pattern=r"^\d{4}$", description="ISCO-08")] = None,
     skills: Annotated[str | None, Query(max_length=2000, description="comma-separated")] = None,
     type: Literal["vacancy", "baanopening"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(), WholeNumber(1, 100)] = 20,
 ) -> service.SearchResult:
     """Rank every bureau's openings (ours included), each hit with why it matched."""
     request = service.SearchRequest(
@@ -120,7 +123,7 @@ def client_matches(
     now: NowDep,
     _: ConsultantUser,
     vault: Annotated[BsnVault, Depends(_vault)],
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(), WholeNumber(1, 100)] = 20,
 ) -> service.SearchResult:
     """Openings at every bureau for one of our clients, computed here: no peer is asked."""
     client = cardbox.read_client(
@@ -242,7 +245,7 @@ async def candidate_query(
     names: BureauNames,
     actor: ActorDep,
     _: ConsultantUser,
-    max_results: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 10,
+    max_results: Annotated[int, Query(), WholeNumber(1, MAX_RESULTS)] = 10,
 ) -> candidates.CandidateSearch:
     """Ask every active peer at once for anonymised candidates for this vacancy."""
     state = request.app.state

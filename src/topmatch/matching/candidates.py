@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from topmatch import wiretext
 from topmatch.cardbox.models import Client, Employer, Vacancy
 from topmatch.cardbox.validation import ClientStatus
 from topmatch.errors import (
@@ -225,6 +226,13 @@ def anonymise(
     """The only fields of a client that may leave the node, coarsened where they could
     identify someone (region instead of address, age band instead of birth date, month
     instead of day), free labels scrubbed of names."""
+    with wiretext.scrubbing(scrubber):  # the explanation too, of every card-box name
+        return _candidate(client, match=match, handle=handle, scrubber=scrubber, today=today)
+
+
+def _candidate(
+    client: Client, *, match: scoring.Match, handle: str, scrubber: Scrubber, today: date
+) -> AnonymousCandidate:
     level = EducationLevel(client.education_level) if client.education_level else None
     available = client.available_from.replace(day=1) if client.available_from else None
     return AnonymousCandidate(

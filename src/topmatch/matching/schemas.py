@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from topmatch.publishing.schemas import Label, NodeId, OccupationRef, Place, Wire
+from topmatch.bounds import Positive
+from topmatch.publishing.schemas import Label, LabelText, NodeId, OccupationRef, Place, Wire
 from topmatch.vocabulary import ContractType, EducationLevel
+from topmatch.wiretext import FreeText
 
 QueryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
 Handle = Annotated[str, StringConstraints(pattern=r"^c-[A-Za-z0-9_-]{16,64}$")]
@@ -26,8 +28,8 @@ class VacancyProfile(Wire):
     """What the asking bureau looks for: the vacancy as a published summary describes it."""
 
     occupation: OccupationRef
-    skills_required: Annotated[list[Label], Field(max_length=100)] = Field(default_factory=list)
-    skills_nice: Annotated[list[Label], Field(max_length=100)] = Field(default_factory=list)
+    skills_required: Annotated[list[LabelText], Field(max_length=100)] = Field(default_factory=list)
+    skills_nice: Annotated[list[LabelText], Field(max_length=100)] = Field(default_factory=list)
     nlqf: Annotated[int, Field(ge=1, le=8)] | None = None
     hours_min: Annotated[int, Field(ge=0, le=60)]
     hours_max: Annotated[int, Field(ge=0, le=60)]
@@ -55,8 +57,8 @@ class CandidateQuery(Wire):
 class AnonymousCandidate(Wire):
     handle: Handle = Field(description="Valid for this query only; refers to no one elsewhere.")
     score: Annotated[float, Field(ge=0, le=100)]
-    explanation: Annotated[str, StringConstraints(max_length=500)]
-    skills: Annotated[list[Label], Field(max_length=50)] = Field(default_factory=list)
+    explanation: Annotated[str, FreeText(max_length=500)]
+    skills: Annotated[list[LabelText], Field(max_length=50)] = Field(default_factory=list)
     desired_occupations: Annotated[list[OccupationRef], Field(max_length=10)] = Field(
         default_factory=list
     )
@@ -75,7 +77,7 @@ class CandidateAnswer(Wire):
     status: Literal["answered", "too_few"] = Field(
         description="too_few: fewer fitting candidates than the minimum group size; none sent"
     )
-    min_group_size: Annotated[int, Field(ge=1)]
+    min_group_size: Positive
     candidates: Annotated[list[AnonymousCandidate], Field(max_length=MAX_RESULTS)] = Field(
         default_factory=list
     )

@@ -107,6 +107,7 @@ NOT_A_NAME = frozenset(
     }
 )
 _MIN_NAME_LENGTH = 3
+_MAX_PASSES = 4
 
 
 def _fold(text: str) -> str:
@@ -154,6 +155,18 @@ class Scrubber:
         return extended
 
     def scrub(self, text: str, *, max_length: int | None = None) -> str:
+        """``text`` with every pattern and known name replaced, whitespace collapsed, and
+        cut to ``max_length``. Idempotent: scrubbing a scrubbed text changes nothing (a
+        replacement or a cut can expose a new match, so it repeats until nothing changes).
+        """
+        for _ in range(_MAX_PASSES):
+            scrubbed = self._once(text, max_length)
+            if scrubbed == text:
+                break
+            text = scrubbed
+        return text
+
+    def _once(self, text: str, max_length: int | None) -> str:
         for pattern, placeholder in (
             (_EMAIL, "[e-mail]"),
             (_URL, "[link]"),
@@ -167,6 +180,8 @@ class Scrubber:
             text = pattern.sub(placeholder, text)
         text = _WORD.sub(self._name_or_word, text)
         text = re.sub(r"\s+", " ", text).strip()
+        # text stored before control characters were refused must not break publishing
+        text = "".join(c for c in text if unicodedata.category(c) != "Cc")
         if max_length is not None and len(text) > max_length:
             text = text[: max_length - 1].rstrip() + "…"
         return text

@@ -13,24 +13,33 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from topmatch.bounds import CleanInput, Count, Positive
 from topmatch.vocabulary import ContractType, EducationLevel, SbiSection
+from topmatch.wiretext import FreeText
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 SummaryId = Annotated[str, StringConstraints(pattern=r"^[vb]-[0-9a-f]{24}$")]
+#: A place or region name from the geography data: a code list, not free text.
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
+#: An occupation label or a skill: free text, scrubbed (topmatch.wiretext).
+LabelText = Annotated[str, FreeText(max_length=100, min_length=1)]
+ShortText = Annotated[str, FreeText(max_length=200)]
 Hours = Annotated[int, Field(ge=0, le=60)]
 
 MAX_DESCRIPTION = 500
 MAX_PAGE_ITEMS = 500
 
 
-class Wire(BaseModel):
+class Wire(CleanInput, BaseModel):  # BaseModel named so ruff sees a model (RUF012)
+    """Base of every wire model: unknown fields refused, whole numbers within what a database
+    stores (a peer's sequence 2^70 is bad data, not an OverflowError), no control characters
+    in text."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class OccupationRef(Wire):
-    label: Label
+    label: LabelText
     isco08: Annotated[str, StringConstraints(pattern=r"^\d{4}$")] | None = None
     esco_uri: Annotated[str, StringConstraints(max_length=200)] | None = None
 
@@ -46,7 +55,7 @@ class Place(Wire):
 class SummaryBase(Wire):
     id: SummaryId = Field(description="Stable per record; unlinkable to our internal ids.")
     origin: NodeId = Field(description="The node that holds the opening.")
-    version: Annotated[int, Field(ge=1)]
+    version: Positive
     updated_at: datetime
     title: ShortText
     hours_min: Hours
@@ -58,20 +67,20 @@ class SummaryBase(Wire):
 class VacancySummary(SummaryBase):
     type: Literal["vacancy"] = "vacancy"
     occupation: OccupationRef
-    skills_required: Annotated[list[Label], Field(max_length=100)] = []
-    skills_nice: Annotated[list[Label], Field(max_length=100)] = []
+    skills_required: Annotated[list[LabelText], Field(max_length=100)] = []
+    skills_nice: Annotated[list[LabelText], Field(max_length=100)] = []
     education_level: EducationLevel | None = None
     nlqf: Annotated[int, Field(ge=1, le=8)] | None = None
     contract_type: ContractType
     start_date: date | None = None
     closing_date: date | None = None
-    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""
+    description: Annotated[str, FreeText(max_length=MAX_DESCRIPTION)] = ""
 
 
 class BaanopeningSummary(SummaryBase):
     type: Literal["baanopening"] = "baanopening"
     tasks: Annotated[list[ShortText], Field(min_length=1, max_length=50)]
-    suitable_profile: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""
+    suitable_profile: Annotated[str, FreeText(max_length=MAX_DESCRIPTION)] = ""
 
 
 Summary = Annotated[VacancySummary | BaanopeningSummary, Field(discriminator="type")]
@@ -85,18 +94,18 @@ class TombstoneReason(StrEnum):
 
 
 class Upsert(Wire):
-    seq: Annotated[int, Field(ge=1)]
+    seq: Positive
     op: Literal["upsert"] = "upsert"
     summary: Summary
 
 
 class Tombstone(Wire):
-    seq: Annotated[int, Field(ge=1)]
+    seq: Positive
     op: Literal["tombstone"] = "tombstone"
     id: SummaryId
     type: Literal["vacancy", "baanopening"]
     origin: NodeId
-    version: Annotated[int, Field(ge=1)]
+    version: Positive
     reason: TombstoneReason
     at: datetime
 
@@ -109,6 +118,6 @@ class FeedPage(Wire):
 
     format: Literal["topmatch.feed/1"] = "topmatch.feed/1"
     origin: NodeId
-    after: Annotated[int, Field(ge=0)]
+    after: Count
     items: Annotated[list[FeedItem], Field(max_length=MAX_PAGE_ITEMS)]
-    latest_seq: Annotated[int, Field(ge=0, description="The feed's newest sequence number.")]
+    latest_seq: Count = Field(description="The feed's newest sequence number.")

@@ -175,6 +175,7 @@ def list_introductions(session: SessionDep, _: ConsultantUser) -> list[Introduct
 def decide(
     introduction_id: str,
     data: DecisionIn,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     peers: PeersDep,
@@ -193,6 +194,7 @@ def decide(
         accept=data.accept,
         client_consents=data.client_consents,
         reason=data.reason,
+        secret=request.app.state.publisher.secret,
         actor=actor,
         peer=peers.get(row.peer),
         outgoing=service.outgoing(settings),

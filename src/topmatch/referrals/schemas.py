@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from topmatch.bounds import CleanInput, Count
 from topmatch.federation.models import OutboxMessage
 from topmatch.matching.schemas import AnonymousCandidate, Handle, VacancyProfile
 from topmatch.publishing.schemas import SummaryId, Wire
 from topmatch.referrals.models import Introduction
+from topmatch.wiretext import FreeText
 
 IntroductionId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Kind = Literal["client_for_opening", "candidate_for_vacancy"]
@@ -26,7 +28,7 @@ class IntroductionRequest(Wire):
     handle: Handle | None = None
     client: AnonymousCandidate | None = None
     vacancy: VacancyProfile | None = None
-    note: Annotated[str, StringConstraints(max_length=500)] = ""
+    note: Annotated[str, FreeText(max_length=500)] = ""
 
     @model_validator(mode="after")
     def _shape(self) -> IntroductionRequest:
@@ -40,7 +42,7 @@ class IntroductionRequest(Wire):
 class IntroductionDecision(Wire):
     id: IntroductionId
     decision: Literal["accepted", "declined"]
-    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    reason: Annotated[str, FreeText(max_length=500)] = ""
 
 
 class Handover(Wire):
@@ -49,13 +51,13 @@ class Handover(Wire):
     id: IntroductionId
     part: Literal["client", "employer"]
     sealed: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/=]{40,20000}$")]
-    size: Annotated[int, Field(ge=0)] = 0
+    size: Count = 0
 
 
 # --- for our consultants (API and web app) ---------------------------------------------
 
 
-class NewIntroduction(BaseModel):
+class NewIntroduction(CleanInput):
     """A consultant's request for an introduction (API body and web form)."""
 
     peer: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -67,7 +69,7 @@ class NewIntroduction(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(CleanInput):
     accept: bool
     client_consents: bool = False
     reason: str = Field(default="", max_length=500)

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from topmatch import wiretext
 from topmatch.audit import service as audit
 from topmatch.audit.service import Actor
 from topmatch.cardbox.models import Client, Employer, Vacancy
@@ -120,13 +121,10 @@ def client_for_opening(
         entity_id=client_id,
         detail={"introduction": row.id},
     )
-    return row, IntroductionRequest(
-        id=row.id,
-        kind="client_for_opening",
-        summary_id=summary_id,
-        client=profile,
-        note=scrubber.scrub(note, max_length=500),
-    )
+    with wiretext.scrubbing(scrubber):  # the note is scrubbed of every card-box name
+        return row, IntroductionRequest(
+            id=row.id, kind="client_for_opening", summary_id=summary_id, client=profile, note=note
+        )
 
 
 def candidate_for_vacancy(
@@ -162,13 +160,10 @@ def candidate_for_vacancy(
         created_at=now,
         updated_at=now,
     )
-    return row, IntroductionRequest(
-        id=row.id,
-        kind="candidate_for_vacancy",
-        handle=handle,
-        vacancy=profile,
-        note=scrubber.scrub(note, max_length=500),
-    )
+    with wiretext.scrubbing(scrubber):
+        return row, IntroductionRequest(
+            id=row.id, kind="candidate_for_vacancy", handle=handle, vacancy=profile, note=note
+        )
 
 
 # --- responder -------------------------------------------------------------------------
@@ -227,9 +222,12 @@ def decide(
     client_consents: bool,
     actor: Actor,
     now: datetime,
+    scrubber: Scrubber,
     reason: str = "",
 ) -> tuple[Introduction, IntroductionDecision]:
-    """The responder's consultant accepts or declines."""
+    """The responder's consultant accepts or declines. The reason goes to the other bureau,
+    scrubbed of patterns and of every name in our card-box (``scrubber``), whether or not
+    the client it names is part of this introduction."""
     row = _get(session, introduction_id)
     if row.role != "responder":
         raise PermissionDeniedError("only the bureau that was asked can accept or decline")
@@ -252,9 +250,10 @@ def decide(
         entity_id=row.id,
         detail={"state": row.state},
     )
-    return row, IntroductionDecision(
-        id=row.id, decision="accepted" if accept else "declined", reason=reason
-    )
+    with wiretext.scrubbing(scrubber):
+        return row, IntroductionDecision(
+            id=row.id, decision="accepted" if accept else "declined", reason=reason
+        )
 
 
 def receive_decision(
@@ -589,12 +588,14 @@ def decide_and_tell(
     accept: bool,
     client_consents: bool,
     reason: str,
+    secret: bytes,
     actor: Actor,
     peer: PeerDescriptor,
     outgoing: Outgoing,
     now: datetime,
 ) -> Introduction:
-    """Decide (:func:`decide`) and queue the decision, then, if accepted, our sealed part."""
+    """Decide (:func:`decide`, the reason scrubbed with our publishing ``secret``) and
+    queue the decision, then, if accepted, our sealed part."""
     row, decision = decide(
         session,
         introduction_id=introduction_id,
@@ -602,6 +603,7 @@ def decide_and_tell(
         client_consents=client_consents,
         actor=actor,
         now=now,
+        scrubber=publishing.scrubber_for(session, secret),
         reason=reason,
     )
     if row.peer != peer.node_id:

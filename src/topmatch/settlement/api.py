@@ -20,6 +20,7 @@ from topmatch import db
 from topmatch.accounts.models import Role
 from topmatch.accounts.models import User as Account
 from topmatch.api.deps import AdminUser, ConsultantUser, NowDep, SessionDep, SettingsDep, require
+from topmatch.bounds import CleanInput
 from topmatch.errors import InputError, NotFoundError
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
@@ -334,7 +335,7 @@ NodeIdField = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 ReferenceField = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 
 
-class HandoverProposal(BaseModel):
+class HandoverProposal(CleanInput):
     """A client handed over horizontally to (or from) another bureau, recorded by the
     bureau that pays for it under the fee agreement."""
 
@@ -345,7 +346,7 @@ class HandoverProposal(BaseModel):
     handed_over_on: date
 
 
-class LicenceProposal(BaseModel):
+class LicenceProposal(CleanInput):
     """Participants we trained with a method another bureau sells (we pay its owner)."""
 
     counterparty: NodeIdField

@@ -13,7 +13,9 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
+from topmatch.bounds import CleanInput
 from topmatch.vocabulary import ContractType
+from topmatch.wiretext import FreeText
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -38,7 +40,7 @@ LineType = Literal[
 ]
 
 
-class Strict(BaseModel):
+class Strict(CleanInput, BaseModel):  # BaseModel named so ruff sees a model (RUF012)
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
@@ -64,7 +66,7 @@ class Licence(Strict):
     """A training method one bureau sells to the others, priced per participant."""
 
     method: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    title: Annotated[str, FreeText(max_length=200, min_length=1)]
     owner: NodeId
     fee_cents_per_participant: Cents
 
@@ -78,7 +80,7 @@ class FeeAgreement(Strict):
 
     format: Literal["topmatch.fee-agreement/1"]
     version: Version
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    title: Annotated[str, FreeText(max_length=200, min_length=1)]
     valid_from: date
     valid_to: date | None = None
     currency: Literal["EUR"] = "EUR"
@@ -159,7 +161,7 @@ class Line(Strict):
     amount_cents: SignedCents = Field(description="excluding VAT; negative for a reversal")
     vat_cents: SignedCents
     total_cents: SignedCents
-    note: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+    note: Annotated[str, FreeText(max_length=200)] | None = Field(
         default=None, description="why the line is here, e.g. a reversal or a released dispute"
     )
 
@@ -246,7 +248,7 @@ class Position(Strict):
 class Payment(Strict):
     payer: NodeId
     payee: NodeId
-    amount_cents: Annotated[StrictInt, Field(gt=0)]
+    amount_cents: Annotated[StrictInt, Field(gt=0, le=10**15)]
 
 
 class NettingProposal(Strict):
@@ -258,7 +260,7 @@ class NettingProposal(Strict):
     positions: list[Position]
     payments: list[Payment]
     method: Literal["exact", "greedy"]
-    gross_cents: Annotated[StrictInt, Field(ge=0)] = Field(
+    gross_cents: Annotated[StrictInt, Field(ge=0, le=10**15)] = Field(
         description="what the bilateral nets would move without netting"
     )
-    moved_cents: Annotated[StrictInt, Field(ge=0)]
+    moved_cents: Annotated[StrictInt, Field(ge=0, le=10**15)]

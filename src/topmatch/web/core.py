@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cache, partial
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse
@@ -169,13 +171,67 @@ ConsultantPage = Annotated[User, Depends(page_for(Role.consultant, Role.admin))]
 
 
 def check_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
-    """Every form post names the session's CSRF token (constant-time comparison)."""
+    """Every form post comes from this node's own pages (Origin or Referer, when given) and
+    names the session's CSRF token (constant-time comparison)."""
+    if origin := cross_site(request):
+        raise PermissionDeniedError(
+            f"the form is outdated or came from another site: reload (posted from {origin})"
+        )
     token = session_token(request) or ""
     if not token or not hmac.compare_digest(csrf, csrf_token(request, token)):
         raise PermissionDeniedError("the form is outdated or came from another site: reload")
 
 
 CsrfChecked = Annotated[None, Depends(check_csrf)]
+
+
+# --- signing in: before there is a session ------------------------------------------------
+# The sign-in form has no session to bind its CSRF token to, so a pre-session cookie takes
+# that place: a random value set with the form (HttpOnly, SameSite=Strict), and the form's
+# token is an HMAC of it. A page on another site can neither read the cookie nor compute
+# the token, so it cannot sign a visitor in under its own token ("login CSRF"). The Origin
+# (or Referer) header must name this node as well.
+
+PRE_SESSION_COOKIE = "topmatch_voorsessie"
+SIGN_IN_FORM_SECONDS = 3600
+
+
+def pre_session(request: Request) -> str:
+    """The visitor's pre-session value: the cookie's, or a new one to set."""
+    return request.cookies.get(PRE_SESSION_COOKIE) or secrets.token_urlsafe(24)
+
+
+def sign_in_token(request: Request, pre: str) -> str:
+    return hmac.new(_secret(request), b"sign-in " + pre.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def sign_in_token_ok(request: Request, csrf: str) -> bool:
+    pre = request.cookies.get(PRE_SESSION_COOKIE)
+    return bool(pre) and hmac.compare_digest(csrf, sign_in_token(request, pre or ""))
+
+
+def own_origins(request: Request) -> set[str]:
+    """The origins this node is reached at: the one asked for, and the public URL's."""
+    origins = {f"{request.url.scheme}://{request.url.netloc}"}
+    public = str(request.app.state.settings.public_url or "")
+    if public:
+        parsed = urlsplit(public)
+        origins.add(f"{parsed.scheme}://{parsed.netloc}")
+    return origins
+
+
+def cross_site(request: Request) -> str | None:
+    """The other site a post came from (by its Origin, else its Referer), or None.
+
+    A request with neither header (curl, a script) is not a browser's cross-site post; the
+    CSRF token still applies to it."""
+    origin = request.headers.get("origin")
+    if origin is None and (referer := request.headers.get("referer")):
+        parsed = urlsplit(referer)
+        origin = f"{parsed.scheme}://{parsed.netloc}"
+    if origin is None or origin in own_origins(request):
+        return None
+    return origin
 
 
 def render(

@@ -109,6 +109,10 @@ TYPE_MESSAGES: dict[str, str] = {
     "url_type": WEB_ADDRESS,
     "url_scheme": WEB_ADDRESS,
     "extra_forbidden": N_("This field is not expected here."),
+    "int_range": N_("Enter a whole number from %(lo)s to %(hi)s."),
+    "control_characters": N_(
+        "Remove the control characters (such as an invisible NUL character) from this text."
+    ),
 }
 
 #: ``string_pattern_mismatch`` says more when the pattern is one of the card-box's own.

@@ -244,6 +244,7 @@ async def record_decision(
                 accept=accept,
                 client_consents=client_consents,
                 reason=reason,
+                secret=state.publisher.secret,
                 actor=Actor(name=user.name),
                 peer=state.peers.get(row.peer),
                 outgoing=referrals.outgoing(state.settings),

@@ -32,6 +32,7 @@ from topmatch import db
 from topmatch.accounts.models import Role, User
 from topmatch.api.publish import publish
 from topmatch.audit.service import Actor
+from topmatch.bounds import WholeNumber
 from topmatch.cardbox import service as cardbox
 from topmatch.cardbox.schemas import (
     BaanopeningPublic,
@@ -86,7 +87,7 @@ def publish_vacancy(
     user: WebUser,
     _csrf: CsrfChecked,
     published: Annotated[bool, Form()],
-    version: Annotated[int, Form(ge=1)],
+    version: Annotated[int, Form(), WholeNumber(1)],
 ) -> Response:
     return _set_published(request, user, "vacancy", vacancy_id, published, version)
 
@@ -98,7 +99,7 @@ def publish_baanopening(
     user: WebUser,
     _csrf: CsrfChecked,
     published: Annotated[bool, Form()],
-    version: Annotated[int, Form(ge=1)],
+    version: Annotated[int, Form(), WholeNumber(1)],
 ) -> Response:
     return _set_published(request, user, "baanopening", baanopening_id, published, version)
 

@@ -12,21 +12,34 @@ from pydantic import ValidationError
 from topmatch import db
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
-from topmatch.errors import AuthenticationError, InputError, TopmatchError
+from topmatch.errors import (
+    AuthenticationError,
+    InputError,
+    PermissionDeniedError,
+    TopmatchError,
+)
 from topmatch.matching import service as matching
 from topmatch.matching.api import BureauNames, Visible
 from topmatch.vocabulary import ContractType, EducationLevel
 from topmatch.web import i18n
 from topmatch.web.core import (
     LANGUAGE_COOKIE,
+    PRE_SESSION_COOKIE,
     SESSION_COOKIE,
     SESSION_SECONDS,
+    SIGN_IN_FORM_SECONDS,
     CsrfChecked,
     WebUser,
+    cross_site,
     error_page,
+    language_of,
+    pre_session,
     render,
     requires,
+    sign_in_token,
+    sign_in_token_ok,
 )
+from topmatch.web.forms import N_
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,7 +67,34 @@ def sign_in_form(
     request: Request,
     next: Annotated[str, Query(max_length=500)] = "/",
 ) -> HTMLResponse:
-    return render(request, "login.html", {"next": _local(next), "problem": None})
+    return _sign_in_page(request, next)
+
+
+def _sign_in_page(
+    request: Request, next: str, problem: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """The sign-in form, with its CSRF token bound to the visitor's pre-session cookie."""
+    pre = pre_session(request)
+    context = {
+        "next": _local(next),
+        "problem": problem,
+        "sign_in_csrf": sign_in_token(request, pre),
+    }
+    response = render(request, "login.html", context, status_code=status_code)
+    response.set_cookie(
+        PRE_SESSION_COOKIE,
+        pre,
+        max_age=SIGN_IN_FORM_SECONDS,
+        httponly=True,
+        secure=_secure(request),
+        samesite="strict",
+    )
+    return response
+
+
+CROSS_SITE = N_(
+    "This sign-in came from another website (%(origin)s). Sign in on this node's own page."
+)
 
 
 @router.post("/inloggen", response_model=None)
@@ -62,15 +102,24 @@ def sign_in(
     request: Request,
     token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Exchange the token an admin handed out for a session cookie."""
+    """Exchange the token an admin handed out for a session cookie.
+
+    Refused before the token is looked at: a post from another site (Origin or Referer),
+    and a form without this visitor's sign-in token (expired, or not from our page)."""
+    if (origin := cross_site(request)) is not None:
+        error = PermissionDeniedError(f"sign-in posted from another site: {origin}")
+        gettext = i18n.translations(language_of(request)).gettext
+        message = gettext(CROSS_SITE) % {"origin": origin}
+        return error_page(request, error, user=None, message=message, detail=error.diagnostics())
+    if not sign_in_token_ok(request, csrf):
+        return _sign_in_page(request, next, problem="expired", status_code=403)
     try:
         with db.transaction(request.app.state.engine) as session:
             accounts.authenticate(session=session, token=token.strip())
     except AuthenticationError:
-        return render(
-            request, "login.html", {"next": _local(next), "problem": "unknown"}, status_code=401
-        )
+        return _sign_in_page(request, next, problem="unknown", status_code=401)
     response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

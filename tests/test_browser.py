@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,17 @@ def _consenting_client_with_match(node: demo.DemoNode, peer: demo.DemoNode) -> t
     return client["id"], hit["opening"]["id"]
 
 
+def _reload_until(page: Any, selector: str, tries: int = 50) -> None:
+    """Messages between nodes go through the outbox, right after the sender's commit: the
+    other node's page shows them a moment later."""
+    for _ in range(tries):
+        if page.locator(selector).count():
+            return
+        time.sleep(0.2)
+        page.reload()
+    raise AssertionError(f"{selector} did not appear on {page.url}")
+
+
 def test_introduce_accept_place_and_settle(federation: list[demo.DemoNode], browser: Any) -> None:
     """The consultant's whole path across two bureaus, and finance's statement."""
     werkpad, baanbrekers, _ = federation
@@ -136,6 +148,7 @@ def test_introduce_accept_place_and_settle(federation: list[demo.DemoNode], brow
     # Baanbrekers: the anonymised request, accepted in one click.
     theirs = _page(browser, baanbrekers)
     theirs.goto(f"{baanbrekers.url}/voorstellen")
+    _reload_until(theirs, "form[action$='/besluit']")  # delivered after werkpad's commit
     _shot(theirs, "voorstellen-inkomend")
     _accessible(theirs, "introductions (incoming)")
     accept = theirs.locator("form[action$='/besluit']:has(input[name=accept][value=true])").first
@@ -145,6 +158,7 @@ def test_introduce_accept_place_and_settle(federation: list[demo.DemoNode], brow
 
     # Werkpad: confirm the placement; both bureaus sign it.
     ours.goto(f"{werkpad.url}/voorstellen")
+    _reload_until(ours, "details:has(form[action$='/plaatsing'])")  # the decision arrived
     placement = ours.locator("details:has(form[action$='/plaatsing'])").first
     placement.locator("summary").click()
     placement.get_by_label("Startdatum").fill("2026-11-02")

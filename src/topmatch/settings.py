@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         description="auto: the one process that holds the database's worker lock runs the "
         "sync worker; never: this process only serves requests (run `topmatch worker`).",
     )
+    outbox_horizon_days: float = Field(
+        default=7,
+        gt=0,
+        le=90,
+        description="How long the outbox keeps trying to deliver a message to a peer before "
+        "it marks the message failed and raises an alarm (docs/adr/0013-outbox.md).",
+    )
     max_peer_response_bytes: int = Field(default=5_000_000, ge=10_000, le=500_000_000)
     candidate_deadline_seconds: float = Field(
         default=2.0, gt=0, le=60, description="How long a candidate query waits for peers."

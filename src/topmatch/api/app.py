@@ -30,7 +30,7 @@ from topmatch.cardbox.crypto import BsnVault
 from topmatch.clock import Clock, shifted_clock
 from topmatch.errors import ConfigurationError
 from topmatch.federation import api as federation_api
-from topmatch.federation import replication
+from topmatch.federation import outbox, replication
 from topmatch.federation.inbound import SignResponses
 from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient, SignatureAuth, describe_peer_problem
@@ -45,6 +45,7 @@ from topmatch.matching import candidates
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher, derive_publishing_secret
 from topmatch.referrals import api as referrals_api
+from topmatch.referrals import service as referrals_service
 from topmatch.settings import Settings, load_settings
 from topmatch.settlement import api as settlement_api
 from topmatch.settlement import exchange
@@ -64,6 +65,14 @@ class Health(BaseModel):
     status: str
     node_id: str
     version: str
+
+
+class OutboxAttempt(BaseModel):
+    message_id: str
+    peer: str
+    kind: str
+    state: str
+    detail: str | None
 
 
 class Me(BaseModel):
@@ -115,6 +124,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
                 clock=clock,
                 max_response_bytes=settings.max_peer_response_bytes,
                 deadline_seconds=settings.peer_deadline_seconds,
+            )
+            app.state.courier = outbox.Courier(
+                engine=engine,
+                client=app.state.peer_client,
+                registry=registry,
+                clock=clock,
+                on_delivered=referrals_service.ON_DELIVERED,
             )
             stop = asyncio.Event()
             worker = None
@@ -183,6 +199,26 @@ def _node_routes(app: FastAPI, node_id: str) -> None:
     async def run_ledger_round(_: AdminUser) -> list[flows.WitnessResult]:
         """Resend pending proposals and witness every peer now (admin)."""
         return await ledger_round(app)
+
+    @app.post("/api/v1/outbox/deliver", tags=["node"])
+    async def deliver_outbox_now(_: AdminUser) -> list[OutboxAttempt]:
+        """Deliver every due message in the outbox now (admin); the worker does this
+        every round (docs/adr/0013-outbox.md)."""
+        return [OutboxAttempt(**vars(d)) for d in await deliver_outbox(app)]
+
+    @app.get("/api/v1/outbox/failed", tags=["node"])
+    def failed_messages(session: SessionDep, _: AdminUser) -> list[OutboxAttempt]:
+        """The alarm: messages the outbox gave up on (past the horizon, or refused)."""
+        return [
+            OutboxAttempt(
+                message_id=m.message_id,
+                peer=m.peer,
+                kind=m.kind,
+                state=m.state,
+                detail=m.last_error,
+            )
+            for m in outbox.failed(session)
+        ]
 
     @app.get("/api/v1/audit", tags=["node"])
     def audit_events(
@@ -253,6 +289,7 @@ async def sync_round(app: FastAPI) -> None:
     budget = settings.peer_round_seconds
     try:
         async with asyncio.timeout(budget * ROUND_PHASES):
+            await deliver_outbox(app)
             await run_in_threadpool(refresh_own, state.engine, state.publisher, state.clock())
             results = await replication.sync_all(
                 peers=state.peers.active(),
@@ -274,6 +311,20 @@ async def sync_round(app: FastAPI) -> None:
             budget * ROUND_PHASES,
             ROUND_PHASES,
         )
+
+
+async def deliver_outbox(app: FastAPI) -> list[outbox.Delivery]:
+    """The outbox's delivery step (every peer's queue at once), within one
+    ``peer_round_seconds``; what is cut off is claimed until its lease ends, then retried."""
+    budget = app.state.settings.peer_round_seconds
+    try:
+        async with asyncio.timeout(budget):
+            done = await outbox.deliver(app.state.courier)
+    except TimeoutError:
+        log.warning("outbox delivery stopped after %g s; the rest waits for the next round", budget)
+        return []
+    app.state.metrics.peer_failures("outbox", sum(d.state in {"queued", "failed"} for d in done))
+    return done
 
 
 async def _finish(worker: asyncio.Task[None], grace: float = 30) -> None:

@@ -19,6 +19,8 @@ from topmatch.audit.service import Actor
 from topmatch.bounds import MAX_DB_INT
 from topmatch.clock import Clock
 from topmatch.errors import InputError
+from topmatch.federation.outbox import Courier
+from topmatch.federation.peers import PeerRegistry
 from topmatch.settings import Settings
 
 
@@ -114,3 +116,30 @@ def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
 
 
 IfMatchDep = Annotated[int | None, Depends(if_match)]
+
+
+def get_courier(request: Request) -> Courier:
+    """The outbox's delivery step, as the app built it (docs/adr/0013-outbox.md)."""
+    courier: Courier = request.app.state.courier
+    return courier
+
+
+CourierDep = Annotated[Courier, Depends(get_courier)]
+
+
+def get_peers(request: Request) -> PeerRegistry:
+    registry: PeerRegistry = request.app.state.peers
+    return registry
+
+
+PeersDep = Annotated[PeerRegistry, Depends(get_peers)]
+
+
+def idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
+) -> str | None:
+    """The client's key for a request it may send again: the same key, the same result."""
+    return key or None
+
+
+IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]

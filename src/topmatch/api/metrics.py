@@ -20,7 +20,7 @@ Labels never carry a raw path, a query string or a body: a route is its template
         inbound:  the code of the refusal on a /federation path (missing_signature,
                   malformed_signature, stale_signature, digest_mismatch, bad_signature,
                   unknown_key (also a suspended peer), replayed_nonce, rate_limited, ...)
-        outbound: feed_sync, fee_agreements, ledger_proposal, witness
+        outbound: feed_sync, fee_agreements, ledger_proposal, witness, outbox
     topmatch_peer_sync_lag_seconds{peer}      now minus the peer's last successful sync
     topmatch_peer_sync_failures{peer}         failed syncs in a row
     topmatch_peer_state{peer, state}          1 for the peer's state (reachable, lagging,
@@ -28,6 +28,7 @@ Labels never carry a raw path, a query string or a body: a route is its template
     topmatch_peer_circuit_open{peer}          1 while the peer's circuit breaker is not closed
     topmatch_ledger_entries                   entries in our ledger log
     topmatch_witness_alarms                   alarms raised about peers' logs
+    topmatch_outbox_messages{state}           messages to peers in the outbox, by state
     topmatch_database_up                      1 if the gauges above could be read
 """
 
@@ -64,7 +65,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from topmatch import logs
 from topmatch.clock import Clock
 from topmatch.errors import AuthenticationError, TopmatchError
-from topmatch.federation import status
+from topmatch.federation import outbox, status
 from topmatch.federation.breaker import CircuitState
 from topmatch.federation.models import PeerSyncState
 from topmatch.federation.peers import PeerRegistry
@@ -188,6 +189,7 @@ class DatabaseCollector:
         circuits: GaugeMetricFamily,
         entries: GaugeMetricFamily,
         alarms: GaugeMetricFamily,
+        messages: GaugeMetricFamily,
     ) -> None:
         now = self._clock()
         active = {p.node_id for p in self._peers.active()}
@@ -199,6 +201,9 @@ class DatabaseCollector:
             alarms.add_metric(
                 [], session.exec(select(func.count()).select_from(WitnessAlarm)).one()
             )
+            counted = outbox.counts(session)
+        for message_state in outbox.MessageState:
+            messages.add_metric([message_state.value], counted.get(message_state.value, 0))
         # Only peers we are meant to sync: a suspended or removed peer's lag grows forever.
         for node_id in sorted(active):
             record = records.get(node_id) or PeerSyncState(node_id=node_id)
@@ -248,6 +253,12 @@ def _families() -> list[GaugeMetricFamily]:
         GaugeMetricFamily("topmatch_ledger_entries", "Entries in this node's ledger log."),
         GaugeMetricFamily(
             "topmatch_witness_alarms", "Alarms raised about peers' ledger logs (all time)."
+        ),
+        GaugeMetricFamily(
+            "topmatch_outbox_messages",
+            "Messages to peers in the outbox, by state; failed ones are alarms "
+            "(docs/adr/0013-outbox.md).",
+            labels=["state"],
         ),
         GaugeMetricFamily(
             "topmatch_database_up", "1 if the database gauges could be read at this scrape."

@@ -19,6 +19,7 @@ from topmatch.federation import replication
 from topmatch.matching import candidates
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher
+from topmatch.referrals import service as referrals
 
 
 def get_publisher(request: Request) -> Publisher:
@@ -37,6 +38,7 @@ def erase_client(
     names = cardbox.names_of_client(session=session, client_id=client_id)
     publishing.suppress_names(session=session, publisher=publisher, names=names)
     candidates.forget_client(session=session, client_id=client_id)
+    referrals.forget_client(session, client_id=client_id)  # no handover after erasure
     cardbox.erase_client(session=session, client_id=client_id, actor=actor, now=now)
     publish_all(session=session, publisher=publisher, now=now)
 

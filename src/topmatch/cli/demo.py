@@ -56,7 +56,7 @@ BUREAUS = (
     ("baanbrekers", "Baanbrekers Tilburg", 2014),
     ("stapverder", "Stap Verder Zwolle", 2015),
 )
-HTTP_OK = {200, 201}
+HTTP_OK = {200, 201, 202}
 MARKER = ".topmatch-demo"  # only a folder holding this file is ever wiped
 TOKENS_FILE = "tokens.txt"
 DEFAULT_DIR = Path(".topmatch-demo")
@@ -526,7 +526,8 @@ class Walk:
                 "note": "Gemotiveerde kandidaat, kan snel starten.",
             },
         )
-        intro_id = sent["introduction"]["id"]
+        intro_id = sent["id"]  # queued; delivered right after the commit (the outbox)
+        self._wait_for_request(theirs, intro_id)
         theirs.post(f"/api/v1/introductions/{intro_id}/decision", {"accept": True})
         contact = self._wait_for_handover(theirs, intro_id)
         if not quiet:
@@ -564,6 +565,14 @@ class Walk:
                 f"geen cliënt van {ours.node_id} past bij een vacature van {theirs.node_id}"
             )
         return fallback
+
+    def _wait_for_request(self, theirs: DemoNode, intro_id: str) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if any(i["id"] == intro_id for i in theirs.get("/api/v1/introductions")):
+                return
+            time.sleep(0.3)
+        raise DemoError(f"voorstel {intro_id} kwam niet aan bij {theirs.node_id}")
 
     def _wait_for_handover(self, theirs: DemoNode, intro_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + 30

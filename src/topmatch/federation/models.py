@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
 from topmatch.dbtypes import UtcDateTime
@@ -92,3 +92,41 @@ class PeerSyncState(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     # The circuit breaker's state (topmatch.federation.breaker): closed, open, half_open.
     circuit: str = Field(default="closed", max_length=10)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message this node sends a peer on its own initiative (docs/adr/0013-outbox.md).
+
+    Written in the same transaction as the state change that causes it; the delivery
+    worker sends it. ``seq`` orders each peer's queue (first in, first out);
+    ``message_id`` travels with the message (signed, in the target URI) so that the
+    receiver applies it once however often it arrives.
+    """
+
+    __tablename__ = "federation_outbox"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=32, unique=True)
+    peer: str = Field(max_length=63, index=True)
+    kind: str = Field(max_length=40, description="e.g. introduction.request")
+    path: str = Field(max_length=300)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    reference: str | None = Field(default=None, max_length=64, index=True)
+    state: str = Field(max_length=12, index=True, description="queued, sent, delivered, ...")
+    attempts: int = 0
+    created_at: datetime = Field(sa_type=UtcDateTime(), nullable=False)
+    expires_at: datetime = Field(sa_type=UtcDateTime(), nullable=False)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ReceivedMessage(SQLModel, table=True):
+    """A peer's message that we applied: a second copy of it is answered, not applied."""
+
+    __tablename__ = "federation_received"
+
+    peer: str = Field(primary_key=True, max_length=63)
+    message_id: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(max_length=40)
+    received_at: datetime = Field(sa_type=UtcDateTime(), nullable=False)

@@ -1,26 +1,42 @@
-"""Introduction endpoints: node to node, and for our consultants."""
+"""Introduction endpoints: node to node, and for our consultants.
+
+Thin routers over :mod:`topmatch.referrals.service`. Nothing here calls a peer: a use case
+records its change and queues its messages in the outbox in one transaction
+(:mod:`topmatch.federation.outbox`); after the commit a background task kicks a delivery
+attempt, and the worker keeps trying (docs/adr/0013-outbox.md).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
-from pydantic import BaseModel, Field, ValidationError
-from sqlmodel import col, select
-from starlette.concurrency import run_in_threadpool
+from pydantic import ValidationError
 
-from topmatch import db
-from topmatch.api.deps import ActorDep, ConsultantUser, NowDep, SessionDep, SettingsDep
-from topmatch.bounds import CleanInput
-from topmatch.errors import InputError, PeerError, input_error
-from topmatch.federation.inbound import VerifiedPeer
-from topmatch.federation.peers import PeerRegistry
+from topmatch.api.deps import (
+    ActorDep,
+    ConsultantUser,
+    CourierDep,
+    IdempotencyKeyDep,
+    NowDep,
+    PeersDep,
+    SessionDep,
+    SettingsDep,
+)
+from topmatch.errors import InputError, input_error
+from topmatch.federation import outbox
+from topmatch.federation.inbound import VerifiedPeer, VerifiedRequest
 from topmatch.identity import service as identity
-from topmatch.publishing import service as publishing
 from topmatch.referrals import service
 from topmatch.referrals.models import Introduction
-from topmatch.referrals.schemas import Handover, IntroductionDecision, IntroductionRequest
-from topmatch.settings import Settings
+from topmatch.referrals.schemas import (
+    DecisionIn,
+    Handover,
+    IntroductionDecision,
+    IntroductionPublic,
+    IntroductionRequest,
+    NewIntroduction,
+)
 
 peer_router = APIRouter(prefix="/federation/v1/introductions", tags=["federation (node to node)"])
 router = APIRouter(prefix="/api/v1/introductions", tags=["introductions"])
@@ -33,89 +49,33 @@ def _parse(model: type[Any], body: bytes) -> Any:
         raise input_error(e, "not a valid message") from e
 
 
-class IntroductionPublic(BaseModel):
-    id: str
-    peer: str
-    role: str
-    kind: str
-    state: str
-    summary_id: str | None
-    handle: str | None
-    client_id: str | None
-    vacancy_id: str | None
-    profile: dict[str, Any]
-    handover_received: bool
-    handover_sent: bool
+# --- node to node ----------------------------------------------------------------------
 
 
-def public(row: Introduction) -> IntroductionPublic:
-    """The API's view of one introduction (the web app shows the same)."""
-    return IntroductionPublic(
-        id=row.id,
-        peer=row.peer,
-        role=row.role,
-        kind=row.kind,
-        state=row.state,
-        summary_id=row.summary_id,
-        handle=row.handle,
-        client_id=row.client_id,
-        vacancy_id=row.vacancy_id,
-        profile=row.profile,
-        handover_received=row.handover_in is not None,
-        handover_sent=row.handover_sent,
-    )
-
-
-async def _send(state: Any, peer_id: str, path: str, body: bytes) -> str | None:
-    registry: PeerRegistry = state.peers
-    try:
-        response = await state.peer_client.call(registry.get(peer_id), "POST", path, json_body=body)
-    except PeerError as e:
-        return e.diagnostics()
-    if response.status != 200:  # noqa: PLR2004
-        return f"HTTP {response.status}: {response.body[:300].decode(errors='replace')}"
+def _message_id(peer: VerifiedRequest) -> str | None:
+    """The message id the sender signed into the target URI (``?message_id=``)."""
+    query = peer.target_uri.partition("?")[2]
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name == outbox.MESSAGE_ID_PARAM and len(value) <= 32:  # noqa: PLR2004
+            return value
     return None
 
 
-async def _hand_over(state: Any, settings: Settings, introduction_id: str) -> str | None:
-    """Seal our part to the peer and send it."""
-
-    def seal() -> tuple[str, Handover]:
-        with db.transaction(state.engine) as session:
-            row = session.get(Introduction, introduction_id)
-            assert row is not None  # noqa: S101
-            return row.peer, service.seal_our_part(
-                session,
-                row,
-                me=settings.node_id or "",
-                peer=state.peers.get(row.peer),
-            )
-
-    peer_id, handover = await run_in_threadpool(seal)
-    error = await _send(
-        state,
-        peer_id,
-        f"/federation/v1/introductions/{introduction_id}/handover",
-        handover.model_dump_json().encode(),
-    )
-    if error is None:  # only what arrived counts as handed over
-
-        def mark() -> None:
-            with db.transaction(state.engine) as session:
-                service.mark_handed_over(session, introduction_id, now=state.clock())
-
-        await run_in_threadpool(mark)
-    return error
-
-
-# --- node to node ----------------------------------------------------------------------
+def _answer(row: Introduction) -> dict[str, str]:
+    return {"id": row.id, "state": row.state}
 
 
 @peer_router.post("")
 def receive_request(peer: VerifiedPeer, session: SessionDep, now: NowDep) -> dict[str, str]:
     request = _parse(IntroductionRequest, peer.body)
+    message_id = _message_id(peer)
     row = service.receive_request(session, request, peer=peer.peer.node_id, now=now)
-    return {"id": row.id, "state": row.state}
+    if not outbox.already_received(session, peer=peer.peer.node_id, message_id=message_id):
+        outbox.record_received(
+            session, peer=peer.peer.node_id, message_id=message_id, kind=service.REQUEST, now=now
+        )
+    return _answer(row)
 
 
 @peer_router.post("/{introduction_id}/decision")
@@ -124,18 +84,24 @@ def receive_decision(
     peer: VerifiedPeer,
     session: SessionDep,
     now: NowDep,
-    request: Request,
     settings: SettingsDep,
+    courier: CourierDep,
     tasks: BackgroundTasks,
 ) -> dict[str, str]:
     decision = _parse(IntroductionDecision, peer.body)
     if decision.id != introduction_id:
         raise InputError("the decision names another introduction", field="id")
-    row = service.receive_decision(session, decision, peer=peer.peer.node_id, now=now)
-    if row.state == "accepted" and not row.handover_sent:
-        # After this response is sent (and committed): our part, sealed to the peer.
-        tasks.add_task(_hand_over, request.app.state, settings, row.id)
-    return {"id": row.id, "state": row.state}
+    sender, message_id = peer.peer.node_id, _message_id(peer)
+    if outbox.already_received(session, peer=sender, message_id=message_id):
+        return _answer(service.get(session, introduction_id, sender))
+    row = service.decision_received(
+        session, decision, peer=peer.peer, outgoing=service.outgoing(settings), now=now
+    )
+    outbox.record_received(
+        session, peer=sender, message_id=message_id, kind=service.DECISION, now=now
+    )
+    tasks.add_task(outbox.kick, courier, sender)  # our sealed part, once accepted
+    return _answer(row)
 
 
 @peer_router.post("/{introduction_id}/handover")
@@ -149,135 +115,125 @@ def receive_handover(
     handover = _parse(Handover, peer.body)
     if handover.id != introduction_id:
         raise InputError("the handover names another introduction", field="id")
-    row = service.receive_handover(
+    sender, message_id = peer.peer.node_id, _message_id(peer)
+    if outbox.already_received(session, peer=sender, message_id=message_id):
+        return _answer(service.get(session, introduction_id, sender))
+    row = service.handover_received(
         session,
         handover,
-        peer=peer.peer.node_id,
+        peer=sender,
         me=settings.node_id or "",
         key=identity.load_encryption_key(settings),
         now=now,
     )
-    return {"id": row.id, "state": row.state}
+    outbox.record_received(
+        session, peer=sender, message_id=message_id, kind=service.HANDOVER, now=now
+    )
+    return _answer(row)
 
 
 # --- our consultants -------------------------------------------------------------------
 
 
-class NewIntroduction(CleanInput):
-    peer: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
-    kind: Literal["client_for_opening", "candidate_for_vacancy"]
-    summary_id: str | None = None
-    client_id: str | None = None
-    handle: str | None = None
-    vacancy_id: str | None = None
-    note: str = Field(default="", max_length=500)
-
-
-class Sent(BaseModel):
-    introduction: IntroductionPublic
-    delivered: bool
-    error: str | None = None
-
-
-@router.post("", response_model=Sent)
-async def create(
+@router.post("", response_model=IntroductionPublic, status_code=202)
+def create(
     data: NewIntroduction,
     request: Request,
+    session: SessionDep,
     settings: SettingsDep,
+    peers: PeersDep,
+    courier: CourierDep,
     actor: ActorDep,
+    now: NowDep,
+    key: IdempotencyKeyDep,
+    tasks: BackgroundTasks,
     _: ConsultantUser,
-) -> Sent:
-    """Ask another bureau for an introduction, in either direction."""
-    state = request.app.state
-
-    def build() -> tuple[Introduction, IntroductionRequest]:
-        with db.transaction(state.engine) as session:
-            scrubber = publishing.scrubber_for(session, state.publisher.secret)
-            if data.kind == "client_for_opening":
-                if not data.summary_id or not data.client_id:
-                    raise InputError("needs summary_id and client_id", field="summary_id")
-                return service.client_for_opening(
-                    session,
-                    peer=data.peer,
-                    summary_id=data.summary_id,
-                    client_id=data.client_id,
-                    note=data.note,
-                    scrubber=scrubber,
-                    actor=actor,
-                    now=state.clock(),
-                )
-            if not data.handle or not data.vacancy_id:
-                raise InputError("needs handle and vacancy_id", field="handle")
-            return service.candidate_for_vacancy(
-                session,
-                peer=data.peer,
-                handle=data.handle,
-                vacancy_id=data.vacancy_id,
-                note=data.note,
-                scrubber=scrubber,
-                secret=state.publisher.secret,
-                origin=settings.node_id or "",
-                now=state.clock(),
-            )
-
-    state.peers.get(data.peer)  # 404 for an unknown peer, before anything is stored
-    row, message = await run_in_threadpool(build)
-    error = await _send(
-        state, data.peer, "/federation/v1/introductions", message.model_dump_json().encode()
+) -> IntroductionPublic:
+    """Ask another bureau for an introduction, in either direction. 202: the request is
+    recorded and queued for the peer; ``message.state`` says where it stands. With an
+    ``Idempotency-Key`` header sent before, the introduction made then is returned."""
+    made = service.create_introduction(
+        session,
+        data,
+        secret=request.app.state.publisher.secret,
+        settings=settings,
+        peers=peers,
+        actor=actor,
+        key=key,
+        now=now,
     )
-    return Sent(introduction=public(row), delivered=error is None, error=error)
+    tasks.add_task(outbox.kick, courier, data.peer)
+    return made
 
 
 @router.get("", response_model=list[IntroductionPublic])
 def list_introductions(session: SessionDep, _: ConsultantUser) -> list[IntroductionPublic]:
-    rows = session.exec(select(Introduction).order_by(col(Introduction.updated_at).desc())).all()
-    return [public(r) for r in rows]
+    return service.introductions(session)
 
 
-class DecisionIn(CleanInput):
-    accept: bool
-    client_consents: bool = False
-    reason: str = Field(default="", max_length=500)
-
-
-@router.post("/{introduction_id}/decision", response_model=Sent)
-async def decide(
+@router.post("/{introduction_id}/decision", response_model=IntroductionPublic)
+def decide(
     introduction_id: str,
     data: DecisionIn,
     request: Request,
+    session: SessionDep,
     settings: SettingsDep,
+    peers: PeersDep,
+    courier: CourierDep,
     actor: ActorDep,
+    now: NowDep,
+    tasks: BackgroundTasks,
     _: ConsultantUser,
-) -> Sent:
-    """Accept (with the client's consent where the client is ours) or decline."""
-    state = request.app.state
-
-    def record() -> tuple[Introduction, IntroductionDecision]:
-        with db.transaction(state.engine) as session:
-            return service.decide(
-                session,
-                introduction_id=introduction_id,
-                accept=data.accept,
-                client_consents=data.client_consents,
-                actor=actor,
-                now=state.clock(),
-                scrubber=publishing.scrubber_for(session, state.publisher.secret),
-                reason=data.reason,
-            )
-
-    row, decision = await run_in_threadpool(record)
-    error = await _send(
-        state,
-        row.peer,
-        f"/federation/v1/introductions/{row.id}/decision",
-        decision.model_dump_json().encode(),
+) -> IntroductionPublic:
+    """Accept (with the client's consent where the client is ours) or decline. The
+    decision (and, once accepted, our sealed part) is queued for the peer."""
+    row = service.get(session, introduction_id)
+    row = service.decide_and_tell(
+        session,
+        introduction_id=introduction_id,
+        accept=data.accept,
+        client_consents=data.client_consents,
+        reason=data.reason,
+        secret=request.app.state.publisher.secret,
+        actor=actor,
+        peer=peers.get(row.peer),
+        outgoing=service.outgoing(settings),
+        now=now,
     )
-    if error is None and row.state == "accepted":
-        error = await _hand_over(state, settings, row.id)
-    with db.transaction(state.engine) as session:
-        fresh = session.get(Introduction, row.id)
-        assert fresh is not None  # noqa: S101
-        return Sent(introduction=public(fresh), delivered=error is None, error=error)
+    tasks.add_task(outbox.kick, courier, row.peer)
+    return service.view(session, row)
+
+
+@router.post("/{introduction_id}/resend", response_model=IntroductionPublic)
+def resend(
+    introduction_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    courier: CourierDep,
+    now: NowDep,
+    tasks: BackgroundTasks,
+    _: ConsultantUser,
+) -> IntroductionPublic:
+    """Queue the failed messages about this introduction again (409 if none failed)."""
+    row = service.resend(
+        session, introduction_id=introduction_id, outgoing=service.outgoing(settings), now=now
+    )
+    tasks.add_task(outbox.kick, courier, row.peer)
+    return service.view(session, row)
+
+
+@router.post("/{introduction_id}/cancel", response_model=IntroductionPublic)
+def cancel(
+    introduction_id: str,
+    session: SessionDep,
+    actor: ActorDep,
+    now: NowDep,
+    _: ConsultantUser,
+) -> IntroductionPublic:
+    """Cancel the queued or failed messages about this introduction (409 if none wait);
+    an unsent request withdraws the introduction (state ``cancelled``)."""
+    row = service.withdraw(session, introduction_id=introduction_id, actor=actor, now=now)
+    return service.view(session, row)
 
 
 @router.get("/{introduction_id}/handover")

@@ -33,5 +33,11 @@ class Introduction(SQLModel, table=True):
     profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     handover_in: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     handover_sent: bool = False
+    idempotency_key: str | None = Field(
+        default=None,
+        max_length=64,
+        unique=True,
+        description="the requester's key: a form sent twice makes one introduction",
+    )
     created_at: datetime = Field(sa_type=UtcDateTime(), nullable=False)
     updated_at: datetime = Field(sa_type=UtcDateTime(), nullable=False)

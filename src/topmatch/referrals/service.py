@@ -12,10 +12,13 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from topmatch import wiretext
@@ -23,16 +26,27 @@ from topmatch.audit import service as audit
 from topmatch.audit.service import Actor
 from topmatch.cardbox.models import Client, Employer, Vacancy
 from topmatch.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
-from topmatch.federation.models import ReplicaSummary
+from topmatch.federation import outbox
+from topmatch.federation.models import OutboxMessage, ReplicaSummary
+from topmatch.federation.peers import PeerRegistry
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.matching import candidates, scoring
 from topmatch.matching.models import CandidateHandle
+from topmatch.publishing import service as publishing
 from topmatch.publishing.anonymise import Scrubber
 from topmatch.publishing.models import PublishedRecord
 from topmatch.referrals import sealed
 from topmatch.referrals.models import Introduction
-from topmatch.referrals.schemas import Handover, IntroductionDecision, IntroductionRequest
+from topmatch.referrals.schemas import (
+    Handover,
+    IntroductionDecision,
+    IntroductionPublic,
+    IntroductionRequest,
+    NewIntroduction,
+    public,
+)
+from topmatch.settings import Settings
 
 
 def _get(session: Session, introduction_id: str, peer: str | None = None) -> Introduction:
@@ -42,6 +56,11 @@ def _get(session: Session, introduction_id: str, peer: str | None = None) -> Int
             f"no introduction {introduction_id}" + (f" with {peer}" if peer else "")
         )
     return row
+
+
+def get(session: Session, introduction_id: str, peer: str | None = None) -> Introduction:
+    """One introduction (with ``peer``: only if it is with that peer), or NotFoundError."""
+    return _get(session, introduction_id, peer)
 
 
 def _new(session: Session, **values: Any) -> Introduction:
@@ -319,7 +338,9 @@ def receive_handover(
 ) -> Introduction:
     """Keep the other side's part, sealed; it must open (then the plaintext is dropped)."""
     row = _get(session, handover.id, peer)
-    if row.state != "accepted":
+    if row.handover_in is not None:
+        return row  # a repeated message: the first copy is kept
+    if row.state not in {"accepted", "placed"}:
         raise ConflictError(f"a handover before acceptance is refused (state {row.state})")
     box = base64.b64decode(handover.sealed)
     sealed.open_sealed(box, recipient=key, context=_context(peer, me, row.id, handover.part))
@@ -406,3 +427,299 @@ def mark_handed_over(session: Session, introduction_id: str, *, now: datetime) -
     row = _get(session, introduction_id)
     row.handover_sent, row.updated_at = True, now
     session.add(row)
+
+
+# --- messages to the other bureau (through the outbox) ----------------------------------
+
+REQUEST = "introduction.request"
+DECISION = "introduction.decision"
+HANDOVER = "introduction.handover"
+PATH = "/federation/v1/introductions"
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """What a consultant asks for; ``idempotency_key`` makes asking twice ask once."""
+
+    peer: str
+    kind: str
+    summary_id: str | None = None
+    client_id: str | None = None
+    handle: str | None = None
+    vacancy_id: str | None = None
+    note: str = ""
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Where our messages go and how long the outbox keeps trying."""
+
+    me: str
+    horizon: timedelta
+
+
+def outgoing(settings: Settings) -> Outgoing:
+    """Who we are and how long the outbox tries, from the settings."""
+    return Outgoing(me=settings.node_id or "", horizon=timedelta(days=settings.outbox_horizon_days))
+
+
+def view(session: Session, row: Introduction) -> IntroductionPublic:
+    """One introduction with where our newest message about it stands."""
+    return public(row, outbox.for_references(session, [row.id]).get(row.id))
+
+
+def introductions(session: Session) -> list[IntroductionPublic]:
+    """Every introduction, the most recently changed first, each with its message state."""
+    rows = session.exec(select(Introduction).order_by(col(Introduction.updated_at).desc())).all()
+    messages = outbox.for_references(session, [r.id for r in rows])
+    return [public(r, messages.get(r.id)) for r in rows]
+
+
+def create_introduction(
+    session: Session,
+    data: NewIntroduction,
+    *,
+    secret: bytes,
+    settings: Settings,
+    peers: PeerRegistry,
+    actor: Actor,
+    key: str | None,
+    now: datetime,
+) -> IntroductionPublic:
+    """The use case behind the API and the web form: record and queue (no peer call)."""
+    peers.get(data.peer)  # 404 for an unknown peer, before anything is stored
+    row = request_introduction(
+        session,
+        NewRequest(**data.model_dump(), idempotency_key=key),
+        scrubber=publishing.scrubber_for(session, secret),
+        secret=secret,
+        actor=actor,
+        outgoing=outgoing(settings),
+        now=now,
+    )
+    return view(session, row)
+
+
+def request_introduction(
+    session: Session,
+    new: NewRequest,
+    *,
+    scrubber: Scrubber,
+    secret: bytes,
+    actor: Actor,
+    outgoing: Outgoing,
+    now: datetime,
+) -> Introduction:
+    """Record the request and queue it for the peer (one transaction). With an
+    ``idempotency_key`` seen before, the introduction made then is returned as it is."""
+    if new.idempotency_key:
+        existing = session.exec(
+            select(Introduction).where(Introduction.idempotency_key == new.idempotency_key)
+        ).first()
+        if existing is not None:
+            return existing
+    row, message = _build_request(
+        session, new, scrubber=scrubber, secret=secret, actor=actor, outgoing=outgoing, now=now
+    )
+    row.idempotency_key = new.idempotency_key or None
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as e:  # the same key at the same moment, from another request
+        raise ConflictError(
+            "this introduction is being made already", field="idempotency_key"
+        ) from e
+    outbox.enqueue(
+        session,
+        peer=row.peer,
+        kind=REQUEST,
+        path=PATH,
+        body=message.model_dump_json().encode(),
+        reference=row.id,
+        now=now,
+        horizon=outgoing.horizon,
+    )
+    return row
+
+
+def _build_request(
+    session: Session,
+    new: NewRequest,
+    *,
+    scrubber: Scrubber,
+    secret: bytes,
+    actor: Actor,
+    outgoing: Outgoing,
+    now: datetime,
+) -> tuple[Introduction, IntroductionRequest]:
+    if new.kind == "client_for_opening":
+        if not new.summary_id or not new.client_id:
+            raise InputError("needs summary_id and client_id", field="summary_id")
+        return client_for_opening(
+            session,
+            peer=new.peer,
+            summary_id=new.summary_id,
+            client_id=new.client_id,
+            note=new.note,
+            scrubber=scrubber,
+            actor=actor,
+            now=now,
+        )
+    if not new.handle or not new.vacancy_id:
+        raise InputError("needs handle and vacancy_id", field="handle")
+    return candidate_for_vacancy(
+        session,
+        peer=new.peer,
+        handle=new.handle,
+        vacancy_id=new.vacancy_id,
+        note=new.note,
+        scrubber=scrubber,
+        secret=secret,
+        origin=outgoing.me,
+        now=now,
+    )
+
+
+def decide_and_tell(
+    session: Session,
+    *,
+    introduction_id: str,
+    accept: bool,
+    client_consents: bool,
+    reason: str,
+    secret: bytes,
+    actor: Actor,
+    peer: PeerDescriptor,
+    outgoing: Outgoing,
+    now: datetime,
+) -> Introduction:
+    """Decide (:func:`decide`, the reason scrubbed with our publishing ``secret``) and
+    queue the decision, then, if accepted, our sealed part."""
+    row, decision = decide(
+        session,
+        introduction_id=introduction_id,
+        accept=accept,
+        client_consents=client_consents,
+        actor=actor,
+        now=now,
+        scrubber=publishing.scrubber_for(session, secret),
+        reason=reason,
+    )
+    if row.peer != peer.node_id:
+        raise InputError(f"introduction {row.id} is with {row.peer}, not {peer.node_id}")
+    outbox.enqueue(
+        session,
+        peer=row.peer,
+        kind=DECISION,
+        path=f"{PATH}/{row.id}/decision",
+        body=decision.model_dump_json().encode(),
+        reference=row.id,
+        now=now,
+        horizon=outgoing.horizon,
+    )
+    if row.state == "accepted":
+        queue_handover(session, row, peer=peer, outgoing=outgoing, now=now)
+    return row
+
+
+def queue_handover(
+    session: Session,
+    row: Introduction,
+    *,
+    peer: PeerDescriptor,
+    outgoing: Outgoing,
+    now: datetime,
+) -> None:
+    """Seal our part to the peer and queue it (sealed at rest too: only the peer opens it)."""
+    handover = seal_our_part(session, row, me=outgoing.me, peer=peer)
+    outbox.enqueue(
+        session,
+        peer=row.peer,
+        kind=HANDOVER,
+        path=f"{PATH}/{row.id}/handover",
+        body=handover.model_dump_json().encode(),
+        reference=row.id,
+        now=now,
+        horizon=outgoing.horizon,
+    )
+
+
+def decision_received(
+    session: Session,
+    decision: IntroductionDecision,
+    *,
+    peer: PeerDescriptor,
+    outgoing: Outgoing,
+    now: datetime,
+) -> Introduction:
+    """The peer decided on our request: record it; once accepted, queue our sealed part."""
+    before = session.get(Introduction, decision.id)
+    was = before.state if before is not None else None
+    row = receive_decision(session, decision, peer=peer.node_id, now=now)
+    outbox.mark_answered(session, reference=row.id, kind=REQUEST)
+    if row.state == "accepted" and was == "requested":
+        queue_handover(session, row, peer=peer, outgoing=outgoing, now=now)
+    return row
+
+
+def handover_received(
+    session: Session,
+    handover: Handover,
+    *,
+    peer: str,
+    me: str,
+    key: X25519PrivateKey,
+    now: datetime,
+) -> Introduction:
+    """The peer's sealed part: kept (once), and our decision counts as answered."""
+    row = receive_handover(session, handover, peer=peer, me=me, key=key, now=now)
+    outbox.mark_answered(session, reference=row.id, kind=DECISION)
+    return row
+
+
+def withdraw(
+    session: Session, *, introduction_id: str, actor: Actor, now: datetime
+) -> Introduction:
+    """Cancel what we still have to send about this introduction; an unsent request
+    withdraws the introduction itself."""
+    row = _get(session, introduction_id)
+    cancelled = outbox.cancel(session, reference=row.id)
+    if row.role == "requester" and any(m.kind == REQUEST for m in cancelled):
+        row.state, row.updated_at = "cancelled", now
+        session.add(row)
+    audit.record(
+        session=session,
+        now=now,
+        actor=actor.name,
+        action=audit.Action.update,
+        entity="introduction",
+        entity_id=row.id,
+        detail={"cancelled": [m.kind for m in cancelled]},
+    )
+    return row
+
+
+def resend(
+    session: Session, *, introduction_id: str, outgoing: Outgoing, now: datetime
+) -> Introduction:
+    """Try the failed messages about this introduction again (with a fresh horizon)."""
+    row = _get(session, introduction_id)
+    outbox.resend(session, reference=row.id, now=now, horizon=outgoing.horizon)
+    return row
+
+
+def forget_client(session: Session, *, client_id: str) -> int:
+    """Erasure of our client: contact details not handed over yet are not sent any more
+    (their queued handovers are cancelled and emptied). How many were cancelled."""
+    ids = session.exec(select(Introduction.id).where(Introduction.client_id == client_id)).all()
+    return sum(outbox.forget(session, reference=i, kinds=(HANDOVER,)) for i in ids)
+
+
+def _handed_over(session: Session, message: OutboxMessage) -> None:
+    if message.reference is not None:
+        mark_handed_over(session, message.reference, now=message.delivered_at or datetime.now(UTC))
+
+
+#: what the outbox does in our records when one of our messages arrived
+ON_DELIVERED: dict[str, Callable[[Session, OutboxMessage], None]] = {HANDOVER: _handed_over}

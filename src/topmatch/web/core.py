@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cache, partial
@@ -62,6 +63,8 @@ def environment(language: str) -> Environment:
     env.filters["term"] = partial(messages.term, gettext=gettext)
     env.filters["reasons"] = partial(reasons.in_language, language=language)
     env.filters["hours"] = partial(messages.hours, catalogue=i18n.translations(language))
+    # A form that creates something carries a fresh key: sent twice, it creates once.
+    env.globals["idempotency_key"] = lambda: uuid.uuid4().hex
     return env
 
 

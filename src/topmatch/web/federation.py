@@ -20,6 +20,7 @@ from topmatch import db
 from topmatch.accounts.models import Role, User
 from topmatch.errors import NotFoundError, TopmatchError
 from topmatch.federation import api as federation_api
+from topmatch.federation import outbox
 from topmatch.ledger import api as ledger_api
 from topmatch.settlement import api as settlement_api
 from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
@@ -66,12 +67,14 @@ def overview(request: Request, user: User) -> dict[str, Any]:
     with db.transaction(state.engine) as session:
         peers, problems = _peers(request, session, user, now)
         alarms = ledger_api.list_alarms(session, user)
+        undelivered = list(outbox.failed(session))
         checkpoint = _checkpoint(session, user)
         agreements = settlement_api.list_agreements(session, user)
     return {
         "peers": peers,
         "problems": problems,
         "alarms": alarms,
+        "undelivered": undelivered,
         "checkpoint": checkpoint,
         "agreements": agreements,
         "names": settlement_api.names(request, state.settings),

@@ -2,14 +2,13 @@
 theirs, the contact details handed over, recording the placement that follows and its
 later events, and where each ledger entry stands.
 
-Same service layer as the API, no duplicated business logic. Everything that talks to a
-peer lives in an async API handler, and these pages await exactly those handlers as plain
-Python functions, passing their dependencies by hand (request, settings, actor, bureau
-names or key book, and the signed-in user for the role parameter ``_``):
-
-- a new introduction: ``referrals.api.create``; a decision: ``referrals.api.decide``;
-- the contact details handed over: ``referrals.api.handover`` (an audited read);
-- a placement: ``ledger.api.propose_placement``; an event: ``ledger.api.propose_event``.
+Same service layer as the API, no duplicated business logic. Introductions call the
+referrals service directly, as the API does (``referrals.service``: create, decide,
+resend, cancel, open the contact details handed over); each queues its messages in the
+outbox, and a background task kicks their delivery after the commit
+(docs/adr/0013-outbox.md). Placements and events still await the ledger's async API
+handlers as plain Python functions, passing their dependencies by hand:
+``ledger.api.propose_placement`` and ``ledger.api.propose_event``.
 
 They check, store, sign and deliver; the page renders what they return, and shows a
 :class:`~topmatch.errors.TopmatchError` they raise next to the lists, with the status the
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, func
@@ -39,16 +38,18 @@ from topmatch.api.errors import status_of
 from topmatch.audit.service import Actor
 from topmatch.cardbox import service as cardbox
 from topmatch.errors import InputError, NotFoundError, TopmatchError, input_error
+from topmatch.federation import outbox
 from topmatch.federation.models import ReplicaSummary
+from topmatch.identity import service as identity
 from topmatch.ledger import api as ledger_api
 from topmatch.ledger import flows
 from topmatch.ledger import service as ledger
 from topmatch.ledger.models import Cosignature, LedgerEntry, PendingProposal
 from topmatch.matching.api import BureauNames
 from topmatch.publishing.models import PublishedRecord
-from topmatch.referrals import api as referrals_api
-from topmatch.referrals.api import DecisionIn, IntroductionPublic, NewIntroduction
+from topmatch.referrals import service as referrals
 from topmatch.referrals.models import Introduction
+from topmatch.referrals.schemas import IntroductionPublic, NewIntroduction, public
 from topmatch.settlement import service as settlement
 from topmatch.settlement.periods import local_date
 from topmatch.vocabulary import ContractType
@@ -98,7 +99,7 @@ class Ledger:
 class Notice:
     """What the action just did, for the message above the lists."""
 
-    kind: Literal["introduction", "decision", "placement", "event"]
+    kind: Literal["introduction", "decision", "resend", "cancel", "placement", "event"]
     outcome: str  # sent; accepted/declined; countersigned/pending/refused
     peer: str = ""
     error: str | None = None
@@ -112,7 +113,7 @@ def introductions_page(request: Request, user: WebUser, names: BureauNames) -> H
     """Introductions both ways, and the placements and events in our ledger."""
     try:
         requires(user, *CONSULTANTS)
-        context = _overview(request.app.state, user)
+        context = _overview(request.app.state)
     except TopmatchError as e:
         return error_page(request, e, user=user)
     return render(request, "introductions.html", {**context, "names": names}, user=user)
@@ -134,16 +135,16 @@ def introduction_page(
             row = session.get(Introduction, introduction_id)
             if row is None:
                 raise NotFoundError(f"no introduction {introduction_id}")
-            intro = referrals_api.public(row)
+            intro = referrals.view(session, row)
             if intro.handover_received:
                 try:
-                    contact = referrals_api.handover(
-                        introduction_id,
+                    contact = referrals.open_handover(
                         session,
-                        state.settings,
-                        Actor(name=user.name),
-                        state.clock(),
-                        user,
+                        introduction_id=introduction_id,
+                        me=me,
+                        key=identity.load_encryption_key(state.settings),
+                        actor=Actor(name=user.name),
+                        now=state.clock(),
                     )
                 except TopmatchError as e:
                     problem = e
@@ -172,6 +173,7 @@ async def new_introduction(
     user: WebUser,
     names: BureauNames,
     _csrf: CsrfChecked,
+    tasks: BackgroundTasks,
     peer: Annotated[str, Form(max_length=63)] = "",
     kind: Annotated[str, Form(max_length=30)] = "",
     client_id: Annotated[str, Form(max_length=32)] = "",
@@ -179,9 +181,12 @@ async def new_introduction(
     vacancy_id: Annotated[str, Form(max_length=32)] = "",
     handle: Annotated[str, Form(max_length=80)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
+    idempotency_key: Annotated[str, Form(max_length=64)] = "",
 ) -> HTMLResponse:
     """Our client for their opening (from search) or their candidate for our vacancy
-    (from a candidate query): the kind follows from what the form names."""
+    (from a candidate query): the kind follows from what the form names. The form's key
+    makes a double click one introduction; the request is queued for the peer."""
+    state = request.app.state
     fields = {
         "peer": peer,
         "kind": kind or ("candidate_for_vacancy" if handle else "client_for_opening"),
@@ -192,12 +197,24 @@ async def new_introduction(
         "note": note,
     }
 
-    async def act() -> Notice:
+    def record() -> IntroductionPublic:
         data = _validated(NewIntroduction, {k: v for k, v in fields.items() if v})
-        sent = await referrals_api.create(
-            data, request, request.app.state.settings, Actor(name=user.name), user
-        )
-        return Notice("introduction", "sent", peer=data.peer, error=sent.error)
+        with db.transaction(state.engine) as session:
+            return referrals.create_introduction(
+                session,
+                data,
+                secret=state.publisher.secret,
+                settings=state.settings,
+                peers=state.peers,
+                actor=Actor(name=user.name),
+                key=idempotency_key or None,
+                now=state.clock(),
+            )
+
+    async def act() -> Notice:
+        made = await run_in_threadpool(record)
+        tasks.add_task(outbox.kick, state.courier, made.peer)
+        return Notice("introduction", "queued", peer=made.peer)
 
     return await _act_then_show(request, user, names, act)
 
@@ -209,24 +226,91 @@ async def record_decision(
     user: WebUser,
     names: BureauNames,
     _csrf: CsrfChecked,
+    tasks: BackgroundTasks,
     accept: Annotated[bool, Form()],
     client_consents: Annotated[bool, Form()] = False,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
-    """Accept (with our client's consent, where the client is ours) or decline."""
+    """Accept (with our client's consent, where the client is ours) or decline; the
+    decision (and, once accepted, our sealed part) is queued for the other bureau."""
+    state = request.app.state
+
+    def record() -> Introduction:
+        with db.transaction(state.engine) as session:
+            row = referrals.get(session, introduction_id)
+            return referrals.decide_and_tell(
+                session,
+                introduction_id=introduction_id,
+                accept=accept,
+                client_consents=client_consents,
+                reason=reason,
+                secret=state.publisher.secret,
+                actor=Actor(name=user.name),
+                peer=state.peers.get(row.peer),
+                outgoing=referrals.outgoing(state.settings),
+                now=state.clock(),
+            )
 
     async def act() -> Notice:
-        decision = DecisionIn(accept=accept, client_consents=client_consents, reason=reason)
-        sent = await referrals_api.decide(
-            introduction_id,
-            decision,
-            request,
-            request.app.state.settings,
-            Actor(name=user.name),
-            user,
-        )
-        intro = sent.introduction
-        return Notice("decision", intro.state, peer=intro.peer, error=sent.error)
+        row = await run_in_threadpool(record)
+        tasks.add_task(outbox.kick, state.courier, row.peer)
+        return Notice("decision", row.state, peer=row.peer)
+
+    return await _act_then_show(request, user, names, act)
+
+
+@router.post("/voorstellen/{introduction_id}/opnieuw", response_class=HTMLResponse)
+async def resend_messages(
+    introduction_id: str,
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    _csrf: CsrfChecked,
+    tasks: BackgroundTasks,
+) -> HTMLResponse:
+    """Send the failed messages about this introduction again."""
+    state = request.app.state
+
+    def record() -> Introduction:
+        with db.transaction(state.engine) as session:
+            return referrals.resend(
+                session,
+                introduction_id=introduction_id,
+                outgoing=referrals.outgoing(state.settings),
+                now=state.clock(),
+            )
+
+    async def act() -> Notice:
+        row = await run_in_threadpool(record)
+        tasks.add_task(outbox.kick, state.courier, row.peer)
+        return Notice("resend", "queued", peer=row.peer)
+
+    return await _act_then_show(request, user, names, act)
+
+
+@router.post("/voorstellen/{introduction_id}/annuleren", response_class=HTMLResponse)
+async def cancel_messages(
+    introduction_id: str,
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    _csrf: CsrfChecked,
+) -> HTMLResponse:
+    """Cancel the messages about this introduction that still wait (queued or failed)."""
+    state = request.app.state
+
+    def record() -> Introduction:
+        with db.transaction(state.engine) as session:
+            return referrals.withdraw(
+                session,
+                introduction_id=introduction_id,
+                actor=Actor(name=user.name),
+                now=state.clock(),
+            )
+
+    async def act() -> Notice:
+        row = await run_in_threadpool(record)
+        return Notice("cancel", "cancelled", peer=row.peer)
 
     return await _act_then_show(request, user, names, act)
 
@@ -314,7 +398,7 @@ async def _act_then_show(
         notice = await act()
     except TopmatchError as e:
         problem = e
-    context = await run_in_threadpool(_overview, request.app.state, user)
+    context = await run_in_threadpool(_overview, request.app.state)
     return render(
         request,
         "introductions.html",
@@ -348,10 +432,10 @@ def _validated(model: type[M], values: dict[str, Any]) -> M:
 # --- what the pages show ---------------------------------------------------------------
 
 
-def _overview(state: Any, user: User) -> dict[str, Any]:
+def _overview(state: Any) -> dict[str, Any]:
     me = state.settings.node_id or ""
     with db.transaction(state.engine) as session:
-        rows = referrals_api.list_introductions(session, user)
+        rows = referrals.introductions(session)
         return {
             "incoming": [r for r in rows if r.role == "responder"],
             "outgoing": [r for r in rows if r.role == "requester"],
@@ -427,7 +511,7 @@ def _placement_proposal(
         row = session.get(Introduction, introduction_id)
         if row is None:
             raise NotFoundError(f"no introduction {introduction_id}")
-        intro = referrals_api.public(row)
+        intro = public(row)
         values = {
             **form,
             "counterparty": intro.peer,

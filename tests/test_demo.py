@@ -142,12 +142,23 @@ def test_demo_walks_through_every_step_prints_tokens_whole_and_stops_on_sigterm(
         assert ports.is_free(int(url.rstrip("/").rsplit(":", 1)[1]))
 
 
+def _held_between_free_neighbours() -> socket.socket:
+    """A listening socket on a port whose neighbours are free, so the demo trips on it."""
+    for _ in range(50):
+        held = socket.socket()
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        if ports.is_free(port - 1) and ports.is_free(port + 1):
+            return held
+        held.close()
+    raise AssertionError("no port with free neighbours found on loopback")
+
+
 def test_a_taken_port_is_named_with_its_holder_and_nothing_is_wiped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
+    with _held_between_free_neighbours() as taken:
         port = taken.getsockname()[1]
         folder = tmp_path / "demo"
         code = main(["demo", "--base-port", str(port - 1), "--data-dir", str(folder)])

@@ -15,7 +15,6 @@ import httpx
 from fastapi import Depends, FastAPI, Query
 from pydantic import BaseModel
 from sqlalchemy import Engine
-from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import __version__, db, logs, workerlock
@@ -39,7 +38,6 @@ from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import api as ledger_api
 from topmatch.ledger import flows
 from topmatch.ledger.keybook import KeyBook
-from topmatch.ledger.models import PendingProposal
 from topmatch.matching import api as matching_api
 from topmatch.matching import candidates
 from topmatch.publishing import service as publishing
@@ -131,6 +129,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
                 registry=registry,
                 clock=clock,
                 on_delivered=referrals_service.ON_DELIVERED,
+                on_answer=ledger_hooks(settings, registry),
             )
             stop = asyncio.Event()
             worker = None
@@ -197,7 +196,9 @@ def _node_routes(app: FastAPI, node_id: str) -> None:
 
     @app.post("/api/v1/ledger/round", tags=["ledger"])
     async def run_ledger_round(_: AdminUser) -> list[flows.WitnessResult]:
-        """Resend pending proposals and witness every peer now (admin)."""
+        """Deliver what the outbox holds (proposals among it), then witness every peer
+        now (admin)."""
+        await deliver_outbox(app)
         return await ledger_round(app)
 
     @app.post("/api/v1/outbox/deliver", tags=["node"])
@@ -361,15 +362,15 @@ async def _bounded(
 async def ledger_round(
     app: FastAPI, *, peers: Iterable[PeerDescriptor] | None = None
 ) -> list[flows.WitnessResult]:
-    """Collect fee agreement signatures, resend pending proposals, then witness each of
-    ``peers`` (default: every active peer). Every peer's share runs at once with the
+    """Collect fee agreement signatures, then witness each of ``peers`` (default: every
+    active peer). Proposals are not sent here: they are outbox messages, delivered by
+    :func:`deliver_outbox` (docs/adr/0013-outbox.md). Every peer's share runs at once with the
     others' and within ``peer_round_seconds``, so a stalled peer delays no other."""
     state = app.state
     settings: Settings = state.settings
     chosen = list(state.peers.active() if peers is None else peers)
     book = KeyBook([ledger_api.own_descriptor(settings), *state.peers.active()])
     await _agreements(app, chosen, book)
-    await _resend_pending(app, chosen, book)
     witnessed = list(
         await asyncio.gather(
             *(
@@ -416,47 +417,13 @@ async def _agreements(app: FastAPI, peers: list[PeerDescriptor], book: KeyBook) 
             state.metrics.peer_failures("fee_agreements", 1)
 
 
-async def _resend_pending(app: FastAPI, peers: list[PeerDescriptor], book: KeyBook) -> None:
-    """Send pending proposals again: one peer's after the other, all peers at once."""
-    by_peer: dict[str, list[PendingProposal]] = {p.node_id: [] for p in peers}
-    for pending in await run_in_threadpool(_pending, app.state.engine):
-        if pending.counterparty in by_peer:
-            by_peer[pending.counterparty].append(pending)
-    budget = app.state.settings.peer_round_seconds
-    await asyncio.gather(
-        *(
-            _bounded(
-                peer,
-                _resend_to(app, peer, by_peer[peer.node_id], book),
-                budget=budget,
-                task="voorstellen opnieuw versturen",
-                on_timeout=lambda _detail: None,
-            )
-            for peer in peers
-            if by_peer[peer.node_id]
-        )
+def ledger_hooks(settings: Settings, registry: PeerRegistry) -> outbox.OnAnswer:
+    """The ledger's answer hooks: the countersigned entry a peer answers a proposal with is
+    appended in the transaction that settles the message (federation imports no ledger)."""
+    own = ledger_api.own_descriptor(settings)
+    return flows.answer_hooks(
+        me=settings.node_id or "", book=lambda: KeyBook([own, *registry.active()])
     )
-
-
-async def _resend_to(
-    app: FastAPI, peer: PeerDescriptor, proposals: list[PendingProposal], book: KeyBook
-) -> None:
-    state = app.state
-    for pending in proposals:
-        try:
-            await ledger_api.deliver(
-                pending, peer=peer, state=state, settings=state.settings, book=book
-            )
-        except Exception:  # one stuck proposal never stops the others or witnessing
-            log.exception("resending proposal %s failed", pending.entry_id)
-            state.metrics.peer_failures("ledger_proposal", 1)
-
-
-def _pending(engine: Engine) -> list[PendingProposal]:
-    with db.transaction(engine) as session:
-        return list(
-            session.exec(select(PendingProposal).where(PendingProposal.status == "pending")).all()
-        )
 
 
 def refresh_own(engine: Engine, publisher: Publisher, now: datetime) -> None:

@@ -1,10 +1,12 @@
 """Finance pages: a period's statement per counterparty, closing it, netting, downloads.
 
-No settlement rule lives here. Each page calls the settlement API's own handlers as plain
-functions (``get_statement``, ``close_period``, ``get_netting``, ``export_statement``,
-``statement_html``), with the session user for their role parameter, and renders what
-they return; a refusal (``TopmatchError``) is shown, not raised. The downloads are web
-routes because a browser sends the session cookie, never the API's bearer header.
+No settlement rule lives here. Closing a period calls the ledger's propose use case
+(``ledger.proposals.close_period``) and kicks the outbox after the commit, as the API
+does; the other pages call the settlement API's own handlers as plain functions
+(``get_statement``, ``get_netting``, ``export_statement``, ``statement_html``), with the
+session user for their role parameter, and render what they return; a refusal
+(``TopmatchError``) is shown, not raised. The downloads are web routes because a
+browser sends the session cookie, never the API's bearer header.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.accounts.models import Role, User
 from topmatch.errors import InputError, TopmatchError
-from topmatch.ledger import api as ledger_api
+from topmatch.federation import outbox
+from topmatch.ledger import flows, proposals
 from topmatch.ledger.flows import ProposalResult
 from topmatch.settlement import api as settlement_api
 from topmatch.settlement.periods import add_months, local_date, parse_period, period_of
@@ -102,16 +105,9 @@ def statement_context(request: Request, user: User, period: str) -> dict[str, An
     return context
 
 
-def closing_rows(
-    request: Request, user: User, results: Sequence[ProposalResult]
-) -> list[dict[str, Any]]:
-    """Each answer to a closing with the counterparty it was proposed to (from the
-    proposals the ledger keeps)."""
-    state = request.app.state
-    with db.transaction(state.engine) as session:
-        proposals = ledger_api.list_proposals(session, user)
-    counterparty = {p["entry_id"]: p["counterparty"] for p in proposals}
-    return [{"counterparty": counterparty.get(r.entry_id, ""), "result": r} for r in results]
+def closing_rows(results: Sequence[ProposalResult]) -> list[dict[str, Any]]:
+    """Each closing proposal with the counterparty it was proposed to."""
+    return [{"counterparty": r.counterparty or "", "result": r} for r in results]
 
 
 def _statement_page(
@@ -123,7 +119,7 @@ def _statement_page(
     closing_problem: TopmatchError | None = None,
 ) -> HTMLResponse:
     context = statement_context(request, user, period)
-    context["closing"] = None if closing is None else closing_rows(request, user, closing)
+    context["closing"] = None if closing is None else closing_rows(closing)
     context["closing_problem"] = closing_problem
     status = 422 if context["problem"] is not None else 200
     return render(request, "finance.html", context, user=user, status_code=status)
@@ -146,20 +142,29 @@ def finance_page(
 
 @router.post("/financien/{period}/afsluiten", response_class=HTMLResponse)
 async def close_period(
-    period: str, request: Request, user: WebUser, _: CsrfChecked
+    period: str, request: Request, user: WebUser, _: CsrfChecked, tasks: BackgroundTasks
 ) -> HTMLResponse:
-    """Propose the co-signed closing to every counterparty not closed yet, then show the
-    statement with each counterparty's answer."""
+    """Propose the co-signed closing to every counterparty not closed yet (queued in the
+    outbox, delivered right after this answer), then show the statement with each
+    proposal and where its message stands."""
     if refused := _refused(request, user):
         return refused
+    state = request.app.state
     results: list[ProposalResult] | None = None
     problem: TopmatchError | None = None
+
+    def close() -> list[ProposalResult]:
+        me = flows.proposer_from(state.settings, node=state.identity, secret=state.publisher.secret)
+        with db.transaction(state.engine) as session:
+            return proposals.close_period(session, period=period, proposer=me, now=state.clock())
+
     try:
-        results = await settlement_api.close_period(
-            period, request, request.app.state.settings, user
-        )
+        results = await run_in_threadpool(close)
     except TopmatchError as e:
         problem = e
+    for peer in {r.counterparty for r in results or [] if r.status == "pending"}:
+        if peer:
+            tasks.add_task(outbox.kick, state.courier, peer)
     return await run_in_threadpool(
         _statement_page, request, user, period, closing=results, closing_problem=problem
     )

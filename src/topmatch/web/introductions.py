@@ -6,11 +6,11 @@ Same service layer as the API, no duplicated business logic. Introductions call 
 referrals service directly, as the API does (``referrals.service``: create, decide,
 resend, cancel, open the contact details handed over); each queues its messages in the
 outbox, and a background task kicks their delivery after the commit
-(docs/adr/0013-outbox.md). Placements and events still await the ledger's async API
-handlers as plain Python functions, passing their dependencies by hand:
-``ledger.api.propose_placement`` and ``ledger.api.propose_event``.
+(docs/adr/0013-outbox.md). Placements and events call the ledger's propose use cases
+(``ledger.proposals.placement`` and ``ledger.proposals.event``) the same way: they
+check, sign, keep the proposal and queue it; a background task kicks its delivery.
 
-They check, store, sign and deliver; the page renders what they return, and shows a
+They check, store and sign; the page renders what they return, and shows a
 :class:`~topmatch.errors.TopmatchError` they raise next to the lists, with the status the
 API would give. What the pages add is presentation: which side of the fee we are (from the
 fee agreement's payer rule, so that the consultant need not fill it in), which opening an
@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -39,10 +39,9 @@ from topmatch.audit.service import Actor
 from topmatch.cardbox import service as cardbox
 from topmatch.errors import InputError, NotFoundError, TopmatchError, input_error
 from topmatch.federation import outbox
-from topmatch.federation.models import ReplicaSummary
+from topmatch.federation.models import OutboxMessage, ReplicaSummary
 from topmatch.identity import service as identity
-from topmatch.ledger import api as ledger_api
-from topmatch.ledger import flows
+from topmatch.ledger import flows, proposals
 from topmatch.ledger import service as ledger
 from topmatch.ledger.models import Cosignature, LedgerEntry, PendingProposal
 from topmatch.matching.api import BureauNames
@@ -322,6 +321,7 @@ async def confirm_placement(
     user: WebUser,
     names: BureauNames,
     _csrf: CsrfChecked,
+    tasks: BackgroundTasks,
     start_date: Annotated[str, Form(max_length=10)] = "",
     contract_type: Annotated[str, Form(max_length=30)] = "",
     hours_per_week: Annotated[str, Form(max_length=3)] = "",
@@ -335,20 +335,31 @@ async def confirm_placement(
         "hours_per_week": hours_per_week,
     }
 
+    def record() -> flows.ProposalResult:
+        proposal = _placement_proposal(state, introduction_id=introduction_id, form=form)
+        with db.transaction(state.engine) as session:
+            return proposals.placement(
+                session, proposal, proposer=_proposer(state), now=state.clock()
+            )
+
     async def act() -> Notice:
-        proposal = await run_in_threadpool(
-            _placement_proposal, state, introduction_id=introduction_id, form=form
+        result = await run_in_threadpool(record)
+        _kick(tasks, state, result)
+        return Notice(
+            "placement", result.status, peer=result.counterparty or "", error=result.error
         )
-        result = await ledger_api.propose_placement(
-            proposal,
-            request,
-            state.settings,
-            ledger_api.key_book(request, state.settings),
-            user,
-        )
-        return Notice("placement", result.status, peer=proposal.counterparty, error=result.error)
 
     return await _act_then_show(request, user, names, act)
+
+
+def _proposer(state: Any) -> flows.Proposer:
+    return flows.proposer_from(state.settings, node=state.identity, secret=state.publisher.secret)
+
+
+def _kick(tasks: BackgroundTasks, state: Any, result: flows.ProposalResult) -> None:
+    """After the commit, try to deliver the proposal now (the worker retries the rest)."""
+    if result.counterparty and result.status == "pending":
+        tasks.add_task(outbox.kick, state.courier, result.counterparty)
 
 
 @router.post("/plaatsingen/{entry_id}/gebeurtenis", response_class=HTMLResponse)
@@ -358,6 +369,7 @@ async def record_event(
     user: WebUser,
     names: BureauNames,
     _csrf: CsrfChecked,
+    tasks: BackgroundTasks,
     type: Annotated[str, Form(max_length=30)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
@@ -365,20 +377,19 @@ async def record_event(
     refers to the placement (nothing in the ledger is ever edited)."""
     state = request.app.state
 
+    def record() -> flows.ProposalResult:
+        with db.transaction(state.engine) as session:
+            key = _event_key(session, entry_id, type)
+            proposal = _validated(
+                flows.EventProposal,
+                {"refers_to": entry_id, "type": type, "reason": reason, "key": key},
+            )
+            return proposals.event(session, proposal, proposer=_proposer(state), now=state.clock())
+
     async def act() -> Notice:
-        key = await run_in_threadpool(_event_key, state.engine, entry_id, type)
-        proposal = _validated(
-            flows.EventProposal,
-            {"refers_to": entry_id, "type": type, "reason": reason, "key": key},
-        )
-        result = await ledger_api.propose_event(
-            proposal,
-            request,
-            state.settings,
-            ledger_api.key_book(request, state.settings),
-            user,
-        )
-        return Notice("event", result.status, error=result.error)
+        result = await run_in_threadpool(record)
+        _kick(tasks, state, result)
+        return Notice("event", result.status, peer=result.counterparty or "", error=result.error)
 
     return await _act_then_show(request, user, names, act)
 
@@ -408,17 +419,17 @@ async def _act_then_show(
     )
 
 
-def _event_key(engine: Engine, entry_id: str, event_type: str) -> str:
+def _event_key(session: Session, entry_id: str, event_type: str) -> str:
     """Which event of this type for this placement it is: 1 for the first dispute, 2 for
     a dispute after the first was resolved. A form sent twice thus names an event that is
     already in the ledger, which the ledger refuses, rather than repeating the first one
-    unnoticed (an event id is derived from the placement, the type and this key)."""
-    with db.transaction(engine) as session:
-        done = session.exec(
-            select(func.count()).where(
-                LedgerEntry.refers_to == entry_id, LedgerEntry.type == event_type
-            )
-        ).one()
+    unnoticed (an event id is derived from the placement, the type and this key); sent
+    twice before the countersignature, it names the same proposal, which queues nothing new."""
+    done = session.exec(
+        select(func.count()).where(
+            LedgerEntry.refers_to == entry_id, LedgerEntry.type == event_type
+        )
+    ).one()
     return str(done + 1)
 
 
@@ -553,16 +564,22 @@ def _ledger(session: Session, *, me: str) -> Ledger:
         .where(PendingProposal.status != "countersigned")
         .order_by(col(PendingProposal.created_at).desc())
     ).all()
+    messages = outbox.for_references(session, [p.entry_id for p in proposals])
     open_ = [
         _line(
             json.loads(p.signed),
             me=me,
             status="proposed" if p.status == "pending" else "refused",
-            error=p.last_error,
+            error=p.last_error or _message_error(messages.get(p.entry_id)),
         )
         for p in proposals
     ]
     return Ledger(open_ + logged[::-1], witnessed, sorted(witnesses))
+
+
+def _message_error(message: OutboxMessage | None) -> str | None:
+    """Why the proposal's message has not arrived yet (the outbox's last error)."""
+    return None if message is None else message.last_error
 
 
 def _line(

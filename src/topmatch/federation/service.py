@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from topmatch.federation import outbox
 from topmatch.federation.breaker import CircuitState
 from topmatch.federation.models import PeerSyncState, ReplicaSummary
 from topmatch.federation.peers import PeerRegistry
@@ -42,6 +43,15 @@ class PeerStatusPublic(BaseModel):
     )
     state_since: datetime | None = Field(
         description="for lagging and unreachable peers: the last success (None: never)"
+    )
+    queued: int = Field(
+        default=0, description="our messages to this peer waiting in the outbox or under way"
+    )
+    oldest_queued_at: datetime | None = Field(
+        default=None, description="when the oldest of those messages was queued"
+    )
+    next_delivery_at: datetime | None = Field(
+        default=None, description="when the outbox next tries the head of this peer's queue"
     )
 
 
@@ -85,9 +95,11 @@ def peers_overview(
             .group_by(col(ReplicaSummary.origin))
         ).all()
     )
+    queues = outbox.queues(session)
     peers = []
     for peer in registry.all():
         state = states.get(peer.node_id) or PeerSyncState(node_id=peer.node_id)
+        queue = queues.get(peer.node_id) or outbox.PeerQueue(0, None, None)
         health = peer_health(
             active=peer.status == PeerStatus.active,
             failures=state.failures,
@@ -112,6 +124,9 @@ def peers_overview(
                 circuit=CircuitState(state.circuit or CircuitState.closed),
                 state=health.state,
                 state_since=health.since,
+                queued=queue.queued,
+                oldest_queued_at=queue.oldest_at,
+                next_delivery_at=queue.next_attempt_at,
             )
         )
     return PeersOverview(peers=peers, problems=registry.problems)

@@ -202,9 +202,15 @@ def _node_routes(app: FastAPI, node_id: str) -> None:
         return await ledger_round(app)
 
     @app.post("/api/v1/outbox/deliver", tags=["node"])
-    async def deliver_outbox_now(_: AdminUser) -> list[OutboxAttempt]:
+    async def deliver_outbox_now(
+        _: AdminUser,
+        peer: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = None,
+    ) -> list[OutboxAttempt]:
         """Deliver every due message in the outbox now (admin); the worker does this
-        every round (docs/adr/0013-outbox.md)."""
+        every round (docs/adr/0013-outbox.md). With ``peer``: that peer's waiting
+        messages are due now, whatever their backoff (it is back)."""
+        if peer is not None:
+            await run_in_threadpool(_due_now, app, peer)
         return [OutboxAttempt(**vars(d)) for d in await deliver_outbox(app)]
 
     @app.get("/api/v1/outbox/failed", tags=["node"])
@@ -415,6 +421,11 @@ async def _agreements(app: FastAPI, peers: list[PeerDescriptor], book: KeyBook) 
         if not result.ok:
             log.warning("fee agreements: %s", result.detail)  # names the peer and its URL
             state.metrics.peer_failures("fee_agreements", 1)
+
+
+def _due_now(app: FastAPI, peer: str) -> None:
+    with db.transaction(app.state.engine) as session:
+        outbox.due_now(session, peer=peer, now=app.state.clock())
 
 
 def ledger_hooks(settings: Settings, registry: PeerRegistry) -> outbox.OnAnswer:

@@ -19,6 +19,11 @@ attempt's own time budget), so a worker that died mid-call does not hold the mes
 ever. Each peer's queue is first in, first out: a message waits for the ones queued
 before it to the same peer, and one peer's trouble never delays another's queue.
 
+A domain that needs the peer's answer (the ledger: a proposal is answered with the entry
+countersigned) registers an ``on_answer`` hook for its kind; the courier calls it in the
+transaction that settles the message (:data:`OnAnswer`). The hook tables are joined in
+the composition root: this module imports no domain.
+
 The message id travels in the signed target URI (``?message_id=...``, covered by
 ``@target-uri`` of RFC 9421), and receivers apply a message once per id
 (:func:`already_received` / :func:`record_received`): delivery is at least once, the
@@ -206,6 +211,20 @@ def resend(session: Session, *, reference: str, now: datetime, horizon: timedelt
     for row in rows:
         row.state, row.attempts, row.next_attempt_at = MessageState.queued, 0, now
         row.expires_at = now + horizon
+        session.add(row)
+    return len(rows)
+
+
+def due_now(session: Session, *, peer: str, now: datetime) -> int:
+    """Make ``peer``'s waiting messages due now (an admin knows the peer is back and
+    does not want to wait out the backoff). How many."""
+    rows = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.peer == peer, OutboxMessage.state == MessageState.queued
+        )
+    ).all()
+    for row in rows:
+        row.next_attempt_at = now
         session.add(row)
     return len(rows)
 

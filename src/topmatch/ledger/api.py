@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response
 from pydantic import Field
 from sqlmodel import Session, col, select
 
@@ -269,6 +269,18 @@ def list_proposals(session: SessionDep, _: AnyUser) -> list[dict[str, Any]]:
         select(PendingProposal).order_by(col(PendingProposal.created_at).desc())
     ).all()
     return [proposal_view(session, r) for r in rows]
+
+
+@router.get("/proposals/{entry_id}")
+def show_proposal(
+    entry_id: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")], session: SessionDep, _: AnyUser
+) -> ProposalResult:
+    """One proposal: pending (with where its message stands), countersigned (with the
+    entry both signed) or refused (with the reason)."""
+    row = session.get(PendingProposal, entry_id)
+    if row is None:
+        raise NotFoundError(f"no proposal {entry_id}", field="entry_id")
+    return flows.result_of(session, row)
 
 
 def proposal_view(session: Session, row: PendingProposal) -> dict[str, Any]:

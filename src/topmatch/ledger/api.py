@@ -103,6 +103,10 @@ def receive_proposal(
     sender = peer.peer.node_id
     message_id = outbox.message_id_in(peer.target_uri)
     proposed = _json(peer.body)
+    if outbox.already_received(session, peer=sender, message_id=message_id):
+        stored = flows.logged(session, proposed)
+        if stored is not None:  # the same message again: its answer, nothing applied
+            return Response(json.dumps(stored), media_type="application/json")
     signed = flows.countersign(
         session,
         proposed,

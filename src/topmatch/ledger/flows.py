@@ -540,6 +540,18 @@ def _check_dispute(entry: EntryBody, events: Sequence[LedgerEntry]) -> None:
         raise ConflictError(f"placement {entry.refers_to} has no open dispute", field="type")
 
 
+def logged(session: Session, proposed: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The entry of our log with the ``entry_id`` of ``proposed``, as both signed it."""
+    entry_id = proposed.get("entry_id")
+    if not isinstance(entry_id, str):
+        return None
+    row = session.exec(select(LedgerEntry).where(LedgerEntry.entry_id == entry_id)).first()
+    if row is None:
+        return None
+    stored: dict[str, Any] = json.loads(row.canonical)
+    return stored
+
+
 def countersign(
     session: Session,
     proposed: Mapping[str, Any],

@@ -508,6 +508,8 @@ def test_proposals_waiting_or_refused_are_shown_with_their_reason(
     assert "not our client" in page
     assert "voorgesteld</span>" in page  # the waiting one is still listed, with why
     assert "werkpad (http://werkpad.test): onbereikbaar" in page  # the outbox's last error
+    assert '<span class="badge muted">in de wachtrij</span>' in page  # its message
+    assert '<span class="badge bad">mislukt</span>' not in page  # a refusal shows as such
 
 
 def test_a_placement_without_a_fee_agreement_is_refused_and_says_why(

@@ -85,6 +85,7 @@ class LedgerLine:
     placement: dict[str, Any] | None
     reason: str | None
     error: str | None
+    message: str | None = None  # a proposal's outbox message: queued, sent, failed, ...
 
 
 @dataclass(frozen=True)
@@ -571,6 +572,7 @@ def _ledger(session: Session, *, me: str) -> Ledger:
             me=me,
             status="proposed" if p.status == "pending" else "refused",
             error=p.last_error or _message_error(messages.get(p.entry_id)),
+            message=_message_state(messages.get(p.entry_id)),
         )
         for p in proposals
     ]
@@ -582,12 +584,17 @@ def _message_error(message: OutboxMessage | None) -> str | None:
     return None if message is None else message.last_error
 
 
+def _message_state(message: OutboxMessage | None) -> str | None:
+    return None if message is None else message.state
+
+
 def _line(
     entry: dict[str, Any],
     *,
     me: str,
     status: Literal["proposed", "refused", "signed", "witnessed"],
     error: str | None = None,
+    message: str | None = None,
 ) -> LedgerLine:
     return LedgerLine(
         entry_id=entry["entry_id"],
@@ -601,4 +608,5 @@ def _line(
         placement=entry.get("placement"),
         reason=entry.get("reason"),
         error=error,
+        message=message,
     )

@@ -305,12 +305,25 @@ def test_a_refused_proposal_fails_its_message_with_the_reason(
     assert [f["kind"] for f in failed] == [flows.PROPOSAL]
     assert _entries(engine) == 0
 
-    # proposed again once werkpad agrees: queued anew, countersigned
+    # sent again as it is: werkpad still refuses; nothing left to resend then
+    resent = client.post(
+        f"/api/v1/ledger/proposals/{result['entry_id']}/resend", headers=consultant
+    )
+    assert resent.status_code == 202, resent.text
+    assert resent.json()["status"] == "pending"
+    assert _proposals(client, consultant)[result["entry_id"]]["status"] == "refused"
+    assert len(network.received) == 2
+
+    # proposed again once werkpad agrees: signed anew, queued, countersigned
     network.refusal = None
     again = client.post("/api/v1/ledger/placements", json=_placement(intro), headers=consultant)
     assert again.status_code == 202
     assert _proposals(client, consultant)[result["entry_id"]]["status"] == "countersigned"
     assert _entries(engine) == 1
+    nothing = client.post(
+        f"/api/v1/ledger/proposals/{result['entry_id']}/resend", headers=consultant
+    )
+    assert nothing.status_code == 409
 
 
 def test_each_peers_queue_shows_in_metrics_and_on_the_federation_page(

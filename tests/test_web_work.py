@@ -34,6 +34,7 @@ from topmatch.identity import service as identity
 from topmatch.ledger import api as ledger_api
 from topmatch.ledger import canonical
 from topmatch.ledger.models import Cosignature
+from topmatch.ledger.schemas import entry_id_for
 from topmatch.matching.schemas import AnonymousCandidate, CandidateAnswer
 from topmatch.publishing.models import PublishedRecord
 from topmatch.referrals import sealed
@@ -509,7 +510,27 @@ def test_proposals_waiting_or_refused_are_shown_with_their_reason(
     assert "voorgesteld</span>" in page  # the waiting one is still listed, with why
     assert "werkpad (http://werkpad.test): onbereikbaar" in page  # the outbox's last error
     assert '<span class="badge muted">in de wachtrij</span>' in page  # its message
-    assert '<span class="badge bad">mislukt</span>' not in page  # a refusal shows as such
+    assert f'action="/plaatsingen/{_entry_of(refused)}/opnieuw"' in page  # send it again
+    with respx.mock() as mock:
+        mock.post(f"{PEER}/federation/v1/ledger/proposals").mock(
+            side_effect=lambda r: werkpad.respond(
+                r, {"detail": "still not"}, status=422, now=clock()
+            )
+        )
+        again = signed_in.post(
+            f"/plaatsingen/{_entry_of(refused)}/opnieuw", data={"csrf": _csrf(page_of(signed_in))}
+        )
+    assert again.status_code == 200, again.text
+    assert "Het bericht staat weer in de wachtrij voor Werkpad." in again.text
+
+
+def _entry_of(introduction_id: str) -> str:
+    return entry_id_for("placement.started", introduction_id)
+
+
+def page_of(client: TestClient) -> Page:
+    page: Page = client.get("/voorstellen")
+    return page
 
 
 def test_a_placement_without_a_fee_agreement_is_refused_and_says_why(

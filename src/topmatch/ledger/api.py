@@ -287,6 +287,21 @@ def show_proposal(
     return flows.result_of(session, row)
 
 
+@router.post("/proposals/{entry_id}/resend", status_code=202)
+def resend_proposal(
+    entry_id: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
+    session: SessionDep,
+    me: ProposerDep,
+    courier: CourierDep,
+    tasks: BackgroundTasks,
+    now: NowDep,
+    _: ConsultantUser,
+) -> ProposalResult:
+    """Queue a proposal whose message failed (refused, or not delivered in time) again,
+    with a fresh horizon (409 if nothing failed)."""
+    return queued(flows.resend(session, entry_id=entry_id, proposer=me, now=now), courier, tasks)
+
+
 def proposal_view(session: Session, row: PendingProposal) -> dict[str, Any]:
     result = flows.result_of(session, row)
     return {

@@ -36,7 +36,14 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.bounds import CleanInput
-from topmatch.errors import ConflictError, InputError, PeerDataError, PeerError, TopmatchError
+from topmatch.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PeerDataError,
+    PeerError,
+    TopmatchError,
+)
 from topmatch.federation import outbox
 from topmatch.federation.models import OutboxMessage
 from topmatch.federation.transport import PeerClient, describe_peer_problem
@@ -384,6 +391,22 @@ def propose(
             now=now,
             horizon=proposer.horizon,
         )
+    return result_of(session, row)
+
+
+def resend(session: Session, *, entry_id: str, proposer: Proposer, now: datetime) -> ProposalResult:
+    """Queue a proposal whose message failed (refused, or past the outbox's horizon)
+    again, the same signed bytes with a fresh horizon; the proposal is pending again.
+    A countersigned proposal, or one whose message is still on its way, has nothing to
+    resend (ConflictError)."""
+    row = session.get(PendingProposal, entry_id)
+    if row is None:
+        raise NotFoundError(f"no proposal {entry_id}", field="entry_id")
+    if row.status == "countersigned":
+        raise ConflictError(f"proposal {entry_id} is countersigned: nothing to resend")
+    outbox.resend(session, reference=entry_id, now=now, horizon=proposer.horizon)
+    row.status, row.updated_at = "pending", now
+    session.add(row)
     return result_of(session, row)
 
 

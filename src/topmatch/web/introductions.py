@@ -288,6 +288,32 @@ async def resend_messages(
     return await _act_then_show(request, user, names, act)
 
 
+@router.post("/plaatsingen/{entry_id}/opnieuw", response_class=HTMLResponse)
+async def resend_proposal(
+    entry_id: str,
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    _csrf: CsrfChecked,
+    tasks: BackgroundTasks,
+) -> HTMLResponse:
+    """Queue a ledger proposal whose message failed again."""
+    state = request.app.state
+
+    def record() -> flows.ProposalResult:
+        with db.transaction(state.engine) as session:
+            return flows.resend(
+                session, entry_id=entry_id, proposer=_proposer(state), now=state.clock()
+            )
+
+    async def act() -> Notice:
+        result = await run_in_threadpool(record)
+        _kick(tasks, state, result)
+        return Notice("resend", "queued", peer=result.counterparty or "")
+
+    return await _act_then_show(request, user, names, act)
+
+
 @router.post("/voorstellen/{introduction_id}/annuleren", response_class=HTMLResponse)
 async def cancel_messages(
     introduction_id: str,

@@ -25,16 +25,15 @@ from topmatch.bounds import CleanInput, Count, WholeNumber
 from topmatch.errors import InputError, NotFoundError
 from topmatch.federation import outbox
 from topmatch.federation.inbound import VerifiedPeer
-from topmatch.federation.outbox import Courier
 from topmatch.federation.peers import PeerRegistry
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.identity.service import NodeIdentity
 from topmatch.ledger import flows, note, proposals
 from topmatch.ledger import service as ledger
+from topmatch.ledger.deps import ProposerDep, queued
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import Cosignature, PendingProposal, WitnessAlarm
 from topmatch.ledger.schemas import EntryBody
-from topmatch.publishing.service import Publisher
 from topmatch.settings import Settings
 from topmatch.settlement import service as settlement
 
@@ -201,23 +200,6 @@ def receive_cosignature(
 
 
 ProposalResult = flows.ProposalResult
-
-
-def proposer(request: Request, settings: SettingsDep) -> flows.Proposer:
-    """Who we are when proposing (identity, pseudonym secret, outbox horizon, limit)."""
-    publisher: Publisher = request.app.state.publisher
-    return flows.proposer_from(settings, node=request.app.state.identity, secret=publisher.secret)
-
-
-ProposerDep = Annotated[flows.Proposer, Depends(proposer)]
-
-
-def queued(result: ProposalResult, courier: Courier, tasks: BackgroundTasks) -> ProposalResult:
-    """After the commit, try to deliver the proposal's message right away (the worker
-    retries whatever this does not deliver)."""
-    if result.counterparty and result.status == "pending":
-        tasks.add_task(outbox.kick, courier, result.counterparty)
-    return result
 
 
 @router.post("/placements", status_code=202)

@@ -31,7 +31,8 @@ from topmatch.errors import InputError, NotFoundError
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.federation.peers import PeerRegistry
 from topmatch.ledger import flows, proposals
-from topmatch.ledger.api import ProposerDep, key_book, queued
+from topmatch.ledger.api import key_book
+from topmatch.ledger.deps import ProposerDep, queued
 from topmatch.ledger.models import LedgerEntry
 from topmatch.matching.api import bureau_names
 from topmatch.settings import Settings

@@ -22,8 +22,8 @@ from starlette.datastructures import FormData
 
 from topmatch import db
 from topmatch.accounts.models import User
+from topmatch.api.deps import BureauNames, Visible
 from topmatch.api.errors import status_of
-from topmatch.api.publish import publish_all
 from topmatch.audit.service import Actor
 from topmatch.cardbox import service
 from topmatch.cardbox.crypto import BsnVault
@@ -44,7 +44,7 @@ from topmatch.cardbox.validation import (
 )
 from topmatch.errors import ConflictError, InputError, TopmatchError
 from topmatch.matching import service as matching
-from topmatch.matching.api import BureauNames, Visible
+from topmatch.publishing.republish import publish_all
 from topmatch.web import forms, i18n
 from topmatch.web.core import ConsultantPage, CsrfChecked, error_page, language_of, render
 from topmatch.web.forms import N_, Errors, Field, Gettext

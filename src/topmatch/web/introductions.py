@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.accounts.models import Role, User
+from topmatch.api.deps import BureauNames
 from topmatch.api.errors import status_of
 from topmatch.audit.service import Actor
 from topmatch.cardbox import service as cardbox
@@ -45,7 +46,6 @@ from topmatch.ledger import api as ledger_api
 from topmatch.ledger import flows
 from topmatch.ledger import service as ledger
 from topmatch.ledger.models import Cosignature, LedgerEntry, PendingProposal
-from topmatch.matching.api import BureauNames
 from topmatch.publishing.models import PublishedRecord
 from topmatch.referrals import service as referrals
 from topmatch.referrals.models import Introduction

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from topmatch import db
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
+from topmatch.api.deps import BureauNames, Visible
 from topmatch.errors import (
     AuthenticationError,
     InputError,
@@ -19,7 +20,6 @@ from topmatch.errors import (
     TopmatchError,
 )
 from topmatch.matching import service as matching
-from topmatch.matching.api import BureauNames, Visible
 from topmatch.vocabulary import ContractType, EducationLevel
 from topmatch.web import i18n
 from topmatch.web.core import (

@@ -1,4 +1,5 @@
-"""Dependencies that reach the card-box: the BSN vault and the publisher.
+"""Dependencies that reach the card-box: the BSN vault, the publisher and the background
+worker's collaborators (which publish).
 
 Kept apart from :mod:`topmatch.api.deps` because the federation routers use those deps and
 federation must never import the card-box, not even indirectly (see the import-linter
@@ -13,6 +14,7 @@ from fastapi import Depends, Request
 
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.publishing.service import Publisher
+from topmatch.worker import Node
 
 
 def get_vault(request: Request) -> BsnVault:
@@ -31,3 +33,12 @@ def get_publisher(request: Request) -> Publisher:
 
 
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]
+
+
+def get_worker(request: Request) -> Node:
+    """The collaborators of the background rounds, for the admin's "run it now" endpoints."""
+    node: Node = request.app.state.worker
+    return node
+
+
+WorkerDep = Annotated[Node, Depends(get_worker)]

@@ -108,38 +108,38 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
             timeout=settings.peer_timeout_seconds,
             follow_redirects=False,
         ) as http:
-            app.state.peer_client = PeerClient(
+            client = PeerClient(
                 http=http,
                 registry=registry,
                 clock=clock,
                 max_response_bytes=settings.max_peer_response_bytes,
                 deadline_seconds=settings.peer_deadline_seconds,
             )
-            app.state.courier = outbox.Courier(
+            courier = outbox.Courier(
                 engine=engine,
-                client=app.state.peer_client,
+                client=client,
                 registry=registry,
                 clock=clock,
                 on_delivered=referrals_service.ON_DELIVERED,
             )
-            app.state.worker = background.Node(
+            node = background.Node(
                 settings=settings,
                 engine=engine,
                 clock=clock,
                 peers=registry,
-                client=app.state.peer_client,
-                courier=app.state.courier,
+                client=client,
+                courier=courier,
                 publisher=publisher,
                 identity=node_identity,
                 metrics=app_metrics,
             )
+            # read back only through the typed dependencies (api/deps.py, api/cardbox_deps.py)
+            app.state.peer_client, app.state.courier, app.state.worker = client, courier, node
             stop = asyncio.Event()
             worker = None
             if settings.sync_interval_seconds > 0 and settings.run_worker != "never":
                 lock = workerlock.worker_lock(engine, settings.resolved_database_url())
-                worker = asyncio.create_task(
-                    background.supervise_worker(app.state.worker, lock, stop)
-                )
+                worker = asyncio.create_task(background.supervise_worker(node, lock, stop))
             try:
                 yield
             finally:

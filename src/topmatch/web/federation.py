@@ -26,6 +26,8 @@ from topmatch.api.deps import (
     PeerClientDep,
     PeersDep,
     SettingsDep,
+    get_clock,
+    get_engine,
     get_peers,
     get_settings,
 )
@@ -78,9 +80,9 @@ def _checkpoint(session: Any, user: User) -> dict[str, Any] | None:
 
 def overview(request: Request, user: User) -> dict[str, Any]:
     """Everything the page shows, read in one transaction."""
-    state = request.app.state
-    now: datetime = state.clock()
-    with db.transaction(state.engine) as session:
+    settings = get_settings(request)
+    now = get_clock(request)()
+    with db.transaction(get_engine(request)) as session:
         peers, problems = _peers(request, session, now)
         alarms = ledger_api.list_alarms(session, user)
         undelivered = list(outbox.failed(session))
@@ -93,8 +95,8 @@ def overview(request: Request, user: User) -> dict[str, Any]:
         "undelivered": undelivered,
         "checkpoint": checkpoint,
         "agreements": agreements,
-        "names": settlement_api.names(request, state.settings),
-        "me": state.settings.node_id or "",
+        "names": settlement_api.names(request, settings),
+        "me": settings.node_id or "",
     }
 
 
@@ -157,16 +159,21 @@ async def sync_now(
 
 
 @router.post("/federatie/afspraken/{version}/tekenen", response_class=HTMLResponse)
-def sign_agreement(version: str, request: Request, user: WebUser, _: CsrfChecked) -> HTMLResponse:
+def sign_agreement(
+    version: str,
+    request: Request,
+    user: WebUser,
+    _: CsrfChecked,
+    settings: SettingsDep,
+    engine: EngineDep,
+    clock: ClockDep,
+) -> HTMLResponse:
     """Sign a fee agreement version on behalf of our bureau."""
     if refused := _refused(request, user):
         return refused
-    state = request.app.state
     try:
-        with db.transaction(state.engine) as session:
-            view = settlement_api.sign_agreement(
-                version, request, session, state.settings, state.clock(), user
-            )
+        with db.transaction(engine) as session:
+            view = settlement_api.sign_agreement(version, request, session, settings, clock(), user)
     except TopmatchError as e:
         return error_page(request, e, user=user)
     return _page(request, user, signed=view)

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.accounts.models import Role, User
-from topmatch.api.cardbox_deps import PublisherDep
+from topmatch.api.cardbox_deps import PublisherDep, get_publisher
 from topmatch.api.deps import (
     BureauNames,
     ClockDep,
@@ -38,6 +38,8 @@ from topmatch.api.deps import (
     PeerClientDep,
     PeersDep,
     SettingsDep,
+    get_clock,
+    get_engine,
 )
 from topmatch.audit.service import Actor
 from topmatch.bounds import WholeNumber
@@ -67,13 +69,15 @@ def openings_page(
     user: WebUser,
     gedaan: Annotated[str, Query(max_length=20)] = "",
     id: Annotated[str, Query(max_length=32)] = "",
+    *,
+    settings: SettingsDep,
+    engine: EngineDep,
 ) -> HTMLResponse:
     """Our vacancies and baanopeningen, each with whether peers see it."""
-    state = request.app.state
     try:
         requires(user, *CONSULTANTS)
-        window = cardbox.Window(limit=state.settings.max_page_size, offset=0)
-        with db.transaction(state.engine) as session:
+        window = cardbox.Window(limit=settings.max_page_size, offset=0)
+        with db.transaction(engine) as session:
             vacancies = cardbox.list_vacancies(session=session, window=window)
             baanopeningen = cardbox.list_baanopeningen(session=session, window=window)
     except TopmatchError as e:
@@ -118,12 +122,12 @@ def _set_published(
 ) -> Response:
     """The API's PATCH with only ``published`` changed, then our feed (one transaction);
     answered with a redirect so that reloading the list sends nothing again."""
-    state = request.app.state
+    publisher = get_publisher(request)
     actor = Actor(name=user.name)
     try:
         requires(user, *CONSULTANTS)
-        with db.transaction(state.engine) as session:
-            now = state.clock()
+        with db.transaction(get_engine(request)) as session:
+            now = get_clock(request)()
             if kind == "vacancy":
                 cardbox.update_vacancy(
                     session=session,
@@ -133,9 +137,7 @@ def _set_published(
                     actor=actor,
                     now=now,
                 )
-                publish(
-                    session=session, publisher=state.publisher, now=now, vacancy_ids=[record_id]
-                )
+                publish(session=session, publisher=publisher, now=now, vacancy_ids=[record_id])
             else:
                 cardbox.update_baanopening(
                     session=session,
@@ -145,9 +147,7 @@ def _set_published(
                     actor=actor,
                     now=now,
                 )
-                publish(
-                    session=session, publisher=state.publisher, now=now, baanopening_ids=[record_id]
-                )
+                publish(session=session, publisher=publisher, now=now, baanopening_ids=[record_id])
     except TopmatchError as e:
         return error_page(request, e, user=user)
     done = "published" if published else "withdrawn"

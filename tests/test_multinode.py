@@ -23,7 +23,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.factories import BSNS, agreement_document, client_data, employer_data, vacancy_data
+from tests.factories import (
+    BSNS,
+    agreement_document,
+    client_data,
+    employer_data,
+    run_cli_here,
+    vacancy_data,
+)
 from tests.test_serve import free_port, wait_healthy
 
 pytestmark = pytest.mark.slow
@@ -59,7 +66,16 @@ class Node:
             check=False,
         )
 
+    def setup(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        """The CLI in this process (as ``cli`` does in a child): the set-up needs a dozen
+        commands per federation, and a child's Python start-up costs more than the work."""
+        return run_cli_here(self.env, argv)
+
     def start(self) -> None:
+        self.launch()
+        self.wait_started()
+
+    def launch(self) -> None:
         self.log = self.data_dir / "server.log"
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -68,6 +84,9 @@ class Node:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def wait_started(self) -> None:
+        assert self.process is not None
         try:
             wait_healthy(self.url, self.process, timeout=90)
         except AssertionError as e:
@@ -143,21 +162,23 @@ def federation(tmp_path: Path, database_url: str) -> Iterator[dict[str, Node]]:
             env["TOPMATCH_DATABASE_URL"] = urls[node_id]
         node = Node(node_id, free_port(), env, data_dir)
         assert (
-            node.cli(
+            node.setup(
                 "init", "--node-id", node_id, "--name", f"Bureau {node_id}", "--url", node.url
             ).returncode
             == 0
         )
-        added = node.cli("users", "add", "admin", "--role", "admin")
+        added = node.setup("users", "add", "admin", "--role", "admin")
         node.token = added.stdout.strip().splitlines()[-1]
         nodes[node_id] = node
     for node in nodes.values():
         for other in nodes.values():
             if other is not node:
-                assert node.cli("peers", "add", str(other.data_dir / "node.json")).returncode == 0
+                assert node.setup("peers", "add", str(other.data_dir / "node.json")).returncode == 0
     for node in nodes.values():
-        node.start()
+        node.launch()
     try:
+        for node in nodes.values():
+            node.wait_started()
         yield nodes
     finally:
         for node in nodes.values():

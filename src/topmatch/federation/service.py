@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from topmatch.federation import outbox
+from topmatch import db
+from topmatch.federation import outbox, replication
 from topmatch.federation.breaker import CircuitState
 from topmatch.federation.models import PeerSyncState, ReplicaSummary
 from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.status import PeerState, lag_threshold, peer_health
+from topmatch.federation.transport import PeerClient
 from topmatch.identity.descriptor import PeerStatus
 from topmatch.publishing.schemas import BaanopeningSummary, VacancySummary
 
@@ -175,3 +179,27 @@ def list_openings(
         for r in rows
     ]
     return OpeningsPage(items=items, total=total, limit=limit, offset=offset)
+
+
+async def sync_now(
+    *,
+    registry: PeerRegistry,
+    client: PeerClient,
+    engine: Engine,
+    clock: Callable[[], datetime],
+    budget: float,
+) -> list[replication.SyncResult]:
+    """Pull every active peer's feed now, ignoring back-off (an admin asked): all peers at
+    once, each within ``budget`` seconds. Refreshes the planner's statistics when anything
+    was applied."""
+    results = await replication.sync_all(
+        peers=registry.active(),
+        client=client,
+        engine=engine,
+        clock=clock,
+        respect_backoff=False,
+        budget=budget,
+    )
+    if any(r.applied for r in results):
+        await asyncio.to_thread(db.refresh_statistics, engine)
+    return results

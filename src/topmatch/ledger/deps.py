@@ -1,27 +1,29 @@
-"""What the ledger's and settlement's proposing routers share: who we are when proposing,
-and the kick that delivers a queued proposal right after the request's commit.
+"""What the ledger's and settlement's proposing routers (and the web pages that propose)
+share: who we are when proposing, and the kick that delivers a queued proposal right
+after the request's commit.
 
 HTTP wiring, not a use case (those are in :mod:`topmatch.ledger.proposals`); kept apart
-from the routers so that no router imports another.
+from the routers so that no router imports another and the web app imports no router.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, Request
+from fastapi import BackgroundTasks, Depends
 
-from topmatch.api.deps import SettingsDep
+from topmatch.api.cardbox_deps import PublisherDep
+from topmatch.api.deps import IdentityDep, SettingsDep
 from topmatch.federation import outbox
 from topmatch.federation.outbox import Courier
 from topmatch.ledger import flows
-from topmatch.publishing.service import Publisher
 
 
-def proposer(request: Request, settings: SettingsDep) -> flows.Proposer:
+def proposer(
+    settings: SettingsDep, identity: IdentityDep, publisher: PublisherDep
+) -> flows.Proposer:
     """Who we are when proposing (identity, pseudonym secret, outbox horizon, limit)."""
-    publisher: Publisher = request.app.state.publisher
-    return flows.proposer_from(settings, node=request.app.state.identity, secret=publisher.secret)
+    return flows.proposer_from(settings, node=identity, secret=publisher.secret)
 
 
 ProposerDep = Annotated[flows.Proposer, Depends(proposer)]

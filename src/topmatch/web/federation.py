@@ -1,9 +1,11 @@
 """The federation status page for the node's admin: peers and their sync state, witness
 alarms, our latest checkpoint and its witnesses, the fee agreements and their signatures.
 
-As on the finance pages, the data comes from the API's own handlers called as plain
-functions (``list_peers``, ``sync_now``, ``list_alarms``, ``our_checkpoint``,
-``list_agreements``, ``sign_agreement``), with the session user for the role parameter.
+Peers and "sync now" call the federation service, as ``GET /api/v1/peers`` and
+``POST /api/v1/peers/sync`` do. The ledger and fee-agreement parts still call the API's own
+handlers as plain functions (``list_alarms``, ``our_checkpoint``, ``list_agreements``,
+``sign_agreement``) with the session user for the role parameter, until their use cases
+move into the ledger and settlement services (i13-ledgerbox).
 """
 
 from __future__ import annotations
@@ -18,9 +20,21 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.accounts.models import Role, User
+from topmatch.api.deps import (
+    ClockDep,
+    EngineDep,
+    PeerClientDep,
+    PeersDep,
+    SettingsDep,
+    get_clock,
+    get_engine,
+    get_peers,
+    get_settings,
+)
 from topmatch.errors import NotFoundError, TopmatchError
-from topmatch.federation import api as federation_api
 from topmatch.federation import outbox
+from topmatch.federation import service as federation
+from topmatch.federation.status import lag_threshold
 from topmatch.ledger import api as ledger_api
 from topmatch.settlement import api as settlement_api
 from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
@@ -38,11 +52,15 @@ def lag_minutes(last_success: datetime | None, now: datetime) -> int | None:
 
 
 def _peers(
-    request: Request, session: Any, user: User, now: datetime
+    request: Request, session: Any, now: datetime
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Each peer with its sync state made readable, and the peer files that did not load."""
-    state = request.app.state
-    found = federation_api.list_peers(request, session, state.settings, lambda: now, user)
+    found = federation.peers_overview(
+        session=session,
+        registry=get_peers(request),
+        now=now,
+        lag_after=lag_threshold(get_settings(request).sync_interval_seconds),
+    )
     rows = [
         {
             "peer": peer,
@@ -62,10 +80,10 @@ def _checkpoint(session: Any, user: User) -> dict[str, Any] | None:
 
 def overview(request: Request, user: User) -> dict[str, Any]:
     """Everything the page shows, read in one transaction."""
-    state = request.app.state
-    now: datetime = state.clock()
-    with db.transaction(state.engine) as session:
-        peers, problems = _peers(request, session, user, now)
+    settings = get_settings(request)
+    now = get_clock(request)()
+    with db.transaction(get_engine(request)) as session:
+        peers, problems = _peers(request, session, now)
         alarms = ledger_api.list_alarms(session, user)
         undelivered = list(outbox.failed(session))
         checkpoint = _checkpoint(session, user)
@@ -77,8 +95,8 @@ def overview(request: Request, user: User) -> dict[str, Any]:
         "undelivered": undelivered,
         "checkpoint": checkpoint,
         "agreements": agreements,
-        "names": settlement_api.names(request, state.settings),
-        "me": state.settings.node_id or "",
+        "names": settlement_api.names(request, settings),
+        "me": settings.node_id or "",
     }
 
 
@@ -112,29 +130,50 @@ def federation_page(request: Request, user: WebUser) -> HTMLResponse:
 
 
 @router.post("/federatie/synchroniseren", response_class=HTMLResponse)
-async def sync_now(request: Request, user: WebUser, _: CsrfChecked) -> HTMLResponse:
+async def sync_now(
+    request: Request,
+    user: WebUser,
+    _: CsrfChecked,
+    registry: PeersDep,
+    client: PeerClientDep,
+    engine: EngineDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
     """Sync every active peer now, as ``POST /api/v1/peers/sync`` does, and show the
     result per peer."""
     if refused := _refused(request, user):
         return refused
     try:
-        results = await federation_api.sync_now(request, user)
+        results = await federation.sync_now(
+            registry=registry,
+            client=client,
+            engine=engine,
+            clock=clock,
+            budget=settings.peer_round_seconds,
+        )
     except TopmatchError as e:
         return error_page(request, e, user=user)
-    return await run_in_threadpool(_page, request, user, synced=results)
+    synced = [r.__dict__ for r in results]
+    return await run_in_threadpool(_page, request, user, synced=synced)
 
 
 @router.post("/federatie/afspraken/{version}/tekenen", response_class=HTMLResponse)
-def sign_agreement(version: str, request: Request, user: WebUser, _: CsrfChecked) -> HTMLResponse:
+def sign_agreement(
+    version: str,
+    request: Request,
+    user: WebUser,
+    _: CsrfChecked,
+    settings: SettingsDep,
+    engine: EngineDep,
+    clock: ClockDep,
+) -> HTMLResponse:
     """Sign a fee agreement version on behalf of our bureau."""
     if refused := _refused(request, user):
         return refused
-    state = request.app.state
     try:
-        with db.transaction(state.engine) as session:
-            view = settlement_api.sign_agreement(
-                version, request, session, state.settings, state.clock(), user
-            )
+        with db.transaction(engine) as session:
+            view = settlement_api.sign_agreement(version, request, session, settings, clock(), user)
     except TopmatchError as e:
         return error_page(request, e, user=user)
     return _page(request, user, signed=view)

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response
 from pydantic import Field
 from sqlmodel import Session, col, select
 
@@ -16,6 +16,7 @@ from topmatch.api.deps import (
     AdminUser,
     ConsultantUser,
     CourierDep,
+    IdentityDep,
     NowDep,
     SessionDep,
     SettingsDep,
@@ -25,14 +26,10 @@ from topmatch.bounds import CleanInput, Count, WholeNumber
 from topmatch.errors import InputError, NotFoundError
 from topmatch.federation import outbox
 from topmatch.federation.inbound import VerifiedPeer
-from topmatch.federation.peers import PeerRegistry
-from topmatch.identity.descriptor import PeerDescriptor
-from topmatch.identity.service import NodeIdentity
-from topmatch.ledger import flows, note, proposals
+from topmatch.ledger import deps, flows, note, proposals
 from topmatch.ledger import service as ledger
 from topmatch.ledger.deps import ProposerDep, queued
-from topmatch.ledger.keybook import KeyBook
-from topmatch.ledger.models import Cosignature, PendingProposal, WitnessAlarm
+from topmatch.ledger.models import PendingProposal
 from topmatch.ledger.schemas import EntryBody
 from topmatch.settings import Settings
 from topmatch.settlement import service as settlement
@@ -43,21 +40,12 @@ router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 AnyUser = Annotated[Account, Depends(require(Role.consultant, Role.finance, Role.admin))]
 
 
-def own_descriptor(settings: Settings) -> PeerDescriptor:
-    return PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+own_descriptor = deps.own_descriptor
+key_book = deps.key_book
+Book = deps.BookDep
 
 
-def key_book(request: Request, settings: SettingsDep) -> KeyBook:
-    """Keys that may sign entries we append: ours and those of active peers."""
-    registry: PeerRegistry = request.app.state.peers
-    return KeyBook([own_descriptor(settings), *registry.active()])
-
-
-Book = Annotated[KeyBook, Depends(key_book)]
-
-
-def note_signer(request: Request, settings: SettingsDep) -> note.NoteSigner:
-    node: NodeIdentity = request.app.state.identity
+def note_signer(settings: SettingsDep, node: IdentityDep) -> note.NoteSigner:
     return note.NoteSigner(ledger.log_origin(settings.node_id or ""), node.private_key)
 
 
@@ -88,7 +76,7 @@ def fee_policy(settings: Settings, now: datetime) -> flows.Policy:
 
 @peer_router.post("/proposals")
 def receive_proposal(
-    request: Request,
+    identity: IdentityDep,
     peer: VerifiedPeer,
     session: SessionDep,
     settings: SettingsDep,
@@ -111,7 +99,7 @@ def receive_proposal(
         proposed,
         proposer=sender,
         me=settings.node_id or "",
-        node=request.app.state.identity,
+        node=identity,
         book=book,
         now=now,
         policy=fee_policy(settings, now),
@@ -299,30 +287,10 @@ def proposal_view(session: Session, row: PendingProposal) -> dict[str, Any]:
 @router.get("/checkpoint")
 def our_checkpoint(session: SessionDep, _: AnyUser) -> dict[str, Any]:
     """Our newest checkpoint and which peers cosigned (witnessed) it."""
-    point = ledger.latest_checkpoint(session)
-    if point is None:
-        raise NotFoundError("no checkpoint yet")
-    witnesses = session.exec(
-        select(Cosignature.witness).where(Cosignature.size == point.size)
-    ).all()
-    return {
-        "size": point.size,
-        "root_hash": point.root_hash,
-        "note": point.note.decode(),
-        "witnessed_by": sorted(witnesses),
-    }
+    return ledger.witnessed_checkpoint(session)
 
 
 @router.get("/alarms")
 def list_alarms(session: SessionDep, _: AdminUser) -> list[dict[str, Any]]:
     """Equivocation, rollback, inconsistency or missing entries seen in peers' logs."""
-    rows = session.exec(select(WitnessAlarm).order_by(col(WitnessAlarm.raised_at).desc())).all()
-    return [
-        {
-            "node_id": r.node_id,
-            "kind": r.kind,
-            "detail": r.detail,
-            "raised_at": r.raised_at.isoformat(),
-        }
-        for r in rows
-    ]
+    return ledger.alarms(session)

@@ -13,10 +13,13 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends
 
 from topmatch.api.cardbox_deps import PublisherDep
-from topmatch.api.deps import IdentityDep, SettingsDep
+from topmatch.api.deps import IdentityDep, PeersDep, SettingsDep
 from topmatch.federation import outbox
 from topmatch.federation.outbox import Courier
+from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import flows
+from topmatch.ledger.keybook import KeyBook
+from topmatch.settings import Settings
 
 
 def proposer(
@@ -37,3 +40,16 @@ def queued(
     if result.counterparty and result.status == "pending":
         tasks.add_task(outbox.kick, courier, result.counterparty)
     return result
+
+
+def own_descriptor(settings: Settings) -> PeerDescriptor:
+    """Our own descriptor, as peers hold it (written by ``topmatch init``)."""
+    return PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+
+
+def key_book(settings: SettingsDep, peers: PeersDep) -> KeyBook:
+    """Keys that may sign entries we append: ours and those of active peers."""
+    return KeyBook([own_descriptor(settings), *peers.active()])
+
+
+BookDep = Annotated[KeyBook, Depends(key_book)]

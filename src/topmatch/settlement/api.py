@@ -8,39 +8,31 @@ members of and the closed bilateral nets of a period.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Request, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Response
 from sqlmodel import select
-from starlette.concurrency import run_in_threadpool
 
-from topmatch import db
 from topmatch.accounts.models import Role
 from topmatch.accounts.models import User as Account
 from topmatch.api.deps import (
     AdminUser,
+    BureauNames,
     ConsultantUser,
     CourierDep,
+    IdentityDep,
     NowDep,
     SessionDep,
     SettingsDep,
     require,
 )
-from topmatch.errors import InputError, NotFoundError
 from topmatch.federation.inbound import VerifiedPeer
-from topmatch.federation.peers import PeerRegistry
 from topmatch.ledger import flows, proposals
-from topmatch.ledger.api import key_book
 from topmatch.ledger.deps import ProposerDep, queued
 from topmatch.ledger.models import LedgerEntry
-from topmatch.matching.api import bureau_names
-from topmatch.settings import Settings
-from topmatch.settlement import exchange, exports
+from topmatch.settlement import reports
 from topmatch.settlement import service as settlement
-from topmatch.settlement import statement as statements
-from topmatch.settlement.models import FeeAgreementRecord
-from topmatch.settlement.schemas import NettingProposal, SignedAgreement, Statement
+from topmatch.settlement.deps import FederationDep
 
 router = APIRouter(tags=["settlement"])
 peer_router = APIRouter(tags=["federation (node to node)"])
@@ -56,39 +48,16 @@ PeriodPath = Annotated[
 ]
 
 
-def names(request: Request, settings: Settings) -> dict[str, str]:
-    """Bureau names by node id, for statements people read (the same as search shows)."""
-    return bureau_names(request, settings)
-
-
 # --- fee agreements --------------------------------------------------------------------
 
 
-class AgreementView(BaseModel):
-    version: str
-    sha256: str
-    in_force: bool
-    signed_by: list[str]
-    missing: list[str]
-    document: SignedAgreement
-
-
-def _view(record: FeeAgreementRecord) -> AgreementView:
-    document = settlement.document(record)
-    signed = settlement.signers(record)
-    return AgreementView(
-        version=record.version,
-        sha256=record.sha256,
-        in_force=record.in_force,
-        signed_by=signed,
-        missing=sorted(set(document.members) - set(signed)),
-        document=document,
-    )
+AgreementView = reports.AgreementView
+_view = reports.agreement_view
 
 
 @router.get("/api/v1/agreements")
 def list_agreements(session: SessionDep, _: AnyUser) -> list[AgreementView]:
-    return [_view(r) for r in settlement.agreements(session)]
+    return reports.agreement_views(session)
 
 
 @router.get("/api/v1/agreements/{version}")
@@ -98,7 +67,7 @@ def show_agreement(version: str, session: SessionDep, _: AnyUser) -> AgreementVi
 
 @router.post("/api/v1/agreements", status_code=201)
 def propose_agreement(
-    request: Request,
+    identity: IdentityDep,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -108,7 +77,7 @@ def propose_agreement(
     """Propose a new version of the fee agreement, signed by us; the other members' nodes
     fetch it on their next round and their admins sign it."""
     record = settlement.propose_agreement(
-        session, document, me=settings.node_id or "", node=request.app.state.identity, now=now
+        session, document, me=settings.node_id or "", node=identity, now=now
     )
     return _view(record)
 
@@ -116,7 +85,7 @@ def propose_agreement(
 @router.post("/api/v1/agreements/{version}/signature")
 def sign_agreement(
     version: str,
-    request: Request,
+    identity: IdentityDep,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -124,7 +93,7 @@ def sign_agreement(
 ) -> AgreementView:
     """Sign an agreement version on behalf of our bureau."""
     record = settlement.sign_agreement(
-        session, version, me=settings.node_id or "", node=request.app.state.identity, now=now
+        session, version, me=settings.node_id or "", node=identity, now=now
     )
     return _view(record)
 
@@ -150,25 +119,9 @@ def peer_closed(
 
 # --- statements ------------------------------------------------------------------------
 
-
-class StatementView(BaseModel):
-    report_sha256: str
-    statement: Statement
-    closed: dict[str, str | None]
-
-
-def _statement(session: Any, settings: Settings, period: str, now: Any) -> StatementView:
-    made, _ = settlement.statement(session, me=settings.node_id or "", period_name=period, now=now)
-    closings = {
-        next(iter(e.parties - {made.node})): e.entry_id
-        for e in settlement.closed_entries(session)
-        if e.period == period
-    }
-    return StatementView(
-        report_sha256=statements.report_sha256(made),
-        statement=made,
-        closed={s.counterparty: closings.get(s.counterparty) for s in made.counterparties},
-    )
+StatementView = reports.StatementView
+NettingView = reports.NettingView
+ExportFormat = reports.ExportFormat
 
 
 @router.get("/api/v1/settlements/{period}")
@@ -177,66 +130,47 @@ def get_statement(
 ) -> StatementView:
     """Our statement of a period: receivables and payables per counterparty, line by
     line, from the ledger only; the same ledger gives the same report hash on any node."""
-    return _statement(session, settings, period, now)
-
-
-ExportFormat = Literal["csv", "beancount", "json"]
-MEDIA = {"csv": "text/csv; charset=utf-8", "beancount": "text/plain; charset=utf-8"}
+    return reports.statement_view(session, me=settings.node_id or "", period=period, now=now)
 
 
 @router.get("/api/v1/settlements/{period}/export.{kind}")
 def export_statement(
     period: PeriodPath,
     kind: ExportFormat,
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    names: BureauNames,
     now: NowDep,
     user: FinanceUser,  # noqa: ARG001
     decimal_comma: bool = False,
 ) -> Response:
     """The statement for accounting: CSV (semicolons), a Beancount journal, or JSON."""
-    made, _ = settlement.statement(session, me=settings.node_id or "", period_name=period, now=now)
-    filename = f"topmatch-{settings.node_id}-{period}.{kind}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if kind == "json":
-        return Response(exports.to_json(made), media_type="application/json", headers=headers)
-    bureau_names = names(request, settings)
-    text = (
-        exports.to_csv(made, names=bureau_names, decimal_comma=decimal_comma)
-        if kind == "csv"
-        else exports.to_beancount(made, names=bureau_names)
+    made = reports.export(
+        session,
+        me=settings.node_id or "",
+        period=period,
+        kind=kind,
+        names=names,
+        now=now,
+        decimal_comma=decimal_comma,
     )
-    return Response(text, media_type=MEDIA[kind], headers=headers)
+    headers = {"Content-Disposition": f'attachment; filename="{made.filename}"'}
+    return Response(made.content, media_type=made.media_type, headers=headers)
 
 
 @router.get("/api/v1/settlements/{period}/statements/{counterparty}.html")
 async def statement_html(
-    period: PeriodPath, counterparty: str, request: Request, settings: SettingsDep, _: FinanceUser
+    period: PeriodPath,
+    counterparty: str,
+    settings: SettingsDep,
+    names: BureauNames,
+    federation: FederationDep,
+    _: FinanceUser,
 ) -> Response:
     """The statement with one counterparty in Dutch, with the netting payments if the
     period is netted, ready to print or send."""
-    state = request.app.state
-
-    def make() -> StatementView:
-        with db.transaction(state.engine) as session:
-            return _statement(session, settings, period, state.clock())
-
-    view = await run_in_threadpool(make)
-    if counterparty not in {s.counterparty for s in view.statement.counterparties}:
-        raise NotFoundError(
-            f"nothing between us and {counterparty} in {period}", field="counterparty"
-        )
-    try:
-        proposal: NettingProposal | None = (await _netting(request, settings, period)).proposal
-    except InputError:
-        proposal = None
-    html = exports.to_html(
-        view.statement,
-        counterparty,
-        names=names(request, settings),
-        netting=proposal if proposal and proposal.payments else None,
-        report_sha256=view.report_sha256,
+    html = await reports.statement_html(
+        federation, me=settings.node_id or "", period=period, counterparty=counterparty, names=names
     )
     return Response(html, media_type="text/html; charset=utf-8")
 
@@ -244,43 +178,11 @@ async def statement_html(
 # --- netting and closing ---------------------------------------------------------------
 
 
-class NettingView(BaseModel):
-    proposal: NettingProposal
-    proposal_sha256: str
-    peers: list[exchange.ExchangeResult]
-
-
-async def _netting(request: Request, settings: Settings, period: str) -> NettingView:
-    state = request.app.state
-    registry: PeerRegistry = state.peers
-
-    def ours() -> list[Any]:
-        with db.transaction(state.engine) as session:
-            settlement.period(period, now=state.clock())
-            return settlement.closed_entries(session)
-
-    own = await run_in_threadpool(ours)
-    theirs, results = await exchange.closed_entries(
-        period=period,
-        peers=registry.active(),
-        client=state.peer_client,
-        book=key_book(request, settings),
-    )
-    try:
-        proposal = settlement.netting([*own, *theirs], period_name=period)
-    except ValueError as e:
-        raise InputError(f"cannot net {period}: {e}", field="period") from e
-    digest = statements.report_sha256(proposal)
-    return NettingView(proposal=proposal, proposal_sha256=digest, peers=results)
-
-
 @router.get("/api/v1/settlements/{period}/netting")
-async def get_netting(
-    period: PeriodPath, request: Request, settings: SettingsDep, _: FinanceUser
-) -> NettingView:
+async def get_netting(period: PeriodPath, federation: FederationDep, _: FinanceUser) -> NettingView:
     """Payments that settle the period across the federation, from every closed bilateral
     net we can verify (ours and our peers'), with the fewest transfers."""
-    return await _netting(request, settings, period)
+    return await reports.netting(federation, period=period)
 
 
 @router.post("/api/v1/settlements/{period}/close", status_code=202)

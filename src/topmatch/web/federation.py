@@ -2,10 +2,10 @@
 alarms, our latest checkpoint and its witnesses, the fee agreements and their signatures.
 
 Peers and "sync now" call the federation service, as ``GET /api/v1/peers`` and
-``POST /api/v1/peers/sync`` do. The ledger and fee-agreement parts still call the API's own
-handlers as plain functions (``list_alarms``, ``our_checkpoint``, ``list_agreements``,
-``sign_agreement``) with the session user for the role parameter, until their use cases
-move into the ledger and settlement services (i13-ledgerbox).
+``POST /api/v1/peers/sync`` do; the ledger and fee-agreement parts call the ledger service
+(``witnessed_checkpoint``, ``alarms``) and the settlement use cases
+(``settlement.reports.agreement_views``, ``settlement.service.sign_agreement``), as the
+API's handlers do.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from topmatch.accounts.models import Role, User
 from topmatch.api.deps import (
     ClockDep,
     EngineDep,
+    IdentityDep,
     PeerClientDep,
     PeersDep,
     SettingsDep,
+    bureau_names,
     get_clock,
     get_engine,
     get_peers,
@@ -35,8 +37,9 @@ from topmatch.errors import NotFoundError, TopmatchError
 from topmatch.federation import outbox
 from topmatch.federation import service as federation
 from topmatch.federation.status import lag_threshold
-from topmatch.ledger import api as ledger_api
-from topmatch.settlement import api as settlement_api
+from topmatch.ledger import service as ledger
+from topmatch.settlement import reports
+from topmatch.settlement import service as settlement
 from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
 
 router = APIRouter(include_in_schema=False)
@@ -71,23 +74,23 @@ def _peers(
     return rows, found.problems
 
 
-def _checkpoint(session: Any, user: User) -> dict[str, Any] | None:
+def _checkpoint(session: Any) -> dict[str, Any] | None:
     try:
-        return ledger_api.our_checkpoint(session, user)
+        return ledger.witnessed_checkpoint(session)
     except NotFoundError:
         return None
 
 
-def overview(request: Request, user: User) -> dict[str, Any]:
+def overview(request: Request) -> dict[str, Any]:
     """Everything the page shows, read in one transaction."""
     settings = get_settings(request)
     now = get_clock(request)()
     with db.transaction(get_engine(request)) as session:
         peers, problems = _peers(request, session, now)
-        alarms = ledger_api.list_alarms(session, user)
+        alarms = ledger.alarms(session)
         undelivered = list(outbox.failed(session))
-        checkpoint = _checkpoint(session, user)
-        agreements = settlement_api.list_agreements(session, user)
+        checkpoint = _checkpoint(session)
+        agreements = reports.agreement_views(session)
     return {
         "peers": peers,
         "problems": problems,
@@ -95,7 +98,7 @@ def overview(request: Request, user: User) -> dict[str, Any]:
         "undelivered": undelivered,
         "checkpoint": checkpoint,
         "agreements": agreements,
-        "names": settlement_api.names(request, settings),
+        "names": bureau_names(request, settings),
         "me": settings.node_id or "",
     }
 
@@ -105,9 +108,9 @@ def _page(
     user: User,
     *,
     synced: Sequence[Mapping[str, object]] | None = None,
-    signed: settlement_api.AgreementView | None = None,
+    signed: reports.AgreementView | None = None,
 ) -> HTMLResponse:
-    context = overview(request, user)
+    context = overview(request)
     context["synced"] = synced
     context["signed"] = signed
     return render(request, "federation.html", context, user=user)
@@ -167,13 +170,17 @@ def sign_agreement(
     settings: SettingsDep,
     engine: EngineDep,
     clock: ClockDep,
+    node: IdentityDep,
 ) -> HTMLResponse:
     """Sign a fee agreement version on behalf of our bureau."""
     if refused := _refused(request, user):
         return refused
     try:
         with db.transaction(engine) as session:
-            view = settlement_api.sign_agreement(version, request, session, settings, clock(), user)
+            record = settlement.sign_agreement(
+                session, version, me=settings.node_id or "", node=node, now=clock()
+            )
+            view = reports.agreement_view(record)
     except TopmatchError as e:
         return error_page(request, e, user=user)
     return _page(request, user, signed=view)

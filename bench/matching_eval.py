@@ -196,9 +196,9 @@ def _bsn(number: int) -> str:
 
 
 def client_create(seeker: Mapping[str, Any], number: int) -> ClientCreate:
-    """The card-box record a consultant would type today. Not expressible yet, so left out:
-    ``hours_min``/``hours_max`` (one number, ``hours_recorded``, is what the record holds) and
-    ``dutch_level`` (only the languages spoken)."""
+    """The card-box record a consultant types: the hours as a range (``hours_min``/
+    ``hours_max``; ``hours_recorded`` is the single figure of older records). Not expressible
+    yet, so left out: ``dutch_level`` (only the languages spoken)."""
     return ClientCreate(
         bsn=_bsn(number + 1),
         first_name="Werkzoekende",
@@ -211,7 +211,8 @@ def client_create(seeker: Mapping[str, Any], number: int) -> ClientCreate:
         education_level=seeker["education_level"],
         skills=seeker["skills"],
         desired_occupations=[Occupation(**o) for o in seeker["desired_occupations"]],
-        hours_per_week=seeker["hours_recorded"],
+        hours_min=seeker["hours_min"],
+        hours_max=seeker["hours_max"],
         max_travel_km=seeker["max_travel_km"],
         languages=seeker["languages"],
         driving_licences=seeker["driving_licences"],

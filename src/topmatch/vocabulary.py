@@ -59,6 +59,14 @@ NLQF: dict[EducationLevel, int | None] = {
 }
 
 
+#: One ordered scale for comparing a seeker's education with what an opening asks: the NLQF
+#: level, and 0 for the levels below NLQF 1 (geen diploma, basisonderwijs,
+#: praktijkonderwijs), so that the lowest-educated are compared too, not left "unknown".
+EDUCATION_SCALE: dict[EducationLevel, int] = {
+    level: 0 if nlqf is None else nlqf for level, nlqf in NLQF.items()
+}
+
+
 class ContractType(StrEnum):
     vast = "vast"
     tijdelijk = "tijdelijk"

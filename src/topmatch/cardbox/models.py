@@ -91,7 +91,9 @@ class Client(Record, table=True):
     education_level: str | None = Field(default=None, max_length=30)
     skills: list[str] = _json()
     desired_occupations: list[dict[str, Any]] = _json()
-    hours_per_week: int | None = None
+    hours_min: int | None = None
+    hours_max: int | None = None
+    hours_per_week: int | None = None  # the old single figure, kept readable (migration 0011)
     max_travel_km: int | None = None
     languages: list[str] = _json()
     driving_licences: list[str] = _json()

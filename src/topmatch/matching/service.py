@@ -90,6 +90,8 @@ class SearchResult(BaseModel):
         default=None,
         description="why a client's list is shorter than asked (Dutch), or null",
     )
+    min_score: float = Field(default=0.0, description="nothing below this score is shown")
+    left_out: int = Field(default=0, description="openings scored below min_score")
 
 
 def _client_sought(client: ClientPublic, where: places.PlaceInfo | None) -> scoring.Sought:
@@ -341,7 +343,9 @@ def rank(
             )
         )
     short = _short_reason(len(hits), request.limit, weak, min_score)
-    return SearchResult(hits=hits, candidates=len(candidates), short=short)
+    return SearchResult(
+        hits=hits, candidates=len(candidates), short=short, min_score=min_score, left_out=weak
+    )
 
 
 def _short_reason(shown: int, limit: int, weak: int, min_score: float) -> str | None:

@@ -220,13 +220,16 @@ def client_create(seeker: Mapping[str, Any], number: int) -> ClientCreate:
 
 
 def vacancy_create(opening: Mapping[str, Any], employer_id: str) -> VacancyCreate:
-    """The vacancy as a bureau enters it. ``requires`` (licence, Dutch level, certificate,
-    register only) has no field yet: it is in the description text, as bureaus write it."""
+    """The vacancy as a bureau enters it. Of ``requires``, the licence has a field (the
+    record's ``driving_licences``, migration 0012); the rest (Dutch level, certificate,
+    register only) has none yet: it is in the description text, as bureaus write it."""
+    licence = (opening.get("requires") or {}).get("licence")
     return VacancyCreate(
         employer_id=employer_id,
         title=opening["title"],
         occupation=Occupation(**opening["occupation"]),
         skills_required=opening["skills_required"],
+        driving_licences=[licence] if licence else [],
         education_level=opening["education_level"],
         hours_min=opening["hours_min"],
         hours_max=opening["hours_max"],

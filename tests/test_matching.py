@@ -284,3 +284,29 @@ def test_a_short_list_is_not_padded_and_says_why(
     assert all(h["score"] >= 20.0 for h in result["hits"])
     assert result["left_out"] >= 1
     assert result["short"].endswith("niet aangevuld.")
+
+
+def test_a_required_licence_the_client_lacks_is_named_and_ranks_lower(
+    client: TestClient, consultant: Headers, engine: Engine, peer: FakePeer
+) -> None:
+    employer = client.post("/api/v1/employers", json=employer_data(), headers=consultant).json()
+    for title, licences in (("Zonder rijbewijs", []), ("Met rijbewijs C", ["C"])):
+        made = client.post(
+            "/api/v1/vacancies",
+            headers=consultant,
+            json=vacancy_data(
+                employer["id"],
+                published=True,
+                title=title,
+                municipality="Waalwijk",
+                driving_licences=licences,
+            ),
+        )
+        assert made.status_code == 201, made.text
+    hits = _by_title(_matches(client, consultant, driving_licences=["B"]))
+    assert "Rijbewijs C" in hits["Met rijbewijs C"]["opening"]["skills_required"]
+    assert "rijbewijs C gevraagd" in hits["Met rijbewijs C"]["reasons"]
+    assert "rijbewijs C gevraagd" not in hits["Zonder rijbewijs"]["reasons"]
+    assert hits["Met rijbewijs C"]["score"] < hits["Zonder rijbewijs"]["score"]
+    holder = _by_title(_matches(client, consultant, driving_licences=["B", "C"], bsn=BSNS[1]))
+    assert "rijbewijs C gevraagd" not in holder["Met rijbewijs C"]["reasons"]

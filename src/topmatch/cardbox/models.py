@@ -118,6 +118,7 @@ class Vacancy(Record, table=True):
     occupation_esco_uri: str | None = Field(default=None, max_length=200)
     skills_required: list[str] = _json()
     skills_nice: list[str] = _json()
+    driving_licences: list[str] = _json()  # categories the work requires (migration 0012)
     education_level: str | None = Field(default=None, max_length=30)
     hours_min: int
     hours_max: int

@@ -287,6 +287,9 @@ class VacancyFields(HoursRange):
     occupation: Occupation
     skills_required: Skills = []
     skills_nice: Skills = []
+    driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] = Field(
+        default=[], description='licence categories the work requires, e.g. ["C"]'
+    )
     education_level: EducationLevel | None = None
     contract_type: ContractType
     wage_min: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
@@ -323,6 +326,7 @@ class VacancyUpdate(Strict):
     occupation: Occupation | None = None
     skills_required: Skills | None = None
     skills_nice: Skills | None = None
+    driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] | None = None
     education_level: EducationLevel | None = None
     hours_min: Hours | None = None
     hours_max: Hours | None = None

@@ -197,8 +197,8 @@ def _bsn(number: int) -> str:
 
 def client_create(seeker: Mapping[str, Any], number: int) -> ClientCreate:
     """The card-box record a consultant types: the hours as a range (``hours_min``/
-    ``hours_max``; ``hours_recorded`` is the single figure of older records). Not expressible
-    yet, so left out: ``dutch_level`` (only the languages spoken)."""
+    ``hours_max``; ``hours_recorded`` is the single figure of older records) and the level of
+    Dutch (``dutch_level``, migration 0012)."""
     return ClientCreate(
         bsn=_bsn(number + 1),
         first_name="Werkzoekende",
@@ -215,21 +215,25 @@ def client_create(seeker: Mapping[str, Any], number: int) -> ClientCreate:
         hours_max=seeker["hours_max"],
         max_travel_km=seeker["max_travel_km"],
         languages=seeker["languages"],
+        dutch_level=seeker["dutch_level"],
         driving_licences=seeker["driving_licences"],
     )
 
 
 def vacancy_create(opening: Mapping[str, Any], employer_id: str) -> VacancyCreate:
-    """The vacancy as a bureau enters it. Of ``requires``, the licence has a field (the
-    record's ``driving_licences``, migration 0012); the rest (Dutch level, certificate,
-    register only) has none yet: it is in the description text, as bureaus write it."""
-    licence = (opening.get("requires") or {}).get("licence")
+    """The vacancy as a bureau enters it. Of ``requires``, the licence and the Dutch level
+    have fields (``driving_licences``, ``dutch_level``, migration 0012); the rest (other
+    languages, certificate, register only) has none yet: it is in the description text, as
+    bureaus write it."""
+    requires = opening.get("requires") or {}
+    licence = requires.get("licence")
     return VacancyCreate(
         employer_id=employer_id,
         title=opening["title"],
         occupation=Occupation(**opening["occupation"]),
         skills_required=opening["skills_required"],
         driving_licences=[licence] if licence else [],
+        dutch_level=requires.get("dutch"),
         education_level=opening["education_level"],
         hours_min=opening["hours_min"],
         hours_max=opening["hours_max"],

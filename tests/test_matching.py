@@ -286,11 +286,16 @@ def test_a_short_list_is_not_padded_and_says_why(
     assert result["short"].endswith("niet aangevuld.")
 
 
-def test_a_required_licence_the_client_lacks_is_named_and_ranks_lower(
+def test_a_required_licence_or_dutch_level_the_client_lacks_is_named_and_ranks_lower(
     client: TestClient, consultant: Headers, engine: Engine, peer: FakePeer
 ) -> None:
     employer = client.post("/api/v1/employers", json=employer_data(), headers=consultant).json()
-    for title, licences in (("Zonder rijbewijs", []), ("Met rijbewijs C", ["C"])):
+    asked: list[tuple[str, dict[str, Any]]] = [
+        ("Zonder rijbewijs", {}),
+        ("Met rijbewijs C", {"driving_licences": ["C"]}),
+        ("Nederlands B1", {"dutch_level": "B1"}),
+    ]
+    for title, requirements in asked:
         made = client.post(
             "/api/v1/vacancies",
             headers=consultant,
@@ -299,11 +304,13 @@ def test_a_required_licence_the_client_lacks_is_named_and_ranks_lower(
                 published=True,
                 title=title,
                 municipality="Waalwijk",
-                driving_licences=licences,
+                **requirements,
             ),
         )
         assert made.status_code == 201, made.text
-    hits = _by_title(_matches(client, consultant, driving_licences=["B"]))
+    hits = _by_title(_matches(client, consultant, driving_licences=["B"], dutch_level="A2"))
+    assert "Nederlands B1 gevraagd" in hits["Nederlands B1"]["reasons"]
+    assert hits["Nederlands B1"]["score"] < hits["Zonder rijbewijs"]["score"]
     assert "Rijbewijs C" in hits["Met rijbewijs C"]["opening"]["skills_required"]
     assert "rijbewijs C gevraagd" in hits["Met rijbewijs C"]["reasons"]
     assert "rijbewijs C gevraagd" not in hits["Zonder rijbewijs"]["reasons"]

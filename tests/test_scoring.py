@@ -26,6 +26,7 @@ from topmatch.matching.scoring import (
     age_band,
     explain,
     recall_at_k,
+    required_dutch,
     required_licences,
     score,
     tolerance_km,
@@ -284,6 +285,22 @@ def test_a_required_licence_not_held_costs_points_and_is_named() -> None:
     assert unknown is not None
     assert unknown.gaps == 0
     assert required_licences(["Rijbewijs  ce", "Heftruck", "rijbewijs B"]) == ["CE", "B"]
+
+
+def test_a_dutch_level_above_the_seekers_costs_points_per_step_and_is_named() -> None:
+    b1 = opening(skills_required=("Orderpicken", "Nederlands B1"))
+    fits = score(client(dutch_level="B2"), b1)
+    one_below = score(client(dutch_level="A2"), b1)
+    two_below = score(client(dutch_level="A1"), b1)
+    assert fits is not None
+    assert one_below is not None
+    assert two_below is not None
+    assert fits.score > one_below.score > two_below.score
+    assert fits.gaps == 0
+    assert one_below.reasons[-1] == Reason(ReasonKind.language, "Nederlands B1 gevraagd")
+    assert score(client(dutch_level=None), b1) == score(client(dutch_level="C2"), b1)
+    assert required_dutch(["Nederlands niveau a2", "Nederlands  B1", "Engels B2"]) == "B1"
+    assert required_dutch(["Heftruck"]) is None
 
 
 def test_register_only_openings_are_for_register_clients_and_lifted_for_them() -> None:
@@ -740,6 +757,7 @@ GAPS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "distance": ({"location": north(28)}, {"origin": HOME, "max_km": 25.0}),
     "education": ({"nlqf": 5}, {"nlqf": 2}),
     "licence": ({"skills_required": ("Rijbewijs C",)}, {"licences_stated": True}),
+    "dutch": ({"skills_required": ("Nederlands B2",)}, {"dutch_level": "A2"}),
 }
 
 
@@ -753,7 +771,7 @@ def test_an_opening_with_a_gap_never_ranks_above_the_same_opening_without_it(
     sought = dataclasses.replace(
         sought,
         **seeker_facts,
-        skills=tuple(s for s in sought.skills if "rijbewijs" not in s),
+        skills=tuple(s for s in sought.skills if "rijbewijs" not in s and "nederland" not in s),
         driving_licences=frozenset({"B"}),
         contract_types=frozenset(),
     )
@@ -762,6 +780,7 @@ def test_an_opening_with_a_gap_never_ranks_above_the_same_opening_without_it(
         "distance": {"location": north(5)},
         "education": {"nlqf": 2},
         "licence": {"skills_required": ("Rijbewijs B",)},
+        "dutch": {"skills_required": ("Nederlands A2",)},
     }[kind]
     without = score(sought, dataclasses.replace(offered, **fitting))
     with_gap = score(sought, dataclasses.replace(offered, **opening_gap))

@@ -161,13 +161,14 @@ def test_match_reasons_are_shown_in_english_on_an_english_page() -> None:
 def test_every_mismatch_reason_is_shown_in_english() -> None:
     dutch = (
         "38–40 uur, cliënt wil 36; 10–15 uur, cliënt wil hoogstens 8; 4 km verder dan de grens; "
-        "reisafstand niet opgegeven; rijbewijs C/CE gevraagd; alleen doelgroepregister; "
+        "reisafstand niet opgegeven; rijbewijs C/CE gevraagd; Nederlands B1 gevraagd; "
+        "alleen doelgroepregister; "
         "voor het doelgroepregister; opleidingsniveau te laag (geen NLQF-niveau, gevraagd NLQF 3); "
         "opleidingsniveau één onder de eis (geen NLQF-niveau, gevraagd 1)"
     )
     assert reasons.in_language(dutch, "en") == (
         "38–40 hours, client wants 36; 10–15 hours, client wants at most 8; 4 km past the limit; "
-        "travel distance not asked yet; driving licence C/CE required; "
+        "travel distance not asked yet; driving licence C/CE required; Dutch B1 required; "
         "target group register only; for the target group register; "
         "education level too low (no NLQF level, asked NLQF 3); "
         "education level one below the requirement (no NLQF level, asked 1)"

@@ -67,6 +67,17 @@ EDUCATION_SCALE: dict[EducationLevel, int] = {
 }
 
 
+class LanguageLevel(StrEnum):
+    """A language level on the Common European Framework of Reference (CEFR), lowest first."""
+
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+    C1 = "C1"
+    C2 = "C2"
+
+
 class ContractType(StrEnum):
     vast = "vast"
     tijdelijk = "tijdelijk"

@@ -39,6 +39,7 @@ from topmatch.cardbox.validation import (
     normalise_postcode,
 )
 from topmatch.explain import SECTOR_RULE
+from topmatch.vocabulary import LanguageLevel
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SingleLine]
 Name = Annotated[
@@ -170,6 +171,9 @@ class ClientFields(Strict):
         default=None, description='empty: not asked yet ("ask"), never a default distance'
     )
     languages: Annotated[list[LanguageCode], Field(max_length=20)] = []
+    dutch_level: LanguageLevel | None = Field(
+        default=None, description="the client's level of Dutch (CEFR)"
+    )
     driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] = []
     available_from: date | None = None
     consent_share_profile: bool = False
@@ -216,6 +220,7 @@ class ClientUpdate(Strict):
     hours_per_week: Hours | None = None
     max_travel_km: Annotated[int, Field(ge=0, le=300)] | None = None
     languages: Annotated[list[LanguageCode], Field(max_length=20)] | None = None
+    dutch_level: LanguageLevel | None = None
     driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] | None = None
     available_from: date | None = None
     consent_share_profile: bool | None = None
@@ -290,6 +295,9 @@ class VacancyFields(HoursRange):
     driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] = Field(
         default=[], description='licence categories the work requires, e.g. ["C"]'
     )
+    dutch_level: LanguageLevel | None = Field(
+        default=None, description="the level of Dutch the work asks (CEFR)"
+    )
     education_level: EducationLevel | None = None
     contract_type: ContractType
     wage_min: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
@@ -327,6 +335,7 @@ class VacancyUpdate(Strict):
     skills_required: Skills | None = None
     skills_nice: Skills | None = None
     driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] | None = None
+    dutch_level: LanguageLevel | None = None
     education_level: EducationLevel | None = None
     hours_min: Hours | None = None
     hours_max: Hours | None = None

@@ -44,6 +44,10 @@ HOURS_PENALTY_MAX = 30.0
 EDUCATION_PENALTY_PER_LEVEL = 8.0
 #: Points lost when the opening requires a driving licence the seeker does not hold.
 LICENCE_PENALTY = 15.0
+#: Points lost per CEFR step the seeker's Dutch is below the level an opening asks.
+DUTCH_PENALTY_PER_STEP = 6.0
+#: The CEFR levels, lowest first.
+CEFR = ("A1", "A2", "B1", "B2", "C1", "C2")
 #: Points added to an opening for the doelgroepregister when the seeker is in the register.
 REGISTER_LIFT = 15.0
 #: Points taken off per (started) week that the seeker is available after the start date.
@@ -70,6 +74,7 @@ class ReasonKind(StrEnum):
     start = "start"
     register = "register"
     licence = "licence"
+    language = "language"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,7 @@ class Sought:
       opening names it in a skill label ("Rijbewijs C").
     - ``licences_stated``: ``driving_licences`` is the whole list (a client's record), so a
       licence an opening requires and the list lacks is a gap. ``False`` for a search form.
+    - ``dutch_level``: the seeker's Dutch (CEFR, "A2"); ``None`` when not known.
     - ``register``: in the doelgroepregister; ``None`` when not known (a search form). Only
       then may openings for the register be shown, and they are lifted.
     - ``nlqf`` may be 0: below NLQF 1 (geen, basisonderwijs, praktijkonderwijs), see
@@ -112,6 +118,7 @@ class Sought:
     available_from: date | None = None
     driving_licences: frozenset[str] = frozenset()
     licences_stated: bool = False
+    dutch_level: str | None = None
     register: bool | None = None
 
     def __post_init__(self) -> None:
@@ -274,6 +281,7 @@ def _gaps(sought: Sought, offered: Offered, km: float | None) -> list[tuple[floa
         (ReasonKind.hours, _hours_gap(sought, offered)),
         (ReasonKind.education, _education_gap(sought.nlqf, offered.nlqf)),
         (ReasonKind.licence, _licence_gap(sought, offered)),
+        (ReasonKind.language, _dutch_gap(sought.dutch_level, offered.skills_required)),
         (ReasonKind.register, _register_gap(sought, offered)),
         (ReasonKind.start, _late_start(sought.available_from, offered.start_date)),
     ]
@@ -323,6 +331,28 @@ def _licence_gap(sought: Sought, offered: Offered) -> _Fit | None:
     return _Fit(LICENCE_PENALTY, f"rijbewijs {'/'.join(missing)} gevraagd")
 
 
+def _dutch_gap(held: str | None, required_labels: Sequence[str]) -> _Fit | None:
+    """The Dutch level an opening asks (a required skill "Nederlands B1") above the seeker's:
+    6 points per CEFR step. Unknown on either side: no gap."""
+    asked = required_dutch(required_labels)
+    if held not in CEFR or asked is None:
+        return None
+    steps = CEFR.index(asked) - CEFR.index(held)
+    if steps <= 0:
+        return None
+    return _Fit(DUTCH_PENALTY_PER_STEP * steps, f"Nederlands {asked} gevraagd")
+
+
+_DUTCH = re.compile(r"^nederlands\s+(?:niveau\s+)?([abc][12])$")
+
+
+def required_dutch(labels: Sequence[str]) -> str | None:
+    """The highest CEFR level of Dutch that required skill labels name ("Nederlands B1")."""
+    found = (_DUTCH.match(" ".join(label.lower().split())) for label in labels)
+    levels = [m.group(1).upper() for m in found if m is not None]
+    return max(levels, key=CEFR.index, default=None)
+
+
 def _register_gap(sought: Sought, offered: Offered) -> _Fit | None:
     if offered.register_only and sought.register is None:
         return _Fit(0.0, "alleen doelgroepregister")
@@ -335,7 +365,7 @@ def _register_lift(sought: Sought, offered: Offered) -> _Fit | None:
     return None
 
 
-_LICENCE = re.compile(r"^rijbewijs\s+([a-z]{1,2}\d?)$")
+_LICENCE = re.compile(r"^rijbewijs\s+([a-z]{1,2}\d?[a-z]?)$")
 
 
 def required_licences(labels: Sequence[str]) -> list[str]:

@@ -110,6 +110,7 @@ def _client_sought(client: ClientPublic, where: places.PlaceInfo | None) -> scor
         available_from=client.available_from,
         driving_licences=frozenset(client.driving_licences),
         licences_stated=True,
+        dutch_level=client.dutch_level,
         register=client.doelgroepregister,
     )
 

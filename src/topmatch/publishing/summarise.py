@@ -49,10 +49,13 @@ def _employer_scrubber(scrubber: Scrubber, employer: Employer) -> Scrubber:
 
 
 def _licence_labels(vacancy: Vacancy) -> list[str]:
-    """A required licence travels as a required skill, "Rijbewijs C", the way bureaus write
-    it, unless a skill label already names it: no new wire field (matching reads it there)."""
+    """A required licence or Dutch level travels as a required skill ("Rijbewijs C",
+    "Nederlands B1"), the way bureaus write it, unless a skill label already names it: no new
+    wire field (matching reads them there)."""
     named = {" ".join(s.lower().split()) for s in vacancy.skills_required}
-    labels = (f"Rijbewijs {category}" for category in vacancy.driving_licences)
+    labels = [f"Rijbewijs {category}" for category in vacancy.driving_licences]
+    if vacancy.dutch_level:
+        labels.append(f"Nederlands {vacancy.dutch_level}")
     return [label for label in labels if label.lower() not in named]
 
 

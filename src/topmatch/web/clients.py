@@ -46,6 +46,7 @@ from topmatch.cardbox.validation import (
 from topmatch.errors import ConflictError, InputError, TopmatchError
 from topmatch.matching import service as matching
 from topmatch.publishing.republish import publish_all
+from topmatch.vocabulary import LanguageLevel
 from topmatch.web import forms, i18n
 from topmatch.web.core import ConsultantPage, CsrfChecked, error_page, language_of, render
 from topmatch.web.forms import N_, Errors, Field, Gettext
@@ -161,6 +162,9 @@ def client_groups(*, editing: bool) -> tuple[Group, ...]:
                       hint=N_("Empty: not asked yet; the matches then say so.")),
                 Field("languages", N_("Languages"), kind="list", maxlength=200,
                       hint=N_("two-letter codes separated by commas, such as nl, en")),
+                Field("dutch_level", N_("Level of Dutch"), kind="select",
+                      choices=tuple((level.value, level.value) for level in LanguageLevel),
+                      hint=N_("CEFR, as in the language test: A1 (beginner) to C2.")),
                 Field("driving_licences", N_("Driving licences"), kind="checkboxes",
                       choices=tuple((d.value, d.value) for d in DrivingLicence)),
             ),

@@ -72,6 +72,7 @@ RULES: tuple[Rule, ...] = (
     (r"(?P<km>\d+) km verder dan de grens", "{km} km past the limit"),
     (r"(?P<range>[\d–]+) uur, cliënt wil (?P<wish>.+)", _wish),
     (r"rijbewijs (?P<c>\S+) gevraagd", "driving licence {c} required"),
+    (r"Nederlands (?P<level>[ABC][12]) gevraagd", "Dutch {level} required"),
     (r"voor het doelgroepregister", "for the target group register"),
     (r"alleen doelgroepregister", "target group register only"),
     (r"tekst past bij de zoekvraag", "text matches the search"),

@@ -284,7 +284,11 @@ def test_a_required_licence_not_held_costs_points_and_is_named() -> None:
     unknown = score(client(driving_licences=frozenset()), truck)  # a search form
     assert unknown is not None
     assert unknown.gaps == 0
-    assert required_licences(["Rijbewijs  ce", "Heftruck", "rijbewijs B"]) == ["CE", "B"]
+    assert required_licences(("Rijbewijs  ce", "Heftruck", "rijbewijs B", "Rijbewijs C1E")) == (
+        "CE",
+        "B",
+        "C1E",
+    )
 
 
 def test_a_dutch_level_above_the_seekers_costs_points_per_step_and_is_named() -> None:
@@ -299,8 +303,8 @@ def test_a_dutch_level_above_the_seekers_costs_points_per_step_and_is_named() ->
     assert fits.gaps == 0
     assert one_below.reasons[-1] == Reason(ReasonKind.language, "Nederlands B1 gevraagd")
     assert score(client(dutch_level=None), b1) == score(client(dutch_level="C2"), b1)
-    assert required_dutch(["Nederlands niveau a2", "Nederlands  B1", "Engels B2"]) == "B1"
-    assert required_dutch(["Heftruck"]) is None
+    assert required_dutch(("Nederlands niveau a2", "Nederlands  B1", "Engels B2")) == "B1"
+    assert required_dutch(("Heftruck",)) is None
 
 
 def test_register_only_openings_are_for_register_clients_and_lifted_for_them() -> None:

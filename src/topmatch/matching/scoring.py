@@ -334,7 +334,7 @@ def _licence_gap(sought: Sought, offered: Offered) -> _Fit | None:
 def _dutch_gap(held: str | None, required_labels: Sequence[str]) -> _Fit | None:
     """The Dutch level an opening asks (a required skill "Nederlands B1") above the seeker's:
     6 points per CEFR step. Unknown on either side: no gap."""
-    asked = required_dutch(required_labels)
+    asked = required_dutch(tuple(required_labels))
     if held not in CEFR or asked is None:
         return None
     steps = CEFR.index(asked) - CEFR.index(held)
@@ -346,7 +346,8 @@ def _dutch_gap(held: str | None, required_labels: Sequence[str]) -> _Fit | None:
 _DUTCH = re.compile(r"^nederlands\s+(?:niveau\s+)?([abc][12])$")
 
 
-def required_dutch(labels: Sequence[str]) -> str | None:
+@functools.lru_cache(maxsize=65_536)
+def required_dutch(labels: tuple[str, ...]) -> str | None:
     """The highest CEFR level of Dutch that required skill labels name ("Nederlands B1")."""
     found = (_DUTCH.match(" ".join(label.lower().split())) for label in labels)
     levels = [m.group(1).upper() for m in found if m is not None]
@@ -368,10 +369,11 @@ def _register_lift(sought: Sought, offered: Offered) -> _Fit | None:
 _LICENCE = re.compile(r"^rijbewijs\s+([a-z]{1,2}\d?[a-z]?)$")
 
 
-def required_licences(labels: Sequence[str]) -> list[str]:
+@functools.lru_cache(maxsize=65_536)
+def required_licences(labels: tuple[str, ...]) -> tuple[str, ...]:
     """The driving-licence categories named by required skill labels: "Rijbewijs C" -> "C"."""
     found = (_LICENCE.match(" ".join(label.lower().split())) for label in labels)
-    return [m.group(1).upper() for m in found if m is not None]
+    return tuple(m.group(1).upper() for m in found if m is not None)
 
 
 def _unwanted_contract(wanted: frozenset[str], offered: str | None) -> bool:

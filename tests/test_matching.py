@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from tests.factories import BSNS, FrozenClock, client_data, employer_data, vacan
 from tests.fednodes import FakePeer, page, vacancy_body
 from topmatch import db
 from topmatch.federation import replication
+from topmatch.matching import service as matching_service
 from topmatch.publishing.schemas import FeedPage
 from topmatch.settings import Settings
 
@@ -317,3 +318,30 @@ def test_a_required_licence_or_dutch_level_the_client_lacks_is_named_and_ranks_l
     assert hits["Met rijbewijs C"]["score"] < hits["Zonder rijbewijs"]["score"]
     holder = _by_title(_matches(client, consultant, driving_licences=["B", "C"], bsn=BSNS[1]))
     assert "rijbewijs C gevraagd" not in holder["Met rijbewijs C"]["reasons"]
+
+
+def test_without_a_travel_limit_the_nearest_openings_are_retrieved_first(
+    client: TestClient,
+    consultant: Headers,
+    engine: Engine,
+    clock: FrozenClock,
+    peer: FakePeer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = clock()
+    older = now - timedelta(days=3)
+    _peer_openings(
+        engine,
+        now,
+        [
+            vacancy_body("werkpad", _sid(21), 1, older, title="Dichtbij", hours_min=36,
+                         hours_max=36, place={"municipality": "Waalwijk"}),
+            vacancy_body("werkpad", _sid(22), 1, now, title="Ver weg", hours_min=36,
+                         hours_max=36, place={"municipality": "Groningen"}),
+            vacancy_body("werkpad", _sid(23), 1, now, title="Nog verder", hours_min=36,
+                         hours_max=36, place={"municipality": "Maastricht"}),
+        ],
+    )  # fmt: skip
+    monkeypatch.setattr(matching_service, "CANDIDATES", 1)
+    hits = _by_title(_matches(client, consultant, max_travel_km=None))
+    assert set(hits) == {"Dichtbij"}  # the older, nearer one, not the newest far away

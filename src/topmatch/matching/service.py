@@ -253,22 +253,35 @@ def _retrieve_by_occupation(
     session: Session, conditions: list[ColumnElement[bool]], sought: scoring.Sought
 ) -> list[tuple[_Row, float]]:
     """Without words to search: the sought occupation first (its own indexed query), then
-    the newest of the rest, up to CANDIDATES in all."""
-    newest = col(ReplicaSummary.updated_at).desc()
+    the rest, up to CANDIDATES in all. The rest comes newest first, or nearest first when
+    there is a home but no travel limit (no place box narrows them: "ask", not a radius)."""
+    order: list[ColumnElement[Any]] = [col(ReplicaSummary.updated_at).desc()]
+    if sought.origin is not None and sought.max_km is None:
+        order.insert(0, _nearness(sought.origin))
     rows: list[Any] = []
     if sought.isco08:
         same = col(ReplicaSummary.isco08).in_(sought.isco08)
         rows = list(
             session.execute(
-                sa_select(*_RANKING).where(*conditions, same).order_by(newest).limit(CANDIDATES)
+                sa_select(*_RANKING).where(*conditions, same).order_by(*order).limit(CANDIDATES)
             ).all()
         )
         conditions = [*conditions, or_(col(ReplicaSummary.isco08).is_(None), ~same)]
     if len(rows) < CANDIDATES:
         rows += session.execute(
-            sa_select(*_RANKING).where(*conditions).order_by(newest).limit(CANDIDATES - len(rows))
+            sa_select(*_RANKING).where(*conditions).order_by(*order).limit(CANDIDATES - len(rows))
         ).all()
     return [(_Row(*row), 0.0) for row in rows]
+
+
+def _nearness(origin: tuple[float, float]) -> ColumnElement[Any]:
+    """An ascending sort key for closeness to ``origin`` (squared degrees, the longitude
+    scaled by its length at this latitude); openings without a place sort last."""
+    lat, lon = origin
+    scale = math.cos(math.radians(lat)) ** 2
+    dlat = col(ReplicaSummary.lat) - lat
+    dlon = col(ReplicaSummary.lon) - lon
+    return func.coalesce(dlat * dlat + dlon * dlon * scale, 1e9).asc()
 
 
 def _normalise_ranks(rows: list[tuple[_Row, float]], ranked: bool) -> list[tuple[_Row, float]]:

@@ -281,8 +281,8 @@ def test_a_short_list_is_not_padded_and_says_why(
         hours_min=8,
         hours_max=8,
     )
-    assert result["min_score"] == 20.0
-    assert all(h["score"] >= 20.0 for h in result["hits"])
+    assert result["min_score"] == matching_service.MIN_CLIENT_SCORE
+    assert all(h["score"] >= result["min_score"] for h in result["hits"])
     assert result["left_out"] >= 1
     assert result["short"].endswith("niet aangevuld.")
 

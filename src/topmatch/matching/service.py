@@ -45,7 +45,7 @@ from topmatch.vocabulary import EDUCATION_SCALE, NLQF, EducationLevel
 
 CANDIDATES = 200
 #: Below this score an opening is not padded into a client's list (docs/matching.md).
-MIN_CLIENT_SCORE = 20.0
+MIN_CLIENT_SCORE = 15.0
 _FTS = table("matching_fts", column("rowid"))
 KM_PER_DEGREE = 111.2
 DEFAULT_RADIUS_KM = 25.0

@@ -411,6 +411,16 @@ def test_a_driving_licence_the_opening_does_not_name_changes_nothing() -> None:
     assert points(client(skills=(), driving_licences=frozenset({"CE"})), wanted, "skills") == 0
 
 
+def test_a_driving_licence_alone_is_no_skill_match() -> None:
+    """A parcel driver's licence B does not make a security job fit: without a skill of the
+    seeker's own found, the licence adds nothing."""
+    van = opening(skills_required=("Pakketten bezorgen", "Rijbewijs B"))
+    guard = client(skills=(term("surveilleren"),), driving_licences=frozenset({"B"}))
+    assert points(guard, van, "skills") == 0.0
+    driver = client(skills=(term("pakketten bezorgen"),), driving_licences=frozenset({"B"}))
+    assert points(driver, van, "skills") == 100.0
+
+
 # --- Distance --------------------------------------------------------------------------
 
 

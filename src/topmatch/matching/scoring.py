@@ -422,7 +422,9 @@ def _skills(sought: Sought, offered: Offered) -> _Fit:
 
     Each sought skill weighs 2 when it is among the required skills, else 1; the share is
     the weight found over the weight sought. A held driving licence counts only when the
-    opening names it, so it can add to the share but never dilute it.
+    opening names it, so it can add to the share but never dilute it, and only alongside a
+    skill of the seeker's own that was found: a licence alone is a requirement met (or a
+    gap, :func:`_licence_gap`), not a sign that the work fits.
     """
     required = [(label, _label_stems(label)) for label in offered.skills_required]
     nice = [(label, _label_stems(label)) for label in offered.skills_nice]
@@ -434,6 +436,8 @@ def _skills(sought: Sought, offered: Offered) -> _Fit:
         label, weight = _find(needed, required, nice)
         if label is None and optional:
             continue
+        if optional and found == 0:
+            break  # no skill of the seeker's own was found: licences add nothing
         total += weight
         if label is not None:
             found += weight

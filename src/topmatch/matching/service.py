@@ -41,7 +41,7 @@ from topmatch.geography import places
 from topmatch.matching import scoring
 from topmatch.matching import text as mtext
 from topmatch.publishing.schemas import BaanopeningSummary, VacancySummary
-from topmatch.vocabulary import EDUCATION_SCALE, NLQF, EducationLevel
+from topmatch.vocabulary import EDUCATION_SCALE, EducationLevel
 
 CANDIDATES = 200
 #: Below this score an opening is not padded into a client's list (docs/matching.md).
@@ -119,7 +119,7 @@ def _sought(request: SearchRequest, where: places.PlaceInfo | None) -> scoring.S
     hours_min = hours_max = None
     if request.hours is not None:
         hours_min = hours_max = request.hours  # the hours a week the seeker wants
-    nlqf = NLQF[request.education] if request.education else None
+    nlqf = EDUCATION_SCALE[request.education] if request.education else None
     radius = request.radius_km if request.radius_km is not None else DEFAULT_RADIUS_KM
     return scoring.Sought(
         isco08=(request.isco08,) if request.isco08 else (),

@@ -287,6 +287,16 @@ def test_a_short_list_is_not_padded_and_says_why(
     assert result["short"].endswith("niet aangevuld.")
 
 
+def test_a_list_short_for_want_of_openings_says_so(
+    client: TestClient, consultant: Headers, nearby: None
+) -> None:
+    result = _matches(client, consultant)  # a good fit for every warehouse opening nearby
+    assert result["left_out"] == 0
+    assert result["short"] == (
+        "Er zijn geen andere openingen binnen bereik (afstand, doelgroepregister)."
+    )
+
+
 def test_a_required_licence_or_dutch_level_the_client_lacks_is_named_and_ranks_lower(
     client: TestClient, consultant: Headers, engine: Engine, peer: FakePeer
 ) -> None:

@@ -364,9 +364,11 @@ def rank(
 
 def _short_reason(shown: int, limit: int, weak: int, min_score: float) -> str | None:
     """Why fewer than ``limit`` openings are shown, in Dutch: none is padded in below the
-    minimum score."""
+    minimum score, or there are no more within reach."""
     if shown >= limit or min_score <= 0:
         return None
+    if weak == 0:
+        return "Er zijn geen andere openingen binnen bereik (afstand, doelgroepregister)."
     fits = "Geen opening past" if shown == 0 else f"Alleen {shown} openingen passen"
     if shown == 1:
         fits = "Alleen 1 opening past"

@@ -23,8 +23,8 @@ from tests.factories import FrozenClock, client_data
 from tests.fednodes import FakePeer
 from tests.test_serve import free_port, wait_healthy
 from topmatch import db
-from topmatch.app import create_app
 from topmatch.api.metrics import DatabaseCollector, Metrics
+from topmatch.app import create_app
 from topmatch.errors import ConfigurationError
 from topmatch.federation.models import PeerSyncState
 from topmatch.federation.peers import PeerRegistry

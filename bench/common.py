@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -79,10 +80,22 @@ def latency_ms(seconds: Sequence[float]) -> dict[str, float]:
     }
 
 
-def write_results(name: str, payload: dict[str, Any]) -> Path:
-    """``bench/results/<name>.json``, with the machine and the time of the run added."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def add_results_option(parser: argparse.ArgumentParser) -> None:
+    """``--results-dir``: where the JSON goes (default ``bench/results/``); tests write
+    elsewhere so that a tiny run never replaces a committed result."""
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS,
+        help="write <name>.json here (default: bench/results/)",
+    )
+
+
+def write_results(name: str, payload: dict[str, Any], results: Path = RESULTS) -> Path:
+    """``<results>/<name>.json`` (``bench/results/`` unless told), with the machine, the
+    code and the time of the run added."""
+    results.mkdir(parents=True, exist_ok=True)
+    path = results / f"{name}.json"
     stamped = {
         "benchmark": name,
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -356,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--deadline", type=float, default=2.0)
     parser.add_argument("--short-deadline", type=float, default=0.5)
     parser.add_argument("--slow-seconds", type=float, default=5.0)
+    common.add_results_option(parser)
     options = parser.parse_args(argv)
     if options.slow_seconds <= max(options.deadline, options.short_deadline):
         parser.error("--slow-seconds must be longer than both deadlines")
@@ -379,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "answering_peer_alone": common.latency_ms(floor),
         "runs": [r.row() for r in runs],
     }
-    path = common.write_results("fanout", payload)
+    path = common.write_results("fanout", payload, options.results_dir)
     console = Console()
     report(payload, console)
     console.print(f"wrote {path}")

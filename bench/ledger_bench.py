@@ -6,8 +6,10 @@ What it does, in one run:
 
 1. Builds ``--entries`` co-signed entries between two bureaus, *alfa* (the log's owner) and
    *bravo*, with the RFC 8032 section 7.1 test keys (TEST 1 and TEST 2) as their Ed25519
-   keys. Each entry is made the way ``flows.build_placement`` makes one (an ``EntryBody``
-   dumped to JSON) and signed by both parties with ``canonical.sign_entry``, proposer first.
+   keys. Each entry is made by the node's own builders, ``flows.build_placement`` and
+   ``flows.build_event`` (so it meets the entry schema as the node's entries do, its reason
+   passed through the privacy gate), and signed by both parties with
+   ``canonical.sign_entry``, proposer first.
    Nine in ten are ``placement.started``; every tenth is a ``placement.retained`` that
    refers to the placement nine entries before it. Keys, key ids and descriptors are made
    once, before the loop.
@@ -61,10 +63,12 @@ from bench import common
 from topmatch import db
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor, PublicKey
-from topmatch.ledger import bundle, canonical, merkle, note
+from topmatch.ledger import bundle, canonical, flows, merkle, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
-from topmatch.ledger.schemas import ENTRY_FORMAT, EntryBody, entry_id_for
+from topmatch.ledger.models import LedgerEntry
+from topmatch.ledger.schemas import AgreementRef, entry_id_for
+from topmatch.vocabulary import ContractType
 
 #: RFC 8032 section 7.1, TEST 1 and TEST 2: the secret keys of the two bureaus.
 SECRET_KEYS = {
@@ -80,7 +84,19 @@ SPAN = timedelta(days=6)
 BATCH = 1_000
 TARGET_RATIO = 0.40
 RETAINED_EVERY = 10
-CONTRACTS = ("vast", "tijdelijk", "uitzend", "oproep", "proefplaatsing")
+CONTRACTS = (
+    ContractType.vast,
+    ContractType.tijdelijk,
+    ContractType.uitzend,
+    ContractType.oproep,
+    ContractType.proefplaatsing,
+)
+RETENTION_CENTS = 75_000
+#: The fee agreement every entry is priced under (a made-up version and hash: the bench
+#: appends with ``ledger.append``, which checks signatures and shape, not the pricing).
+AGREEMENT = AgreementRef(version="2026-1", sha256="5e" * 32)
+#: The owning bureau's secret behind the client pseudonyms (``flows.client_ref``).
+CLIENT_REF_SECRET = b"ledger-bench client reference secret"
 LIST_PROOFS = 3
 PROFILE_TOP = 12
 
@@ -123,49 +139,63 @@ class Built:
 
 
 def entry_body(i: int, count: int) -> dict[str, Any]:
-    """Entry ``i`` of ``count``: a placement, or every tenth a retention of the placement
-    9 before it. Later entries are dated later."""
+    """Entry ``i`` of ``count``, built by the node's own builders (``flows.build_placement``,
+    ``flows.build_event``) from what a consultant fills in: a placement, or every tenth a
+    retention of the placement 9 before it. Later entries are dated later."""
     at = NOW - SPAN + SPAN * i / count
     proposer = OWNER if i % 2 == 0 else COUNTERPARTY
-    payer, payee = (COUNTERPARTY, OWNER) if i % 3 else (OWNER, COUNTERPARTY)
     if i % RETAINED_EVERY == RETAINED_EVERY - 1:
-        referred = entry_id_for("placement.started", _introduction(i - RETAINED_EVERY + 1))
-        payer, payee = _direction(i - RETAINED_EVERY + 1)
-        body = EntryBody(
-            format=ENTRY_FORMAT,
-            entry_id=entry_id_for("placement.retained", f"{referred}:6m", referred),
+        placed = i - RETAINED_EVERY + 1
+        retention = flows.EventProposal(
+            refers_to=entry_id_for("placement.started", _introduction(placed)),
             type="placement.retained",
-            refers_to=referred,
-            at=at,
-            proposer=proposer,
-            payer=payer,
-            payee=payee,
-            amount_cents=75_000,
-            reason="na 6 maanden nog aan het werk (duurzame plaatsing)",
+            reason="na zes maanden nog aan het werk (duurzame plaatsing)",
+            key="6m",
         )
-    else:
-        introduction = _introduction(i)
-        body = EntryBody(
-            format=ENTRY_FORMAT,
-            entry_id=entry_id_for("placement.started", introduction),
-            type="placement.started",
-            at=at,
-            proposer=proposer,
-            payer=payer,
-            payee=payee,
-            amount_cents=100_000 + (i * 7919) % 200_000,
-            agreement={"version": "2026-1", "sha256": "5e" * 32},
-            placement={
-                "introduction_id": introduction,
-                "summary_id": f"v-{i:024d}",
-                "client_ref": f"{(i * 2654435761) % 2**256:064x}",
-                "start_date": (NOW + timedelta(days=30 + i % 60)).date(),
-                "contract_type": CONTRACTS[i % len(CONTRACTS)],
-                "hours_per_week": 8 + i % 33,
-            },
+        return flows.build_event(
+            retention,
+            referred=_logged(entry_body(placed, count), placed),
+            me=proposer,
+            now=at,
+            retention_cents=RETENTION_CENTS,
         )
-    built: dict[str, Any] = json.loads(body.model_dump_json(exclude_none=True))
-    return built
+    payer, _payee = _direction(i)
+    placement = flows.PlacementProposal(
+        counterparty=_other(proposer),
+        we_are="payer" if proposer == payer else "payee",
+        introduction_id=_introduction(i),
+        summary_id=f"v-{i:024d}",
+        client_id=f"client-{i}",
+        start_date=(NOW + timedelta(days=30 + i % 60)).date(),
+        contract_type=CONTRACTS[i % len(CONTRACTS)],
+        hours_per_week=8 + i % 33,
+    )
+    return flows.build_placement(
+        placement,
+        me=proposer,
+        secret=CLIENT_REF_SECRET,
+        now=at,
+        agreement=AGREEMENT,
+        amount_cents=100_000 + (i * 7919) % 200_000,
+    )
+
+
+def _logged(body: dict[str, Any], seq: int) -> LedgerEntry:
+    """``body`` as the row ``flows.build_event`` reads the entry it refers to from (the
+    builder reads its parties, id and agreement; signatures play no part)."""
+    data = canonical.canonical(body)
+    return LedgerEntry(
+        seq=seq,
+        entry_id=body["entry_id"],
+        type=body["type"],
+        payer=body["payer"],
+        payee=body["payee"],
+        amount_cents=body["amount_cents"],
+        at=datetime.fromisoformat(body["at"]),
+        canonical=data,
+        leaf_hash=merkle.leaf_hash(data).hex(),
+        appended_at=NOW,
+    )
 
 
 def _introduction(i: int) -> str:
@@ -176,13 +206,17 @@ def _direction(i: int) -> tuple[str, str]:
     return (COUNTERPARTY, OWNER) if i % 3 else (OWNER, COUNTERPARTY)
 
 
+def _other(node_id: str) -> str:
+    return COUNTERPARTY if node_id == OWNER else OWNER
+
+
 def build_entries(count: int, parties: dict[str, Party]) -> Built:
     """Sign every entry with ``canonical.sign_entry``: the proposer first, then the other."""
     built = Built([], [], [], [])
     for i in range(count):
         body = entry_body(i, count)
         first = parties[body["proposer"]]
-        second = parties[COUNTERPARTY if first.node_id == OWNER else OWNER]
+        second = parties[_other(first.node_id)]
         signed = canonical.sign_entry(body, key=first.key, key_id=first.key_id, party=first.node_id)
         signed = canonical.sign_entry(
             signed, key=second.key, key_id=second.key_id, party=second.node_id
@@ -251,9 +285,8 @@ def raw_verify(built: Built, public: dict[str, Ed25519PublicKey], part: slice) -
     for message, (sig1, sig2), proposer in zip(
         built.messages[part], built.signatures[part], built.proposers[part], strict=True
     ):
-        other = COUNTERPARTY if proposer == OWNER else OWNER
         jobs.append((public[proposer], sig1, message))
-        jobs.append((public[other], sig2, message))
+        jobs.append((public[_other(proposer)], sig2, message))
     began = time.perf_counter()
     for key, signature, message in jobs:
         key.verify(signature, message)
@@ -564,12 +597,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="profile bundle.verify even if the target is met"
     )
+    common.add_results_option(parser)
     options = parser.parse_args(argv)
     if options.entries < RETAINED_EVERY or options.checkpoints < 1:
         parser.error(f"need at least {RETAINED_EVERY} entries and 1 checkpoint")
     console = Console()
     payload = measure(options, console)
-    path = common.write_results("ledger", payload)
+    path = common.write_results("ledger", payload, options.results_dir)
     report(payload, console)
     console.print(f"wrote {path}")
     return 0

@@ -556,6 +556,7 @@ def main(
     parser.add_argument("--seekers", type=int, default=None, help="only the first N (default all)")
     parser.add_argument("--queries", type=int, default=None, help="only the first N (default all)")
     parser.add_argument("--seed", type=int, default=1, help="for the random baseline")
+    common.add_results_option(parser)
     args = parser.parse_args(argv)
     judged = read_set()
     if args.seekers is not None or args.queries is not None:
@@ -565,7 +566,7 @@ def main(
             queries=len(judged.queries) if args.queries is None else args.queries,
         )
     figures = measure(judged, seed=args.seed)
-    options = {k: v for k, v in vars(args).items() if v is not None}
+    options = {k: v for k, v in vars(args).items() if v is not None and k != "results_dir"}
     payload = {
         "title": "matching and search on the hand-judged set (bench/judged/set.json)",
         "command": common.command("bench.matching_eval", options),
@@ -578,7 +579,7 @@ def main(
         },
         **figures,
     }
-    written = write("matching_eval", payload)
+    written = write("matching_eval", payload, args.results_dir)
     console = Console()
     report(payload, console)
     console.print(f"wrote {written}")

@@ -294,12 +294,19 @@ class Scores:
         return round(statistics.fmean(self.recall), 4)
 
 
-def database(labelled: LabelledSet, *, clients: int, background: int, seed: int) -> Path:
+def database(
+    labelled: LabelledSet,
+    *,
+    clients: int,
+    background: int,
+    seed: int,
+    cache: Path = synthetic.CACHE,
+) -> Path:
     name = (
         f"recall-e{EVAL_VERSION}-g{synthetic.GENERATOR_VERSION}-{{head}}"
         f"-c{clients}-b{background}-s{seed}"
     )
-    return synthetic.cached(name, lambda: labelled.openings)
+    return synthetic.cached(name, lambda: labelled.openings, cache)
 
 
 def newest_first(openings: Sequence[synthetic.Summary]) -> list[str]:
@@ -436,9 +443,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--background", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=synthetic.CACHE,
+        help="where the database is built and kept (default: bench/.cache/)",
+    )
+    common.add_results_option(parser)
     args = parser.parse_args(argv)
     labelled = labelled_set(clients=args.clients, background=args.background, seed=args.seed)
-    path = database(labelled, clients=args.clients, background=args.background, seed=args.seed)
+    path = database(
+        labelled,
+        clients=args.clients,
+        background=args.background,
+        seed=args.seed,
+        cache=args.cache_dir,
+    )
     engine = db.make_engine(f"sqlite:///{path}")
     try:
         figures = evaluate(labelled, engine, args.seed)
@@ -454,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "params": {**options, "openings": len(labelled.openings), "k": K},
         **figures,
     }
-    written = common.write_results("recall", payload)
+    written = common.write_results("recall", payload, args.results_dir)
     console = Console()
     report(payload, console)
     console.print(f"wrote {written}")

@@ -31,13 +31,12 @@ import os
 import random
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,11 +129,22 @@ def search_once(engine: Engine, query: Query, names: dict[str, str]) -> Timed:
 
 
 def analyse(database: Path) -> None:
-    """Run SQLite's ANALYZE, as the node does after each sync round: the planner then knows
-    how selective each index is."""
-    with closing(sqlite3.connect(database)) as connection:
-        connection.execute("ANALYZE")
-        connection.commit()
+    """Give ``database`` the statistics the node gives its replica at start and after each
+    sync round (:func:`topmatch.db.refresh_statistics`): the planner then knows how
+    selective each index is."""
+    engine = db.make_engine(f"sqlite:///{database}")
+    try:
+        db.refresh_statistics(engine)
+    finally:
+        engine.dispose()
+
+
+def with_statistics(path: Path, folder: Path) -> Path:
+    """A copy of ``path`` in ``folder`` with the node's statistics; the cached database
+    stays as replication left it."""
+    copy = Path(shutil.copyfile(path, folder / path.name))
+    analyse(copy)
+    return copy
 
 
 def measure_ours(
@@ -146,9 +156,8 @@ def measure_ours(
     analyze: bool,
 ) -> list[Timed]:
     with tempfile.TemporaryDirectory(prefix="topmatch-bench-") as tmp:
-        if analyze:  # on a copy: the cached database stays as replication left it
-            path = Path(shutil.copyfile(path, Path(tmp) / path.name))
-            analyse(path)
+        if analyze:
+            path = with_statistics(path, Path(tmp))
         engine = db.make_engine(f"sqlite:///{path}")
         try:
             for query in warm:
@@ -296,15 +305,24 @@ def report(payload: dict[str, Any], console: Console) -> None:
     console.print(f"ratio naive/ours (p50): [bold]{payload['ratio_p50']:.1f}×[/]")
 
 
-def run(*, bureaus: int, summaries: int, count: int, seed: int, analyze: bool) -> dict[str, Any]:
+def run(
+    *,
+    bureaus: int,
+    summaries: int,
+    count: int,
+    seed: int,
+    analyze: bool,
+    cache: Path = synthetic.CACHE,
+    warm_up: int = WARM_UP,
+) -> dict[str, Any]:
     names = {b.node_id: b.name for b in synthetic.bureaus_of(bureaus=bureaus, seed=seed)}
     origins = frozenset(names)
-    full = synthetic.cached_database(bureaus=bureaus, summaries=summaries, seed=seed)
+    full = synthetic.cached_database(bureaus=bureaus, summaries=summaries, seed=seed, cache=cache)
     share = synthetic.cached_database(
-        bureaus=bureaus, summaries=summaries, seed=seed, origin=NODE_ID
+        bureaus=bureaus, summaries=summaries, seed=seed, origin=NODE_ID, cache=cache
     )
     timed = queries(count, seed=seed, origins=origins)
-    warm = queries(WARM_UP, seed=seed + 1000, origins=origins)
+    warm = queries(warm_up, seed=seed + 1000, origins=origins)
     ours = measure_ours(full, timed, warm, names, analyze=analyze)
     loops = measure_naive(share, timed, warm, bureaus, analyze=analyze)
     ours_stats = common.latency_ms([t.seconds for t in ours])
@@ -340,6 +358,18 @@ def run(*, bureaus: int, summaries: int, count: int, seed: int, analyze: bool) -
     }
 
 
+def add_tiny_options(parser: argparse.ArgumentParser) -> None:
+    """The options a test needs to run the benchmark small, away from the committed files."""
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=synthetic.CACHE,
+        help="where the synthetic databases are built and kept (default: bench/.cache/)",
+    )
+    parser.add_argument("--warm-up", type=int, default=WARM_UP, help="untimed queries first")
+    common.add_results_option(parser)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.search_bench", description=__doc__)
     parser.add_argument("--bureaus", type=int, default=10)
@@ -353,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="give both databases SQLite's ANALYZE statistics, as the node does after each "
         "sync (default); --no-analyze shows the planner without them",
     )
+    add_tiny_options(parser)
     args = parser.parse_args(argv)
     payload = run(
         bureaus=args.bureaus,
@@ -360,8 +391,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         count=args.queries,
         seed=args.seed,
         analyze=args.analyze,
+        cache=args.cache_dir,
+        warm_up=args.warm_up,
     )
-    path = common.write_results("search" if args.analyze else "search-no-analyze", payload)
+    name = "search" if args.analyze else "search-no-analyze"
+    path = common.write_results(name, payload, args.results_dir)
     console = Console()
     report(payload, console)
     console.print(f"wrote {path}")

@@ -2,8 +2,10 @@
 
     .venv/bin/python -m bench.search_profile [--bureaus 10 --summaries 100000 --queries 200]
 
-Runs the queries of :mod:`bench.search_bench` (after the same warm-up) under cProfile and
-prints the share of the total spent in a few places, then the top functions. Profiling
+Runs the queries of :mod:`bench.search_bench` (after the same warm-up, on a copy of the
+cached database given the same statistics, :func:`topmatch.db.refresh_statistics`) under
+cProfile and prints the share of the total spent in a few places, then the top functions.
+It writes no results file. Profiling
 slows Python code down more than SQLite's C code, so read the shares as an upper bound for
 Python and a lower bound for SQLite.
 """
@@ -15,7 +17,9 @@ import cProfile
 import io
 import pstats
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from bench import search_bench, synthetic
 from topmatch import db
@@ -45,19 +49,13 @@ def shares(stats: pstats.Stats, total: float) -> list[tuple[str, float]]:
     return found
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.search_profile", description=__doc__)
-    parser.add_argument("--bureaus", type=int, default=10)
-    parser.add_argument("--summaries", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-    bureaus = synthetic.bureaus_of(bureaus=args.bureaus, seed=args.seed)
-    names = {b.node_id: b.name for b in bureaus}
-    path = synthetic.cached_database(bureaus=args.bureaus, summaries=args.summaries, seed=args.seed)
-    origins = frozenset(names)
-    timed = search_bench.queries(args.queries, seed=args.seed, origins=origins)
-    warm = search_bench.queries(search_bench.WARM_UP, seed=args.seed + 1000, origins=origins)
+def profiled(
+    path: Path,
+    timed: Sequence[search_bench.Query],
+    warm: Sequence[search_bench.Query],
+    names: dict[str, str],
+) -> cProfile.Profile:
+    """``timed`` searched on ``path`` under cProfile, after ``warm`` searched without it."""
     engine = db.make_engine(f"sqlite:///{path}")
     profile = cProfile.Profile()
     try:
@@ -69,6 +67,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile.disable()
     finally:
         engine.dispose()
+    return profile
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.search_profile", description=__doc__)
+    parser.add_argument("--bureaus", type=int, default=10)
+    parser.add_argument("--summaries", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=synthetic.CACHE,
+        help="where the synthetic database is built and kept (default: bench/.cache/)",
+    )
+    parser.add_argument("--warm-up", type=int, default=search_bench.WARM_UP)
+    args = parser.parse_args(argv)
+    names = {b.node_id: b.name for b in synthetic.bureaus_of(bureaus=args.bureaus, seed=args.seed)}
+    origins = frozenset(names)
+    cached = synthetic.cached_database(
+        bureaus=args.bureaus, summaries=args.summaries, seed=args.seed, cache=args.cache_dir
+    )
+    timed = search_bench.queries(args.queries, seed=args.seed, origins=origins)
+    warm = search_bench.queries(args.warm_up, seed=args.seed + 1000, origins=origins)
+    with tempfile.TemporaryDirectory(prefix="topmatch-profile-") as tmp:
+        # the statistics the benchmark (and the node) gives the replica, on a copy
+        path = search_bench.with_statistics(cached, Path(tmp))
+        profile = profiled(path, timed, warm, names)
     out = io.StringIO()
     stats = pstats.Stats(profile, stream=out)
     total = stats.total_tt  # type: ignore[attr-defined]  # set by pstats, not declared

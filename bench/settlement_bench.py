@@ -295,9 +295,12 @@ class Federation:
     seconds: dict[str, float]
 
 
-def federation(ledger: Ledger, period: Period, agreements: Agreements) -> Federation:
+def federation(
+    ledger: Ledger, period: Period, agreements: Agreements, exact_limit: int
+) -> Federation:
     """Every node reads its own ledger and computes its statement (parse and statement
-    timed apart, summed over the 20); then the nets and the netting proposals."""
+    timed apart, summed over the 20); then the nets and the netting proposals, the
+    "exact" one at ``exact_limit`` (``--exact-limit``, the exact method unless lowered)."""
     seconds = {"parse_s": 0.0, "statements_s": 0.0}
     made = {}
     for node in BUREAUS:
@@ -314,7 +317,7 @@ def federation(ledger: Ledger, period: Period, agreements: Agreements) -> Federa
     nets, seconds["nets_s"] = timed(lambda: bilateral_nets(made, period))
     proposal, seconds["propose_default_s"] = timed(lambda: netting.propose(period.name, nets))
     exact, seconds["propose_exact_s"] = timed(
-        lambda: netting.propose(period.name, nets, exact_limit=netting.MAX_EXACT_LIMIT)
+        lambda: netting.propose(period.name, nets, exact_limit=exact_limit)
     )
     if exact.positions != proposal.positions:
         raise AssertionError("the two netting methods disagree on the positions")
@@ -453,7 +456,7 @@ def measure_size(
 
     # The federation: every bureau parses its own ledger and computes its statement.
     repeats = options.repeat if count <= REPEAT_UP_TO else 1
-    feds = [federation(ledger, period, agreements) for _ in range(repeats)]
+    feds = [federation(ledger, period, agreements, options.exact_limit) for _ in range(repeats)]
     fed = feds[-1]
     fed_best = {k: min(f.seconds[k] for f in feds) for k in fed.seconds}
     if fed.made[NODE][0] != made:
@@ -474,7 +477,7 @@ def measure_size(
     exact_peak = None
     if count == options.sizes[0]:  # independent of N, and slow under tracemalloc
         _, exact_peak, _ = traced(
-            lambda: netting.propose(period.name, fed.nets, exact_limit=netting.MAX_EXACT_LIMIT)
+            lambda: netting.propose(period.name, fed.nets, exact_limit=options.exact_limit)
         )
     console.print(
         f"  memory: parsed ledger {parse_held / 2**20:.1f} MiB, "
@@ -574,18 +577,19 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
     sizes = []
     for count in options.sizes:
         sizes.append(measure_size(count, options, terms, console))
+    flags: dict[str, object] = {
+        "sizes": ",".join(str(n) for n in options.sizes),
+        "repeat": options.repeat,
+        "seed": options.seed,
+    }
+    if options.exact_limit != netting.MAX_EXACT_LIMIT:
+        flags["exact_limit"] = options.exact_limit
     return {
         "title": "settlement statements and netting for 20 bureaus, against parsing the entries",
-        "command": common.command(
-            "bench.settlement_bench",
-            {
-                "sizes": ",".join(str(n) for n in options.sizes),
-                "repeat": options.repeat,
-                "seed": options.seed,
-            },
-        ),
+        "command": common.command("bench.settlement_bench", flags),
         "setup": {
             "bureaus": len(BUREAUS),
+            "exact_limit": options.exact_limit,
             "node": NODE,
             "period": PERIOD,
             "dates": "2026-01-01 to 2027-12-31",
@@ -673,6 +677,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10,000 and 100,000 entries only")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--exact-limit",
+        type=int,
+        choices=range(netting.MAX_EXACT_LIMIT + 1),
+        default=netting.MAX_EXACT_LIMIT,
+        metavar=f"0..{netting.MAX_EXACT_LIMIT}",
+        help="exact_limit of the 'exact' netting (default: the exact method, 2^20 subsets; "
+        "lower it for a quick run)",
+    )
+    common.add_results_option(parser)
     options = parser.parse_args(argv)
     if options.quick:
         options.sizes = QUICK_SIZES
@@ -680,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Wide enough for the tables when the output goes to a file or a pipe.
     console = Console() if sys.stdout.isatty() else Console(width=132)
     payload = measure(options, console)
-    path = common.write_results("settlement", payload)
+    path = common.write_results("settlement", payload, options.results_dir)
     report(payload, console)
     console.print(f"wrote {path}")
     return 0

@@ -36,7 +36,6 @@ from faker import Faker
 from sqlalchemy import Engine, text
 
 from topmatch import db
-from topmatch.cardbox import synthetic as cardbox_synthetic
 from topmatch.federation import replication
 from topmatch.geography import places
 from topmatch.publishing.schemas import (
@@ -60,8 +59,26 @@ PAGE_SIZE = MAX_PAGE_ITEMS  # 500: the largest page a feed may serve
 Summary = VacancySummary | BaanopeningSummary
 Occupation = tuple[str, str, SbiSection, list[str]]  # label, ISCO-08 unit group, sector, skills
 
-# (label, ISCO-08 unit group, SBI section, typical skills): common Dutch entry-level
-# occupations, added to the 12 of the card-box demo data. Unit groups from ISCO-08 (ILO).
+# (label, ISCO-08 unit group, SBI section, typical skills): the 12 occupations the card-box
+# demo data had when this generator was written (GENERATOR_VERSION 1). Kept here, not
+# imported: the demo's occupations have changed since, and the federations generated (and
+# the results measured on them) must not change with them.
+CARDBOX_OCCUPATIONS: list[Occupation] = [
+    ("Magazijnmedewerker", "9321", SbiSection.H, ["orderpicken", "heftruck", "voorraadbeheer"]),
+    ("Productiemedewerker", "9329", SbiSection.C, ["machinebediening", "kwaliteitscontrole"]),
+    ("Schoonmaker", "9112", SbiSection.N, ["schoonmaken", "hygiëne", "zelfstandig werken"]),
+    ("Kok", "5120", SbiSection.I, ["koken", "HACCP", "voorraadbeheer"]),
+    ("Medewerker bediening", "5131", SbiSection.I, ["gastvrijheid", "kassa", "klantcontact"]),
+    ("Verkoopmedewerker", "5223", SbiSection.G, ["klantcontact", "kassa", "vakkenvullen"]),
+    ("Administratief medewerker", "4110", SbiSection.M, ["Excel", "archiveren", "klantcontact"]),
+    ("Helpende zorg en welzijn", "5322", SbiSection.Q, ["persoonlijke verzorging", "empathie"]),
+    ("Hovenier", "6113", SbiSection.A, ["snoeien", "bestrating", "groenonderhoud"]),
+    ("Chauffeur", "8322", SbiSection.H, ["rijbewijs B", "routeplanning", "klantcontact"]),
+    ("Monteur installatietechniek", "7126", SbiSection.F, ["solderen", "VCA", "tekening lezen"]),
+    ("Klantenservicemedewerker", "4222", SbiSection.N, ["klantcontact", "telefoon", "Excel"]),
+]
+
+# Common Dutch entry-level occupations added to those 12. Unit groups from ISCO-08 (ILO).
 EXTRA_OCCUPATIONS: list[Occupation] = [
     ("Heftruckchauffeur", "8344", SbiSection.H, ["heftruck", "reachtruck", "VCA"]),
     ("Orderpicker", "9333", SbiSection.H, ["orderpicken", "scanner", "EPT"]),
@@ -105,8 +122,8 @@ EXTRA_OCCUPATIONS: list[Occupation] = [
     ("Straatveger", "9613", SbiSection.O, ["vegen", "veegwagen", "zelfstandig werken"]),
 ]
 
-#: Every occupation the generator uses (the demo card-box's 12 and the 40 above).
-OCCUPATIONS: list[Occupation] = [*cardbox_synthetic.OCCUPATIONS, *EXTRA_OCCUPATIONS]
+#: Every occupation the generator uses (the 12 and the 40 above).
+OCCUPATIONS: list[Occupation] = [*CARDBOX_OCCUPATIONS, *EXTRA_OCCUPATIONS]
 
 # Inhabitants in thousands of the largest municipalities (CBS, 1 January 2024, rounded):
 # sampling weights only. Every other municipality gets an equal share of the rest.
@@ -453,8 +470,9 @@ def _sidecars(path: Path) -> tuple[Path, Path]:
     return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
-def cached(name: str, make: Callable[[], Sequence[Summary]]) -> Path:
-    """``bench/.cache/<prefix>-<head>-<rest>.sqlite`` for ``name`` = ``"<prefix>-{head}-<rest>"``.
+def cached(name: str, make: Callable[[], Sequence[Summary]], cache: Path = CACHE) -> Path:
+    """``<cache>/<prefix>-<head>-<rest>.sqlite`` for ``name`` = ``"<prefix>-{head}-<rest>"``,
+    ``cache`` being ``bench/.cache/`` unless told (a test gives a temporary folder).
 
     At the current schema head: used as it is. At an older head: migrated forward with
     :func:`db.upgrade`, as every node's replica is, and kept if it still holds all its
@@ -462,15 +480,15 @@ def cached(name: str, make: Callable[[], Sequence[Summary]]) -> Path:
     ``make()``. Callers that only read may open the file directly.
     """
     head = schema_head()
-    path = CACHE / (name.format(head=head) + ".sqlite")
+    path = cache / (name.format(head=head) + ".sqlite")
     if path.exists() and _revision(path) == head:
         return path
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     pattern = name.format(head="*") + ".sqlite"
-    older = [p for p in sorted(CACHE.glob(pattern), reverse=True) if p != path]
+    older = [p for p in sorted(cache.glob(pattern), reverse=True) if p != path]
     if not any(_migrate(candidate, path, head) for candidate in older):
         build(path, make())
-    for superseded in CACHE.glob(pattern):  # one file per name: they are 250 MB each
+    for superseded in cache.glob(pattern):  # one file per name: they are 250 MB each
         if superseded != path:
             for stale in (superseded, *_sidecars(superseded)):
                 stale.unlink(missing_ok=True)
@@ -515,7 +533,9 @@ def _live_rows(path: Path) -> int:
     return int(row[0])
 
 
-def cached_database(*, bureaus: int, summaries: int, seed: int, origin: str | None = None) -> Path:
+def cached_database(
+    *, bureaus: int, summaries: int, seed: int, origin: str | None = None, cache: Path = CACHE
+) -> Path:
     """The cached database of this federation (only ``origin``'s openings when given)."""
     name = f"federation-g{GENERATOR_VERSION}-{{head}}-n{bureaus}-m{summaries}-s{seed}"
     if origin:
@@ -525,4 +545,4 @@ def cached_database(*, bureaus: int, summaries: int, seed: int, origin: str | No
         fed = federation(bureaus=bureaus, summaries=summaries, seed=seed)
         return [s for s in fed.summaries if origin is None or s.origin == origin]
 
-    return cached(name, make)
+    return cached(name, make, cache)

@@ -17,6 +17,7 @@ It reports p50/p95 per kind and the page/API ratio (what rendering costs). Resul
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import tempfile
 import time
@@ -66,6 +67,18 @@ def measure(rounds: int) -> dict[str, Any]:
                 node.stop()
 
 
+def sign_in(page: httpx.Client, token: str) -> None:
+    """Sign in through the web form as a browser does: fetch the form (its pre-session
+    cookie and CSRF token), post it with the token; RuntimeError when that fails."""
+    form = page.get("/inloggen")
+    found = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    if found is None:
+        raise RuntimeError(f"the sign-in form has no CSRF token ({form.status_code})")
+    answer = page.post("/inloggen", data={"token": token, "csrf": found[1]})
+    if answer.status_code != httpx.codes.SEE_OTHER:  # the way in redirects; a refusal does not
+        raise RuntimeError(f"sign-in refused: {answer.status_code}")
+
+
 def _measure(node: demo.DemoNode, client_id: str, rounds: int) -> dict[str, Any]:
     token = node.tokens["consultant"]
     with (
@@ -74,7 +87,7 @@ def _measure(node: demo.DemoNode, client_id: str, rounds: int) -> dict[str, Any]
             base_url=node.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as api,
     ):
-        page.post("/inloggen", data={"token": token})
+        sign_in(page, token)
         counter = iter(range(10**9))
 
         def query() -> str:
@@ -104,15 +117,15 @@ def _measure(node: demo.DemoNode, client_id: str, rounds: int) -> dict[str, Any]
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.web_bench", description=__doc__)
     parser.add_argument("--rounds", type=int, default=200)
+    common.add_results_option(parser)
     options = parser.parse_args(argv)
     figures = measure(options.rounds)
     payload = {
-        "machine": common.machine(),
-        "code": common.code(),
+        "command": common.command("bench.web_bench", {"rounds": options.rounds}),
         "rounds": options.rounds,
         **figures,
     }
-    path = common.write_results("web", payload)
+    path = common.write_results("web", payload, options.results_dir)
     for kind in ("search_page", "search_api", "client_page", "client_matches_api"):
         f = figures[kind]
         print(f"{kind:20} p50 {f['p50_ms']:7.2f} ms   p95 {f['p95_ms']:7.2f} ms")

@@ -150,7 +150,7 @@ def test_a_tiny_run_measures_ours_and_every_baseline(engine: Engine, judged: ev.
 def test_main_writes_its_figures_with_the_command(tmp_path: Path) -> None:
     written: dict[str, Any] = {}
 
-    def write(name: str, payload: dict[str, Any]) -> Path:
+    def write(name: str, payload: dict[str, Any], results: Path) -> Path:
         written[name] = payload
         return tmp_path / f"{name}.json"
 

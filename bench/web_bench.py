@@ -104,7 +104,7 @@ def _measure(node: demo.DemoNode, client_id: str, rounds: int) -> dict[str, Any]
                 lambda: api.get(f"/api/v1/clients/{client_id}/matches"), rounds
             ),
         }
-    summary = {kind: _summary(samples) for kind, samples in results.items()}
+    summary: dict[str, Any] = {kind: _summary(samples) for kind, samples in results.items()}
     summary["ratio_search_page_to_api_p50"] = round(
         summary["search_page"]["p50_ms"] / summary["search_api"]["p50_ms"], 2
     )
@@ -121,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     figures = measure(options.rounds)
     payload = {
+        "title": "web app pages on the demo federation, against the JSON API's same answers",
         "command": common.command("bench.web_bench", {"rounds": options.rounds}),
         "rounds": options.rounds,
         **figures,

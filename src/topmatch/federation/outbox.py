@@ -62,6 +62,11 @@ MESSAGE_ID_PARAM = "message_id"
 BACKOFF = BreakerPolicy(threshold=1, base=timedelta(seconds=30), cap=timedelta(hours=1))
 #: a 429 from the peer means "later", not "never"
 TOO_MANY_REQUESTS = 429
+#: "later, not never" answers: 429 Too Many Requests, and 425 Too Early (RFC 8470), which
+#: a peer gives while something the message depends on is still on its way to it (an
+#: event on a placement whose countersignature has not reached it, an agreement's
+#: signatures)
+LATER = {425: "Too Early", TOO_MANY_REQUESTS: "Too Many Requests"}
 
 #: what delivering a message of a kind changes in the domain (same transaction)
 OnDelivered = Mapping[str, Callable[[Session, OutboxMessage], None]]
@@ -471,8 +476,10 @@ async def _attempt(courier: Courier, peer: PeerDescriptor, message: OutboxMessag
 def _settle(
     courier: Courier, peer: PeerDescriptor, message: OutboxMessage, response: PeerResponse
 ) -> Delivery:
-    if response.status == TOO_MANY_REQUESTS:
-        return _retry_later(courier, message, describe_peer_problem(peer, "HTTP 429: later"))
+    if response.status in LATER:
+        text = response.body[:300].decode(errors="replace")
+        detail = f"HTTP {response.status} {LATER[response.status]}: later ({text})"
+        return _retry_later(courier, message, describe_peer_problem(peer, detail))
     answer = Answer(status=response.status, body=response.body, at=courier.clock())
     with db.transaction(courier.engine) as session:
         row = session.get(OutboxMessage, message.seq)

@@ -42,6 +42,7 @@ from topmatch.errors import (
     NotFoundError,
     PeerDataError,
     PeerError,
+    TooEarlyError,
     TopmatchError,
 )
 from topmatch.federation import outbox
@@ -513,6 +514,15 @@ def check_event(session: Session, entry: EntryBody, *, max_amount_cents: int) ->
     referred = session.exec(
         select(LedgerEntry).where(LedgerEntry.entry_id == entry.refers_to)
     ).first()
+    if referred is None and _awaiting_countersignature(session, entry.refers_to):
+        # Co-signed by both, so we signed it: it is our own proposal whose countersigned
+        # copy has not come back yet. The sender tries again (the simulation found a
+        # retention refused for good here: tests/test_simulation.py).
+        raise TooEarlyError(
+            f"placement {entry.refers_to} is still waiting for its countersignature here; "
+            "send the event again later",
+            field="refers_to",
+        )
     if referred is None or referred.type != "placement.started":
         raise InputError(
             f"entry refers to {entry.refers_to}, which is not a placement in our ledger",
@@ -546,6 +556,11 @@ def check_event(session: Session, entry: EntryBody, *, max_amount_cents: int) ->
                 f"{max_amount_cents}",
                 field="amount_cents",
             )
+
+
+def _awaiting_countersignature(session: Session, entry_id: str | None) -> bool:
+    pending = session.get(PendingProposal, entry_id) if entry_id else None
+    return pending is not None and pending.status != "refused"
 
 
 def _check_dispute(entry: EntryBody, events: Sequence[LedgerEntry]) -> None:

@@ -90,9 +90,17 @@ class AuditEventPublic(BaseModel):
     detail: dict[str, object]
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     """Build a node's app. Identity and the card-box secret are loaded here, so a node with
-    missing or unreadable keys fails at start with a message, not at the first request."""
+    missing or unreadable keys fails at start with a message, not at the first request.
+    ``transport`` carries every call to a peer (default: the network); the simulation
+    (tests/simulation) routes it to other nodes' apps in the same process."""
     clock = clock or shifted_clock(settings.clock_offset_days)
     if not settings.node_id:
         raise ConfigurationError("node_id is not set: run `topmatch init` or set TOPMATCH_NODE_ID")
@@ -117,6 +125,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
             auth=SignatureAuth(node_identity, clock),
             timeout=settings.peer_timeout_seconds,
             follow_redirects=False,
+            transport=transport,
         ) as http:
             app.state.peer_client = PeerClient(
                 http=http,

@@ -29,6 +29,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--steps", type=int, default=30, help="random steps per schedule")
     parser.add_argument("--verbose", action="store_true", help="print actions and the network")
+    parser.add_argument("--summary", action="store_true", help="print what each schedule checked")
     parser.add_argument("--keep-going", action="store_true", help="do not stop at a failure")
     return parser.parse_args(argv)
 
@@ -39,6 +40,7 @@ def _show(outcome: schedule.Outcome) -> None:
         f"  {outcome.introductions} introductions asked, {outcome.placements} placements "
         f"recorded; network: {outcome.faults}"
     )
+    print(f"  checked: {outcome.checked}")
     for (src, dst), events in sorted(outcome.trace.items()):
         print(f"  {src} -> {dst}: " + "; ".join(events))
 
@@ -51,6 +53,8 @@ async def _run(args: argparse.Namespace) -> int:
         outcome = await schedule.run(seed, steps=args.steps)
         if args.verbose:
             _show(outcome)
+        elif args.summary:
+            print(f"seed {seed}: {outcome.checked} network {outcome.faults}", flush=True)
         if not outcome.ok:
             failed += 1
             print(outcome.report(), flush=True)

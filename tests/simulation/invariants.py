@@ -27,9 +27,18 @@ DONE = {"accepted", "placed"}
 
 
 async def check(fed: Federation, world: World) -> list[str]:
-    """Every invariant, over every node (all of them are up again)."""
+    """Every invariant, over every node (all of them are up again). Counts what there
+    was to check in ``world.checked``."""
     views = {n: await _introductions(fed, node) for n, node in fed.nodes.items()}
     entries = {n: await _entries(fed, node) for n, node in fed.nodes.items()}
+    states = Counter(
+        r["state"] for rows in views.values() for r in rows if r["role"] == "requester"
+    )
+    world.checked = {
+        **{f"introductions {k}": v for k, v in sorted(states.items())},
+        "ledger entries": sum(map(len, entries.values())),
+        "messages on the wire": len(fed.network.wire),
+    }
     return [
         *introductions_agree(views, world),
         *placements_cosigned(entries, views, world),

@@ -38,6 +38,7 @@ class Outcome:
     faults: dict[str, int] = field(default_factory=dict)
     introductions: int = 0
     placements: int = 0
+    checked: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -64,6 +65,9 @@ async def run(seed: int, *, steps: int = 30, faults: Faults | None = None) -> Ou
             for _ in range(steps):
                 await workload.act(fed, world, rng)
                 await fed.reap()
+            await _finish_work(fed, world, rng)  # still over the faulty network
+            await _catch_up(fed, rng)
+            await _finish_work(fed, world, rng)  # what was accepted meanwhile
             await _catch_up(fed, rng)
             problems = await invariants.check(fed, world)
     return Outcome(
@@ -75,6 +79,7 @@ async def run(seed: int, *, steps: int = 30, faults: Faults | None = None) -> Ou
         faults=_fault_counts(network),
         introductions=sum(len(v) for v in world.keys.values()),
         placements=len(world.placements),
+        checked=world.checked,
     )
 
 
@@ -84,6 +89,18 @@ async def _prologue(fed: harness.Federation, world: workload.World, rng: random.
         await workload.publish(fed, world, rng, node)
     for node in fed.nodes.values():
         await workload.sync(fed, world, rng, node)
+
+
+async def _finish_work(fed: harness.Federation, world: workload.World, rng: random.Random) -> None:
+    """The consultants answer every open request and record every accepted placement
+    (on the nodes that are up), with delivery steps in between."""
+    for node in fed.nodes.values():
+        await workload.decide_all(fed, world, rng, node)
+    for node in fed.nodes.values():
+        await workload.deliver(fed, world, rng, node)
+    for node in fed.nodes.values():
+        await workload.place_all(fed, world, rng, node)
+    await fed.reap()
 
 
 async def _catch_up(fed: harness.Federation, rng: random.Random) -> None:

@@ -65,6 +65,8 @@ class World:
     keys: dict[str, set[str]] = field(default_factory=dict)
     placements: set[str] = field(default_factory=set)
     actions: list[str] = field(default_factory=list)
+    #: what the invariants found to check (counts, for the report)
+    checked: dict[str, int] = field(default_factory=dict)
 
 
 def person(rng: random.Random, n: int) -> Person:
@@ -150,17 +152,31 @@ async def _introductions(fed: Federation, node: SimNode) -> list[dict[str, Any]]
     return rows
 
 
-async def decide(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
-    """A consultant accepts or declines an introduction asked of this bureau; the reason
-    names one of this bureau's own clients (it must not leave the node)."""
-    asked = [
+async def _asked(fed: Federation, node: SimNode) -> list[dict[str, Any]]:
+    return [
         i
         for i in await _introductions(fed, node)
         if i["role"] == "responder" and i["state"] == "requested"
     ]
-    if not asked:
-        return
-    intro = rng.choice(asked)
+
+
+async def decide(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
+    """A consultant accepts or declines an introduction asked of this bureau."""
+    asked = await _asked(fed, node)
+    if asked:
+        await _decide(fed, world, rng, node, rng.choice(asked))
+
+
+async def decide_all(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
+    for intro in await _asked(fed, node):
+        await _decide(fed, world, rng, node, intro)
+
+
+async def _decide(
+    fed: Federation, world: World, rng: random.Random, node: SimNode, intro: dict[str, Any]
+) -> None:
+    """Accept (mostly) or decline; the reason names one of this bureau's own clients
+    (it must not leave the node)."""
     ours = world.clients.get(node.node_id) or []
     named = rng.choice(ours)[1].last_name if ours else "niemand"
     accept = rng.random() < 0.75
@@ -169,16 +185,29 @@ async def decide(fed: Federation, world: World, rng: random.Random, node: SimNod
     await fed.call(node, "POST", path, role="consultant", json=body)
 
 
-async def place(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
-    """A consultant records the placement of our client at another bureau's opening."""
-    accepted = [
+async def _accepted(fed: Federation, node: SimNode) -> list[dict[str, Any]]:
+    return [
         i
         for i in await _introductions(fed, node)
         if i["role"] == "requester" and i["state"] == "accepted" and i["client_id"]
     ]
-    if not accepted:
-        return
-    intro = rng.choice(accepted)
+
+
+async def place(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
+    """A consultant records the placement of our client at another bureau's opening."""
+    accepted = await _accepted(fed, node)
+    if accepted:
+        await _place(fed, world, rng, node, rng.choice(accepted))
+
+
+async def place_all(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
+    for intro in await _accepted(fed, node):
+        await _place(fed, world, rng, node, intro)
+
+
+async def _place(
+    fed: Federation, world: World, rng: random.Random, node: SimNode, intro: dict[str, Any]
+) -> None:
     body = {
         "counterparty": intro["peer"],
         "we_are": "payer",  # the bureau whose client is placed pays

@@ -1,4 +1,4 @@
-# The two commands a newcomer needs. Each sets itself up (.venv) on first use.
+# The commands a newcomer needs (run, test). Each sets itself up (.venv) on first use.
 .PHONY: run test check simulate
 
 run:  ## set up and run the demo: three bureau nodes and a walk through every step

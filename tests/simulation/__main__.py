@@ -30,6 +30,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=30, help="random steps per schedule")
     parser.add_argument("--verbose", action="store_true", help="print actions and the network")
     parser.add_argument("--summary", action="store_true", help="print what each schedule checked")
+    parser.add_argument(
+        "--storm", type=float, default=1.0, help="fault rate factor (3: three times as many)"
+    )
     parser.add_argument("--keep-going", action="store_true", help="do not stop at a failure")
     return parser.parse_args(argv)
 
@@ -50,7 +53,7 @@ async def _run(args: argparse.Namespace) -> int:
     print(f"seeds {first}..{first + args.schedules - 1}, {args.steps} steps each")
     failed, started = 0, time.monotonic()
     for seed in range(first, first + args.schedules):
-        outcome = await schedule.run(seed, steps=args.steps)
+        outcome = await schedule.run(seed, steps=args.steps, storm=args.storm)
         if args.verbose:
             _show(outcome)
         elif args.summary:

@@ -7,6 +7,7 @@ an empty list is a pass.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections import Counter
 from itertools import combinations
@@ -222,15 +223,18 @@ async def statements_agree(fed: Federation) -> list[str]:
 
 def no_personal_data(wire: list[bytes], world: World) -> list[str]:
     """No name, BSN, birth date, address, phone or e-mail of any card-box client in any
-    byte that crossed the network (raw or JSON-escaped, any case)."""
+    byte that crossed the network (raw or JSON-escaped, any case), as a whole word: not
+    a run of letters inside a longer one, such as a base64 signature, where a short name
+    turns up by chance now and then."""
     haystack = b"\n".join(wire).lower()
     problems = []
     for who in world.people:
         for secret in who.secrets():
-            for form in {secret, json.dumps(secret)[1:-1]}:
-                if form.lower().encode() in haystack:
-                    where = haystack.index(form.lower().encode())
-                    context = haystack[max(0, where - 80) : where + 40].decode(errors="replace")
-                    problems.append(f"personal data {secret!r} on the wire: ...{context}...")
-                    break
+            forms = {secret.lower(), json.dumps(secret)[1:-1].lower()}
+            pattern = b"|".join(re.escape(f.encode()) for f in forms)
+            found = re.search(rb"(?<![a-z0-9])(?:" + pattern + rb")(?![a-z0-9])", haystack)
+            if found:
+                context = haystack[max(0, found.start() - 80) : found.end() + 40]
+                shown = context.decode(errors="replace")
+                problems.append(f"personal data {secret!r} on the wire: ...{shown}...")
     return problems

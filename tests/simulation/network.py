@@ -23,6 +23,7 @@ seed replays exactly even though a node talks to its peers at once.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import re
 from collections import Counter, defaultdict
@@ -55,6 +56,10 @@ class Faults:
     duplicate: float = 0.05
     crash_receiver: float = 0.02
     crash_sender: float = 0.02
+
+    def scaled(self, factor: float) -> Faults:
+        """The same mix, ``factor`` times as often (a storm: ``factor`` 3)."""
+        return Faults(**{k: v * factor for k, v in dataclasses.asdict(self).items()})
 
     def pick(self, roll: float) -> Fault:
         for name in (

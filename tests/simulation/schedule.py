@@ -24,14 +24,18 @@ from topmatch.ledger.models import PendingProposal
 CATCH_UP_ROUNDS = 8
 
 
-def replay_command(seed: int, steps: int) -> str:
-    return f"PYTHONPATH=src python -m tests.simulation --seed {seed} --steps {steps} --verbose"
+def replay_command(seed: int, steps: int, storm: float = 1.0) -> str:
+    extra = f" --storm {storm:g}" if storm != 1.0 else ""
+    return (
+        f"PYTHONPATH=src python -m tests.simulation --seed {seed} --steps {steps}{extra} --verbose"
+    )
 
 
 @dataclass
 class Outcome:
     seed: int
     steps: int
+    storm: float
     problems: list[str]
     actions: list[str]
     trace: dict[tuple[str, str], list[str]]
@@ -47,17 +51,18 @@ class Outcome:
     def report(self) -> str:
         lines = [f"seed {self.seed}: {len(self.problems)} invariant(s) broken"]
         lines += [f"  - {p}" for p in self.problems]
-        lines.append(f"  replay: {replay_command(self.seed, self.steps)}")
+        lines.append(f"  replay: {replay_command(self.seed, self.steps, self.storm)}")
         return "\n".join(lines)
 
 
-async def run(seed: int, *, steps: int = 30, faults: Faults | None = None) -> Outcome:
-    """Run the schedule of ``seed`` in a fresh copy of the baseline federation."""
+async def run(seed: int, *, steps: int = 30, storm: float = 1.0) -> Outcome:
+    """Run the schedule of ``seed`` in a fresh copy of the baseline federation, with the
+    default faults ``storm`` times as often."""
     base = await harness.baseline()
     rng = random.Random(seed)
     clock = FrozenClock()
     clock.advance(hours=1)
-    network = Network(seed=seed, faults=faults or Faults())
+    network = Network(seed=seed, faults=Faults().scaled(storm))
     world = workload.World()
     with tempfile.TemporaryDirectory(prefix=f"topmatch-sim-{seed}-") as tmp:
         async with harness.federation(base, Path(tmp) / "nodes", network, clock) as fed:
@@ -73,6 +78,7 @@ async def run(seed: int, *, steps: int = 30, faults: Faults | None = None) -> Ou
     return Outcome(
         seed=seed,
         steps=steps,
+        storm=storm,
         problems=problems,
         actions=world.actions,
         trace=dict(network.trace),

@@ -112,19 +112,25 @@ def placements_cosigned(
     views: dict[str, list[dict[str, Any]]],
     world: World,
 ) -> list[str]:
-    """Every placement is one entry, signed by both parties, in both parties' logs."""
+    """Every entry (a placement, an event after it) is in both parties' logs exactly
+    once, signed by both; every placement a consultant saw accepted is there; every
+    introduction marked placed has its placement."""
     problems = []
-    placed: dict[str, Counter[str]] = {}
+    copies: dict[str, Counter[str]] = {}
+    parties: dict[str, set[str]] = {}
+    placed = set()
     for node, log in entries.items():
         for entry in log:
+            copies.setdefault(entry["entry_id"], Counter())[node] += 1
+            parties[entry["entry_id"]] = {entry["payer"], entry["payee"]}
+            problems += _signed_by_both(node, entry)
             if entry["type"] == "placement.started":
-                intro = entry["placement"]["introduction_id"]
-                placed.setdefault(intro, Counter())[node] += 1
-                problems += _signed_by_both(node, entry)
-    for intro, logs in placed.items():
-        problems += [f"{n} logs placement {intro} {c} times" for n, c in logs.items() if c != 1]
-        if len(logs) != 2:
-            problems.append(f"placement {intro} is logged by {sorted(logs)} only")
+                placed.add(entry["placement"]["introduction_id"])
+    for entry_id, logs in copies.items():
+        problems += [f"{n} logs entry {entry_id[:12]} {c} times" for n, c in logs.items() if c != 1]
+        if set(logs) != parties[entry_id]:
+            problems.append(f"entry {entry_id[:12]} of {sorted(parties[entry_id])} is in "
+                            f"the logs of {sorted(logs)}")  # fmt: skip
     problems += [f"placement for introduction {intro} was accepted but never logged"
                  for intro in world.placements if intro not in placed]  # fmt: skip
     problems += [f"{node}: introduction {row['id']} placed, but no ledger entry"

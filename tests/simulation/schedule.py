@@ -99,13 +99,16 @@ async def _prologue(fed: harness.Federation, world: workload.World, rng: random.
 
 async def _finish_work(fed: harness.Federation, world: workload.World, rng: random.Random) -> None:
     """The consultants answer every open request and record every accepted placement
-    (on the nodes that are up), with delivery steps in between."""
+    and something that happened next to a placement (on the nodes that are up), with
+    delivery steps in between."""
     for node in fed.nodes.values():
         await workload.decide_all(fed, world, rng, node)
     for node in fed.nodes.values():
         await workload.deliver(fed, world, rng, node)
     for node in fed.nodes.values():
         await workload.place_all(fed, world, rng, node)
+    for node in fed.nodes.values():
+        await workload.event(fed, world, rng, node)
     await fed.reap()
 
 

@@ -223,6 +223,26 @@ async def _place(
         world.placements.add(intro["id"])
 
 
+async def event(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
+    """What happened next to a placement (retained, voided, disputed), co-signed like the
+    placement; the reason names one of our clients (the wire gate must scrub it)."""
+    listed = await fed.call(node, "GET", "/api/v1/ledger/entries?limit=1000", role="consultant")
+    if listed is None or listed.status_code != 200:
+        return
+    placements = [e["entry"] for e in listed.json() if e["entry"]["type"] == "placement.started"]
+    if not placements:
+        return
+    ours = world.clients.get(node.node_id) or []
+    named = rng.choice(ours)[1].first_name if ours else "niemand"
+    body = {
+        "refers_to": rng.choice(placements)["entry_id"],
+        "type": rng.choice(("placement.retained", "placement.voided", "placement.disputed")),
+        "reason": f"Gesproken met {named} over het werk",
+        "key": rng.choice(("1", "2")),
+    }
+    await fed.call(node, "POST", "/api/v1/ledger/events", role="consultant", json=body)
+
+
 async def deliver(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
     await fed.call(node, "POST", "/api/v1/outbox/deliver")
 
@@ -274,6 +294,7 @@ ACTIONS: dict[str, tuple[Action, int]] = {
     "introduce": (introduce, 6),
     "decide": (decide, 5),
     "place": (place, 4),
+    "event": (event, 2),
     "deliver": (deliver, 5),
     "sync": (sync, 4),
     "ledger_round": (ledger_round, 3),

@@ -9,6 +9,7 @@ step itself (``run_worker="never"``, ``sync_interval_seconds=0``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import random
@@ -24,7 +25,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, event
 
 from tests.factories import FrozenClock, agreement_document
-from tests.simulation.network import Network, crashed_node
+from tests.simulation.network import DYING, Network, crashed_node
 from topmatch import db
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
@@ -105,6 +106,7 @@ class Federation:
         stack = contextlib.AsyncExitStack()
         await stack.enter_async_context(app.router.lifespan_context(app))
         node.app, node.stack, node.crashed = app, stack, False
+        self.network.doomed.discard(node.node_id)
         _refuse_commits_after_crash(app.state.engine, node)
         if node.node_id in self.jitter:  # outbox backoff jitter from the seed
             courier = app.state.courier
@@ -113,15 +115,20 @@ class Federation:
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=url_of(node.node_id))
         )
         self.network.apps[node.node_id] = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        self.network.crashed.discard(node.node_id)
 
     def crash(self, node_id: str) -> None:
         """From now on nothing of this node commits, sends or answers."""
         self.nodes[node_id].crashed = True
-        self.network.crashed.add(node_id)
+        self.network.apps.pop(node_id, None)
 
     async def reap(self) -> None:
-        """Discard the apps of crashed nodes (nothing in memory survives)."""
+        """End of a step: let what still runs of it finish (a delivery to one peer that
+        outlived its sibling's crash), then crash the nodes the network doomed in it and
+        discard the apps of crashed nodes (nothing in memory survives)."""
+        await _drain()
+        for node_id in sorted(self.network.doomed):
+            self.crash(node_id)
+        self.network.doomed.clear()
         for node in self.nodes.values():
             if node.crashed and node.app is not None:
                 await self.stop(node)
@@ -161,7 +168,7 @@ class Federation:
             if crashed_node(e) != node.node_id:
                 raise
             response = None
-        if node.crashed:
+        if node.node_id in self.network.doomed or node.crashed:
             await self.reap()
             return None
         return response
@@ -176,10 +183,16 @@ def _refuse_commits_after_crash(engine: Engine, node: SimNode) -> None:
     """A crashed process commits nothing more: its open transactions fail at the commit."""
 
     def before_commit(_conn: Any) -> None:
-        if node.crashed:
+        if node.crashed or DYING.get() == node.node_id:
             raise CommitRefusedError(f"{node.node_id} crashed before this commit")
 
     event.listen(engine, "commit", before_commit)
+
+
+async def _drain() -> None:
+    """Wait for every task but this one (orphans of a gather that a crash cut short)."""
+    while others := [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+        await asyncio.gather(*others, return_exceptions=True)
 
 
 # --- the baseline, built once per process ---------------------------------------------
@@ -276,7 +289,6 @@ async def federation(
     network.hosts = {f"{n}.sim": n for n in nodes}
     fed = Federation(workdir, clock, network, nodes)
     fed.jitter = {n: random.Random(f"{network.seed}/{n}/jitter") for n in nodes}
-    network.on_crash = fed.crash
     try:
         for node in nodes.values():
             await fed.start(node)

@@ -16,21 +16,29 @@ and, while faults are on, does to it what real networks and real processes do:
 - partitions between pairs of nodes, and nodes that are down.
 
 Each decision is a function of the seed, the pair of nodes and the number of the message
-between them, not of the order in which concurrent deliveries reach the network, so a
-seed replays exactly even though a node talks to its peers at once.
+between them, not of the order in which concurrent deliveries reach the network. A crash
+the network causes takes effect for the request it hits at once (that request's work
+commits nothing more, sends nothing more) and for the rest of the node when the current
+step of the schedule ends (the schedule then discards its app): the node's other
+requests of that step, running concurrently, count as finished just before the crash.
+So a crash does not depend on how concurrent deliveries happen to interleave either.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import random
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+
+#: the node whose transactions fail from here on in this request's work (its process
+#: died after receiving it and before committing)
+DYING: contextvars.ContextVar[str | None] = contextvars.ContextVar("dying", default=None)
 
 Fault = str  # "ok", "drop", "lose_response", "hold", "duplicate", "crash_receiver", ...
 IDS = re.compile(r"[0-9a-f]{16,}|\d{4}-\d\d-\d\dT[\d:.+%A-F]+")
@@ -94,8 +102,6 @@ class Network:
     hosts: dict[str, str] = field(default_factory=dict)
     #: node id -> its ASGI transport while it runs (absent when down)
     apps: dict[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
-    #: called with a node id when the network crashes it
-    on_crash: Callable[[str], None] = lambda _node: None
     partitions: set[frozenset[str]] = field(default_factory=set)
     held: list[Held] = field(default_factory=list)
     counters: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -103,7 +109,8 @@ class Network:
     wire: list[bytes] = field(default_factory=list)
     #: per pair, what happened to each message (for replay checks and failure reports)
     trace: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
-    crashed: set[str] = field(default_factory=set)
+    #: nodes the network crashed in this step; the schedule discards their apps after it
+    doomed: set[str] = field(default_factory=set)
 
     def transport_for(self, node: str) -> NodeTransport:
         return NodeTransport(self, node)
@@ -120,8 +127,6 @@ class Network:
 
     async def send(self, src: str, request: httpx.Request) -> httpx.Response:
         """Carry one request from ``src`` (or refuse, lose, hold, duplicate it)."""
-        if src in self.crashed:
-            raise NodeCrashed(src)
         dst = self.hosts[request.url.netloc.decode()]
         self.wire.append(_request_bytes(request, await request.aread()))
         if self.blocked(src, dst):
@@ -135,7 +140,7 @@ class Network:
         self, fault: Fault, src: str, dst: str, request: httpx.Request
     ) -> httpx.Response:
         if fault == "crash_sender":
-            self.crash(src)
+            self.doomed.add(src)
             raise NodeCrashed(src)
         if fault == "drop":
             raise httpx.ConnectError("simulated: connection refused", request=request)
@@ -143,8 +148,12 @@ class Network:
             self.held.append(Held(src, dst, request))
             raise httpx.ReadTimeout("simulated: held in the network", request=request)
         if fault == "crash_receiver":
-            self.crash(dst)  # from now on none of its transactions commits
-            await self.deliver(dst, request, force=True)
+            self.doomed.add(dst)
+            token = DYING.set(dst)  # none of this request's transactions commits
+            try:
+                await self.deliver(dst, request)
+            finally:
+                DYING.reset(token)
             raise httpx.RemoteProtocolError("simulated: peer died mid-request", request=request)
         response = await self.deliver(dst, request)
         if fault == "duplicate":
@@ -153,12 +162,10 @@ class Network:
             raise httpx.ReadError("simulated: the answer was lost", request=request)
         return response
 
-    async def deliver(
-        self, dst: str, request: httpx.Request, *, force: bool = False
-    ) -> httpx.Response:
+    async def deliver(self, dst: str, request: httpx.Request) -> httpx.Response:
         """Hand ``request`` to ``dst``'s app and read its whole answer."""
         app = self.apps.get(dst)
-        if app is None or (dst in self.crashed and not force):
+        if app is None:
             raise httpx.ConnectError(f"{dst} is down", request=request)
         try:
             response = await app.handle_async_request(request)
@@ -176,10 +183,6 @@ class Network:
             request=request,
         )
 
-    def crash(self, node: str) -> None:
-        self.crashed.add(node)
-        self.on_crash(node)
-
     async def release(self, rng: random.Random, *, share: float = 1.0) -> int:
         """Release (a random share of) the held requests, in random order; their answers
         go nowhere (the sender gave up on them long ago)."""
@@ -187,7 +190,7 @@ class Network:
         count = round(len(self.held) * share)
         going, self.held = self.held[:count], self.held[count:]
         for held in going:
-            if held.dst in self.apps and held.dst not in self.crashed:
+            if held.dst in self.apps:
                 self._note(held.src, held.dst, held.request, "released")
                 with contextlib.suppress(httpx.HTTPError):  # nobody waits for this answer
                     await self.deliver(held.dst, held.request)

@@ -65,6 +65,10 @@ class World:
     keys: dict[str, set[str]] = field(default_factory=dict)
     placements: set[str] = field(default_factory=set)
     actions: list[str] = field(default_factory=list)
+    #: introduction id -> the idempotency key it was made with: what the schedule sorts
+    #: by before it chooses (ids are random; the keys come from the seed)
+    labels: dict[str, str] = field(default_factory=dict)
+    published: int = 0
     #: what the invariants found to check (counts, for the report)
     checked: dict[str, int] = field(default_factory=dict)
 
@@ -88,7 +92,8 @@ async def publish(fed: Federation, world: World, rng: random.Random, node: SimNo
                           json=employer_data(kvk_number=kvk))  # fmt: skip
     if made is None or made.status_code != 201:
         return
-    title = f"Vacature {rng.randint(1, 999)}"
+    world.published += 1
+    title = f"Vacature {world.published:04d}"
     body = vacancy_data(made.json()["id"], title=title, published=True)
     await fed.call(node, "POST", "/api/v1/vacancies", role="consultant", json=body)
 
@@ -122,7 +127,8 @@ async def introduce(fed: Federation, world: World, rng: random.Random, node: Sim
     seen = await fed.call(node, "GET", "/api/v1/openings", role="consultant")
     if seen is None or seen.status_code != 200:
         return
-    theirs = [o for o in seen.json()["items"] if o["origin"] != node.node_id]
+    items = sorted(seen.json()["items"], key=lambda o: (o["origin"], o["title"], o["id"]))
+    theirs = [o for o in items if o["origin"] != node.node_id]
     if not theirs:
         return
     opening = rng.choice(theirs)
@@ -140,35 +146,38 @@ async def introduce(fed: Federation, world: World, rng: random.Random, node: Sim
         "note": f"{who.first_name} {who.last_name} past goed, bel {who.phone}",
     }
     for _ in range(rng.choice((1, 1, 2))):  # a double click now and then
-        await fed.call(node, "POST", "/api/v1/introductions", role="consultant",
-                       json=body, headers={"Idempotency-Key": key})  # fmt: skip
+        made = await fed.call(node, "POST", "/api/v1/introductions", role="consultant",
+                              json=body, headers={"Idempotency-Key": key})  # fmt: skip
+        if made is not None and made.status_code == 202:
+            world.labels[made.json()["id"]] = key
 
 
-async def _introductions(fed: Federation, node: SimNode) -> list[dict[str, Any]]:
+async def _introductions(fed: Federation, world: World, node: SimNode) -> list[dict[str, Any]]:
+    """The node's introductions in an order the seed decides (not their random ids)."""
     listed = await fed.call(node, "GET", "/api/v1/introductions", role="consultant")
     if listed is None or listed.status_code != 200:
         return []
     rows: list[dict[str, Any]] = listed.json()
-    return rows
+    return sorted(rows, key=lambda r: (world.labels.get(r["id"], "~"), r["id"]))
 
 
-async def _asked(fed: Federation, node: SimNode) -> list[dict[str, Any]]:
+async def _asked(fed: Federation, world: World, node: SimNode) -> list[dict[str, Any]]:
     return [
         i
-        for i in await _introductions(fed, node)
+        for i in await _introductions(fed, world, node)
         if i["role"] == "responder" and i["state"] == "requested"
     ]
 
 
 async def decide(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
     """A consultant accepts or declines an introduction asked of this bureau."""
-    asked = await _asked(fed, node)
+    asked = await _asked(fed, world, node)
     if asked:
         await _decide(fed, world, rng, node, rng.choice(asked))
 
 
 async def decide_all(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
-    for intro in await _asked(fed, node):
+    for intro in await _asked(fed, world, node):
         await _decide(fed, world, rng, node, intro)
 
 
@@ -185,23 +194,23 @@ async def _decide(
     await fed.call(node, "POST", path, role="consultant", json=body)
 
 
-async def _accepted(fed: Federation, node: SimNode) -> list[dict[str, Any]]:
+async def _accepted(fed: Federation, world: World, node: SimNode) -> list[dict[str, Any]]:
     return [
         i
-        for i in await _introductions(fed, node)
+        for i in await _introductions(fed, world, node)
         if i["role"] == "requester" and i["state"] == "accepted" and i["client_id"]
     ]
 
 
 async def place(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
     """A consultant records the placement of our client at another bureau's opening."""
-    accepted = await _accepted(fed, node)
+    accepted = await _accepted(fed, world, node)
     if accepted:
         await _place(fed, world, rng, node, rng.choice(accepted))
 
 
 async def place_all(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
-    for intro in await _accepted(fed, node):
+    for intro in await _accepted(fed, world, node):
         await _place(fed, world, rng, node, intro)
 
 
@@ -229,7 +238,10 @@ async def event(fed: Federation, world: World, rng: random.Random, node: SimNode
     listed = await fed.call(node, "GET", "/api/v1/ledger/entries?limit=1000", role="consultant")
     if listed is None or listed.status_code != 200:
         return
-    placements = [e["entry"] for e in listed.json() if e["entry"]["type"] == "placement.started"]
+    placements = sorted(
+        (e["entry"] for e in listed.json() if e["entry"]["type"] == "placement.started"),
+        key=lambda e: (world.labels.get(e["placement"]["introduction_id"], "~"), e["entry_id"]),
+    )
     if not placements:
         return
     ours = world.clients.get(node.node_id) or []

@@ -109,6 +109,8 @@ class Network:
     wire: list[bytes] = field(default_factory=list)
     #: per pair, what happened to each message (for replay checks and failure reports)
     trace: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+    #: faults forced on the next message of a pair (scripted scenarios)
+    forced: dict[tuple[str, str], Fault] = field(default_factory=dict)
     #: nodes the network crashed in this step; the schedule discards their apps after it
     doomed: set[str] = field(default_factory=set)
 
@@ -120,6 +122,8 @@ class Network:
 
     def _fault(self, src: str, dst: str) -> Fault:
         self.counters[src, dst] += 1
+        if (src, dst) in self.forced:
+            return self.forced.pop((src, dst))
         if not self.faulty:
             return "ok"
         roll = random.Random(f"{self.seed}/{src}/{dst}/{self.counters[src, dst]}").random()

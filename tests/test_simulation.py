@@ -116,7 +116,7 @@ async def _event_after_a_lost_countersignature() -> list[str]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="found by the simulation (seed 3058, --storm 2, before the replay fix): the "
+    reason="found by the simulation (`python -m tests.simulation --seed 410 --storm 2`): the "
     "event is refused for good (422, 'not a placement in our ledger') although the "
     "placement reaches alfa's log a round later; ledger code, reported to the lead",
 )

@@ -97,8 +97,11 @@ def _one_introduction(intro_id: str, sides: dict[str, list[dict[str, Any]]]) -> 
         return [*problems, f"introduction {intro_id} has no requester: {sorted(rows)}"]
     peer = rows[requester]["peer"]
     state = rows[requester]["state"]
-    if state == "cancelled":
-        return problems  # withdrawn before it was sent: the peer may never have heard of it
+    if state == "cancelled":  # withdrawn while queued: the peer may not have heard of it,
+        if peer in rows and rows[peer]["state"] in DONE:  # but must not have acted on it
+            problems.append(f"introduction {intro_id}: cancelled at {requester}, "
+                            f"{rows[peer]['state']} at {peer}")  # fmt: skip
+        return problems
     if peer not in rows:
         return [*problems, f"introduction {intro_id} ({state}) of {requester} unknown to {peer}"]
     other = rows[peer]["state"]

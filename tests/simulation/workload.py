@@ -255,6 +255,22 @@ async def event(fed: Federation, world: World, rng: random.Random, node: SimNode
     await fed.call(node, "POST", "/api/v1/ledger/events", role="consultant", json=body)
 
 
+async def cancel(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
+    """A consultant withdraws an introduction whose request still waits in the outbox
+    (as far as this node knows: the peer may have received it and its answer got lost)."""
+    waiting = [
+        i
+        for i in await _introductions(fed, world, node)
+        if i["role"] == "requester"
+        and i["state"] == "requested"
+        and (i["message"] or {}).get("state") == "queued"
+    ]
+    if waiting:
+        intro = rng.choice(waiting)
+        path = f"/api/v1/introductions/{intro['id']}/cancel"
+        await fed.call(node, "POST", path, role="consultant")
+
+
 async def deliver(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
     await fed.call(node, "POST", "/api/v1/outbox/deliver")
 
@@ -307,6 +323,7 @@ ACTIONS: dict[str, tuple[Action, int]] = {
     "decide": (decide, 5),
     "place": (place, 4),
     "event": (event, 2),
+    "cancel": (cancel, 1),
     "deliver": (deliver, 5),
     "sync": (sync, 4),
     "ledger_round": (ledger_round, 3),

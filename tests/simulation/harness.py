@@ -10,6 +10,7 @@ step itself (``run_worker="never"``, ``sync_interval_seconds=0``).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import dataclasses
 import random
@@ -259,6 +260,7 @@ async def baseline(size: int = len(NODES)) -> Path:
     if size in _baselines:
         return _baselines[size]
     root = Path(tempfile.mkdtemp(prefix="topmatch-sim-baseline-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     clock = FrozenClock()
     ids = [*NODES, *(f"node{i}" for i in range(len(NODES), size))][:size]
     nodes = [_make_node(root, n, clock) for n in ids]

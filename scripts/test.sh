@@ -32,16 +32,42 @@ else
     || echo "skip  browser: no Chromium and cannot install it; browser tests will be skipped"
 fi
 
-# -rs lists every skipped test with its reason; skips on purpose say so in their reason.
+# The two passes run side by side (each mostly waits on one core, on its database or on
+# the nodes it started); TOPMATCH_TEST_SERIAL=1 runs them one after the other. Each has its
+# own pytest temporary folder. -rs lists every skipped test with its reason; skips on
+# purpose say so in their reason.
+work=$(mktemp -d /tmp/topmatch-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+postgres_pass() {
+  scripts/with-postgres.sh pytest -rs -p no:cacheprovider --basetemp="$work/postgresql" "$@"
+}
+
+if [ "${TOPMATCH_TEST_SERIAL:-}" != "1" ]; then
+  echo "==    tests on PostgreSQL, in the background (a throw-away server on 127.0.0.1)"
+  postgres_pass "$@" >"$work/postgresql.log" 2>&1 &
+  postgres_pid=$!
+fi
+
 echo "==    tests on SQLite (pytest; coverage in .coverage)"
-pytest -rs --cov --cov-report= "$@"
+sqlite_status=0
+pytest -rs --basetemp="$work/sqlite" --cov --cov-report= "$@" || sqlite_status=$?
 echo "ok    coverage (branch): $(coverage report --format=total)%"
 
-echo "==    tests on PostgreSQL (a throw-away server on 127.0.0.1)"
 status=0
-scripts/with-postgres.sh pytest -rs "$@" || status=$?
+if [ "${TOPMATCH_TEST_SERIAL:-}" != "1" ]; then
+  wait "$postgres_pid" || status=$?
+  echo "==    tests on PostgreSQL (ran alongside; its output follows)"
+  cat "$work/postgresql.log"
+else
+  echo "==    tests on PostgreSQL (a throw-away server on 127.0.0.1)"
+  postgres_pass "$@" || status=$?
+fi
 if [ "$status" = 3 ] && [ "${CI:-}" != "true" ]; then
   echo "WARNING: PostgreSQL unavailable on this machine; only SQLite was tested." >&2
-  exit 0
+  status=0
+fi
+if [ "$sqlite_status" != 0 ]; then
+  exit "$sqlite_status"
 fi
 exit "$status"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import re
+import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -156,3 +161,22 @@ def web_sign_in(client: Any, token: str, *, next: str = "/", follow_redirects: b
         data={"token": token, "next": next, "csrf": found.group(1)},
         follow_redirects=follow_redirects,
     )
+
+
+def run_cli_here(env: dict[str, str], argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``topmatch argv`` in this process with exactly ``env`` as the environment, and
+    its output captured, as a child process would (for set-up steps; tests of the CLI
+    itself call ``main`` or a child)."""
+    from topmatch.cli import main  # noqa: PLC0415 - the CLI pulls in the whole app
+
+    saved = dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(argv))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(["topmatch", *argv], code, out.getvalue(), err.getvalue())

@@ -164,7 +164,9 @@ def test_introduce_accept_place_and_settle(federation: list[demo.DemoNode], brow
     placement.get_by_label("Startdatum").fill("2026-11-02")
     placement.get_by_role("button", name="Plaatsing bevestigen").click()
     ours.wait_for_load_state()
-    assert "door beide getekend" in ours.content()
+    assert "Door ons getekend en voorgesteld" in ours.content()  # queued, not awaited
+    ours.goto(f"{werkpad.url}/voorstellen")
+    _reload_until(ours, "span.badge:has-text('door beide getekend')")  # countersigned
     _shot(ours, "voorstellen-geplaatst")
 
     # Finance at Werkpad: the statement names Baanbrekers, and the CSV downloads.

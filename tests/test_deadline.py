@@ -25,13 +25,14 @@ from tests.factories import FrozenClock
 from tests.fednodes import FakePeer, page, vacancy_body
 from tests.test_metrics import scrape, value
 from tests.test_web_finance import sign_in
-from topmatch.api.app import create_app, sync_round
+from topmatch.api.app import create_app
 from topmatch.errors import PeerTimeoutError
 from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import keys
 from topmatch.identity.service import NodeIdentity
 from topmatch.settings import Settings, load_settings
+from topmatch.worker import sync_round
 
 Headers = dict[str, str]
 BUDGET = 0.5  # seconds: the total deadline of one call in these tests
@@ -177,7 +178,7 @@ def _healthy(peer: FakePeer, clock: FrozenClock) -> None:
 
 def _run_round(client: TestClient) -> None:
     async def bounded() -> None:
-        await asyncio.wait_for(sync_round(client.app), timeout=120)  # type: ignore[arg-type]
+        await asyncio.wait_for(sync_round(client.app.state.worker), timeout=120)  # type: ignore[attr-defined]
 
     assert client.portal is not None
     client.portal.call(bounded)

@@ -84,3 +84,33 @@ def test_concurrent_starters_migrate_once(empty_engine: Engine) -> None:
         thread.join(timeout=120)
     assert problems == []
     assert "ledger_entry" in inspect(empty_engine).get_table_names()
+
+
+def test_proposals_pending_before_the_outbox_get_their_message(empty_engine: Engine) -> None:
+    """0011: the ledger round no longer resends proposals; one still pending at the
+    upgrade is queued in the outbox, once (a refused or countersigned one is not)."""
+    db.upgrade(empty_engine, "0010")
+    with empty_engine.begin() as c:
+        for entry_id, status in (("a" * 64, "pending"), ("b" * 64, "countersigned")):
+            c.execute(
+                text(
+                    "INSERT INTO ledger_proposal (entry_id, counterparty, signed, status, "
+                    "created_at, updated_at) VALUES (:e, 'bravo', :b, :s, :t, :t)"
+                ),
+                {"e": entry_id, "b": b'{"entry_id": 1}', "s": status, "t": "2026-12-01 10:00:00"},
+            )
+    db.upgrade(empty_engine)
+    with empty_engine.connect() as c:
+        rows = c.execute(
+            text("SELECT peer, kind, path, body, reference, state FROM federation_outbox")
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (
+            "bravo",
+            "ledger.proposal",
+            "/federation/v1/ledger/proposals",
+            b'{"entry_id": 1}',
+            "a" * 64,
+            "queued",
+        )
+    ]

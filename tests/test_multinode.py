@@ -23,7 +23,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.factories import BSNS, agreement_document, client_data, employer_data, vacancy_data
+from tests.factories import (
+    BSNS,
+    agreement_document,
+    client_data,
+    employer_data,
+    run_cli_here,
+    vacancy_data,
+)
 from tests.test_serve import free_port, wait_healthy
 
 pytestmark = pytest.mark.slow
@@ -59,7 +66,16 @@ class Node:
             check=False,
         )
 
+    def setup(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        """The CLI in this process (as ``cli`` does in a child): the set-up needs a dozen
+        commands per federation, and a child's Python start-up costs more than the work."""
+        return run_cli_here(self.env, argv)
+
     def start(self) -> None:
+        self.launch()
+        self.wait_started()
+
+    def launch(self) -> None:
         self.log = self.data_dir / "server.log"
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -68,6 +84,9 @@ class Node:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def wait_started(self) -> None:
+        assert self.process is not None
         try:
             wait_healthy(self.url, self.process, timeout=90)
         except AssertionError as e:
@@ -143,21 +162,23 @@ def federation(tmp_path: Path, database_url: str) -> Iterator[dict[str, Node]]:
             env["TOPMATCH_DATABASE_URL"] = urls[node_id]
         node = Node(node_id, free_port(), env, data_dir)
         assert (
-            node.cli(
+            node.setup(
                 "init", "--node-id", node_id, "--name", f"Bureau {node_id}", "--url", node.url
             ).returncode
             == 0
         )
-        added = node.cli("users", "add", "admin", "--role", "admin")
+        added = node.setup("users", "add", "admin", "--role", "admin")
         node.token = added.stdout.strip().splitlines()[-1]
         nodes[node_id] = node
     for node in nodes.values():
         for other in nodes.values():
             if other is not node:
-                assert node.cli("peers", "add", str(other.data_dir / "node.json")).returncode == 0
+                assert node.setup("peers", "add", str(other.data_dir / "node.json")).returncode == 0
     for node in nodes.values():
-        node.start()
+        node.launch()
     try:
+        for node in nodes.values():
+            node.wait_started()
         yield nodes
     finally:
         for node in nodes.values():
@@ -331,6 +352,20 @@ def _eventually(probe: Any, seconds: float = 20) -> Any:
     raise AssertionError("did not arrive in time")
 
 
+def _signed(node: Node, proposed: dict[str, Any]) -> dict[str, Any]:
+    """A proposal once the outbox delivered it and the peer answered: countersigned (with
+    the entry) or refused. Proposing answers at once (202, pending); the delivery runs
+    right after the commit."""
+    assert proposed["status"] in {"pending", "countersigned"}, proposed
+
+    def answered() -> dict[str, Any] | None:
+        shown: dict[str, Any] = node.get(f"/api/v1/ledger/proposals/{proposed['entry_id']}")
+        return None if shown["status"] == "pending" else shown
+
+    result: dict[str, Any] = _eventually(answered)
+    return result
+
+
 def test_placement_cosigned_logged_witnessed_and_audited(
     federation: dict[str, Node], tmp_path: Path
 ) -> None:
@@ -344,7 +379,7 @@ def test_placement_cosigned_logged_witnessed_and_audited(
         timeout=30,
     )
     assert refused.status_code == 422
-    result = alfa.post("/api/v1/ledger/placements", _placement(first))
+    result = _signed(alfa, alfa.post("/api/v1/ledger/placements", _placement(first)))
     assert result["status"] == "countersigned", result
     assert {s["party"] for s in result["entry"]["signatures"]} == {"alfa", "bravo"}
     entry_id = result["entry_id"]
@@ -353,13 +388,23 @@ def test_placement_cosigned_logged_witnessed_and_audited(
     assert again["status"] == "countersigned"
     assert len(alfa.get("/api/v1/ledger/entries")) == 1
 
-    # A placement proposed while the counterparty is down stays pending, then resumes.
+    # A placement proposed while the counterparty is down stays queued, then is delivered.
     bravo.stop()
     pending = alfa.post("/api/v1/ledger/placements", _placement(second))
     assert pending["status"] == "pending"
-    assert f"bravo ({bravo.url}): onbereikbaar: " in pending["error"]
+
+    def tried() -> dict[str, Any] | None:
+        shown: dict[str, Any] = alfa.get(f"/api/v1/ledger/proposals/{pending['entry_id']}")
+        return shown if (shown["message"] or {}).get("last_error") else None
+
+    waiting = _eventually(tried)
+    assert waiting["message"]["state"] == "queued"
+    assert f"bravo ({bravo.url}): onbereikbaar: " in waiting["message"]["last_error"]
+    queued = {p["node_id"]: p["queued"] for p in alfa.get("/api/v1/peers")["peers"]}
+    assert queued["bravo"] == 1
     bravo.start()
-    alfa.post("/api/v1/ledger/round")
+    delivered = alfa.post("/api/v1/outbox/deliver?peer=bravo")  # back: no need to wait
+    assert [d["state"] for d in delivered] == ["answered"]
     proposals = {p["entry_id"]: p["status"] for p in alfa.get("/api/v1/ledger/proposals")}
     assert proposals[pending["entry_id"]] == "countersigned"
     assert len(bravo.get("/api/v1/ledger/entries")) == 2
@@ -383,6 +428,7 @@ def test_placement_cosigned_logged_witnessed_and_audited(
             "key": "6m",
         },
     )
+    retained = _signed(alfa, retained)
     assert retained["status"] == "countersigned", retained
     assert retained["entry"]["refers_to"] == entry_id
     voided = bravo.post(
@@ -394,6 +440,7 @@ def test_placement_cosigned_logged_witnessed_and_audited(
             "reason": "niet gestart",
         },
     )
+    voided = _signed(bravo, voided)
     assert voided["status"] == "countersigned", voided
     assert len(alfa.get("/api/v1/ledger/entries")) == 4
 
@@ -418,45 +465,62 @@ def test_settlement_statements_agree_close_and_net(federation: dict[str, Node]) 
     _agree(federation)
     one, two = _introduce(alfa, bravo, 1), _introduce(alfa, bravo, 2)
     three, four = _introduce(bravo, alfa, 3), _introduce(bravo, charlie, 4)
-    placed = alfa.post("/api/v1/ledger/placements", _placement(one))
+    placed = _signed(alfa, alfa.post("/api/v1/ledger/placements", _placement(one)))
     assert placed["entry"]["amount_cents"] == 150_000  # half of EUR 3,000 at the start
-    voided = alfa.post("/api/v1/ledger/placements", _placement(two))
-    back = bravo.post(
-        "/api/v1/ledger/placements",
-        _placement(three, counterparty="alfa", contract_type="vast", hours_per_week=32),
+    voided = _signed(alfa, alfa.post("/api/v1/ledger/placements", _placement(two)))
+    back = _signed(
+        bravo,
+        bravo.post(
+            "/api/v1/ledger/placements",
+            _placement(three, counterparty="alfa", contract_type="vast", hours_per_week=32),
+        ),
     )
     assert back["entry"]["amount_cents"] == 225_000  # half of EUR 4,500
-    onward = bravo.post("/api/v1/ledger/placements", _placement(four, counterparty="charlie"))
+    onward = _signed(
+        bravo, bravo.post("/api/v1/ledger/placements", _placement(four, counterparty="charlie"))
+    )
     assert all(r["status"] == "countersigned" for r in (placed, voided, back, onward))
-    retained = bravo.post(
-        "/api/v1/ledger/events",
-        {"refers_to": placed["entry_id"], "type": "placement.retained", "reason": "duurzaam"},
+    retained = _signed(
+        bravo,
+        bravo.post(
+            "/api/v1/ledger/events",
+            {"refers_to": placed["entry_id"], "type": "placement.retained", "reason": "duurzaam"},
+        ),
     )
     assert retained["entry"]["amount_cents"] == 150_000, retained
-    gone = alfa.post(
-        "/api/v1/ledger/events",
-        {"refers_to": voided["entry_id"], "type": "placement.voided", "reason": "niet gestart"},
+    gone = _signed(
+        alfa,
+        alfa.post(
+            "/api/v1/ledger/events",
+            {"refers_to": voided["entry_id"], "type": "placement.voided", "reason": "niet gestart"},
+        ),
     )
     assert gone["status"] == "countersigned", gone
-    licence = bravo.post(
-        "/api/v1/ledger/licences",
-        {
-            "counterparty": "alfa",
-            "method": "baanbrekers-training",
-            "participants": 2,
-            "reference": "cursus-7",
-        },
+    licence = _signed(
+        bravo,
+        bravo.post(
+            "/api/v1/ledger/licences",
+            {
+                "counterparty": "alfa",
+                "method": "baanbrekers-training",
+                "participants": 2,
+                "reference": "cursus-7",
+            },
+        ),
     )
     assert (licence["status"], licence["entry"]["amount_cents"]) == ("countersigned", 25_000)
-    handover = alfa.post(
-        "/api/v1/ledger/handovers",
-        {
-            "counterparty": "charlie",
-            "direction": "we_hand_over",
-            "reference": "overdracht-1",
-            "client_id": "c9",
-            "handed_over_on": "2026-11-02",
-        },
+    handover = _signed(
+        alfa,
+        alfa.post(
+            "/api/v1/ledger/handovers",
+            {
+                "counterparty": "charlie",
+                "direction": "we_hand_over",
+                "reference": "overdracht-1",
+                "client_id": "c9",
+                "handed_over_on": "2026-11-02",
+            },
+        ),
     )
     assert (handover["status"], handover["entry"]["amount_cents"]) == ("countersigned", 50_000)
 
@@ -482,7 +546,7 @@ def test_settlement_statements_agree_close_and_net(federation: dict[str, Node]) 
         node.stop()
         node.env["TOPMATCH_CLOCK_OFFSET_DAYS"] = "40"
         node.start()
-    closed = alfa.post("/api/v1/settlements/2026-Q4/close")
+    closed = [_signed(alfa, r) for r in alfa.post("/api/v1/settlements/2026-Q4/close")]
     assert [r["status"] for r in closed] == ["countersigned", "countersigned"], closed
     closing = next(r["entry"] for r in closed if r["entry"]["payee"] == "bravo")
     assert (closing["payer"], closing["payee"], closing["amount_cents"]) == (
@@ -491,9 +555,9 @@ def test_settlement_statements_agree_close_and_net(federation: dict[str, Node]) 
         60_500,
     )
     assert closing["statement_sha256"] == at_alfa["statement_sha256"]
-    assert [r["status"] for r in bravo.post("/api/v1/settlements/2026-Q4/close")] == [
-        "countersigned"
-    ]  # only charlie was left: alfa already closed with bravo
+    assert [
+        _signed(bravo, r)["status"] for r in bravo.post("/api/v1/settlements/2026-Q4/close")
+    ] == ["countersigned"]  # only charlie was left: alfa already closed with bravo
     nettings = [node.get("/api/v1/settlements/2026-Q4/netting") for node in federation.values()]
     assert len({n["proposal_sha256"] for n in nettings}) == 1
     proposal = nettings[0]["proposal"]

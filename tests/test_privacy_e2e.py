@@ -54,22 +54,24 @@ def proxied(
         node = Node(node_id, port, env, data_dir)
         public = f"http://127.0.0.1:{proxy.port}"
         assert (
-            node.cli(
+            node.setup(
                 "init", "--node-id", node_id, "--name", f"Bureau {node_id}", "--url", public
             ).returncode
             == 0
         )
         node.token = (
-            node.cli("users", "add", "admin", "--role", "admin").stdout.strip().splitlines()[-1]
+            node.setup("users", "add", "admin", "--role", "admin").stdout.strip().splitlines()[-1]
         )
         nodes[node_id] = node
     for node in nodes.values():
         for other in nodes.values():
             if other is not node:
-                assert node.cli("peers", "add", str(other.data_dir / "node.json")).returncode == 0
+                assert node.setup("peers", "add", str(other.data_dir / "node.json")).returncode == 0
     for node in nodes.values():
-        node.start()
+        node.launch()
     try:
+        for node in nodes.values():
+            node.wait_started()
         yield nodes, proxies
     finally:
         for node in nodes.values():

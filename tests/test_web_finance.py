@@ -3,7 +3,9 @@ alarms and fee agreements, signed in with the session cookie."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -16,10 +18,12 @@ import respx
 from babel.messages.extract import extract
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from tests.factories import FrozenClock, agreement_document, agreement_ref, web_sign_in
 from tests.fednodes import FakePeer, install_agreement
 from topmatch import db
+from topmatch.cli import settlement as cli_settlement
 from topmatch.federation.models import PeerSyncState
 from topmatch.federation.peers import PeerRegistry
 from topmatch.identity import service as identity
@@ -27,7 +31,7 @@ from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
 from topmatch.ledger import canonical, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
-from topmatch.ledger.models import Cosignature, WitnessAlarm
+from topmatch.ledger.models import Cosignature, LedgerEntry, WitnessAlarm
 from topmatch.ledger.schemas import ENTRY_FORMAT, entry_id_for
 from topmatch.settings import Settings
 from topmatch.settlement import exports
@@ -227,6 +231,43 @@ def test_closing_a_period_that_is_over_shows_each_answer(
     assert row is not None
     assert row.group(1).startswith("in afwachting")  # Werkpad is down: sent again later
     assert unreachable.calls
+
+
+@pytest.mark.usefixtures("ledger_q4")
+def test_the_closing_is_queued_then_countersigned_and_the_cli_delivers_it_at_once(
+    settings: Settings,
+    engine: Engine,
+    clock: FrozenClock,
+    werkpad: FakePeer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``topmatch settle --close`` queues the closing in the outbox, runs one delivery
+    step, and reports the countersigned entry (the answer hook appended it)."""
+    clock.advance(days=33)  # 2027-01-02: the quarter is over
+    monkeypatch.setattr(cli_settlement, "_clock", lambda _settings: clock)
+
+    def countersign(request: httpx.Request) -> httpx.Response:
+        signed = canonical.sign_entry(
+            json.loads(request.content),
+            key=werkpad.identity.private_key,
+            key_id=werkpad.identity.key_id,
+            party="werkpad",
+        )
+        return werkpad.respond(request, signed, now=clock())
+
+    with respx.mock() as mock:
+        route = mock.post("http://werkpad.test/federation/v1/ledger/proposals")
+        route.mock(side_effect=countersign)
+        (result,) = asyncio.run(cli_settlement._close(settings, "2026-Q4"))
+        assert route.call_count == 1
+    assert (result.status, result.counterparty) == ("countersigned", "werkpad")
+    assert result.entry is not None
+    assert result.entry["type"] == "settlement.closed"
+    assert result.message is not None
+    assert result.message.state == "answered"
+    with Session(engine) as session:
+        closed = session.exec(select(LedgerEntry).where(LedgerEntry.type == "settlement.closed"))
+        assert len(closed.all()) == 1
 
 
 @pytest.mark.usefixtures("ledger_q4")

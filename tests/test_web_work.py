@@ -34,6 +34,7 @@ from topmatch.identity import service as identity
 from topmatch.ledger import api as ledger_api
 from topmatch.ledger import canonical
 from topmatch.ledger.models import Cosignature
+from topmatch.ledger.schemas import entry_id_for
 from topmatch.matching.schemas import AnonymousCandidate, CandidateAnswer
 from topmatch.publishing.models import PublishedRecord
 from topmatch.referrals import sealed
@@ -454,7 +455,9 @@ def test_a_placement_is_signed_by_both_then_witnessed_then_disputed(
     assert f'action="/voorstellen/{intro}/plaatsing"' in page.text
     placed = signed_in.post(f"/voorstellen/{intro}/plaatsing", data=_placement_form(_csrf(page)))
     assert placed.status_code == 200, placed.text
-    assert "Door beide bureaus getekend en toegevoegd aan het logboek." in placed.text
+    # the answer does not wait for werkpad: the proposal is queued, delivered right after
+    assert "Door ons getekend en voorgesteld" in placed.text
+    placed = signed_in.get("/voorstellen")
     assert "door beide getekend" in placed.text
     assert "€ 1.500,00" in placed.text  # half of EUR 3,000 at the start
     assert "wij ontvangen" in placed.text
@@ -473,6 +476,7 @@ def test_a_placement_is_signed_by_both_then_witnessed_then_disputed(
     form = {"csrf": _csrf(witnessed), "type": "placement.disputed", "reason": "Niet gestart"}
     disputed = signed_in.post(f"/plaatsingen/{entry_id}/gebeurtenis", data=form)
     assert disputed.status_code == 200, disputed.text
+    disputed = signed_in.get("/voorstellen")
     assert "betwist" in disputed.text
     assert "Niet gestart" in disputed.text
     twice = signed_in.post(f"/plaatsingen/{entry_id}/gebeurtenis", data=form)
@@ -489,19 +493,44 @@ def test_proposals_waiting_or_refused_are_shown_with_their_reason(
     csrf = _csrf(signed_in.get("/voorstellen"))
     with respx.mock() as mock:
         route = mock.post(f"{PEER}/federation/v1/ledger/proposals")
-        route.mock(side_effect=httpx.ConnectError("refused"))
-        pending = signed_in.post(f"/voorstellen/{waiting}/plaatsing", data=_placement_form(csrf))
         route.mock(
             side_effect=lambda r: werkpad.respond(
                 r, {"detail": "not our client"}, status=422, now=clock()
             )
         )
         no = signed_in.post(f"/voorstellen/{refused}/plaatsing", data=_placement_form(csrf))
+        route.mock(side_effect=httpx.ConnectError("refused"))
+        pending = signed_in.post(f"/voorstellen/{waiting}/plaatsing", data=_placement_form(csrf))
+    # neither answer waits for werkpad: both are signed and queued
+    assert "Door ons getekend en voorgesteld" in no.text
     assert "Door ons getekend en voorgesteld" in pending.text
-    assert "voorgesteld</span>" in pending.text
-    assert "Het andere bureau weigerde te tekenen" in no.text
-    assert "geweigerd</span>" in no.text
-    assert "voorgesteld</span>" in no.text  # the waiting one is still listed
+    page = signed_in.get("/voorstellen").text
+    assert "geweigerd</span>" in page
+    assert "not our client" in page
+    assert "voorgesteld</span>" in page  # the waiting one is still listed, with why
+    assert "werkpad (http://werkpad.test): onbereikbaar" in page  # the outbox's last error
+    assert '<span class="badge muted">in de wachtrij</span>' in page  # its message
+    assert f'action="/plaatsingen/{_entry_of(refused)}/opnieuw"' in page  # send it again
+    with respx.mock() as mock:
+        mock.post(f"{PEER}/federation/v1/ledger/proposals").mock(
+            side_effect=lambda r: werkpad.respond(
+                r, {"detail": "still not"}, status=422, now=clock()
+            )
+        )
+        again = signed_in.post(
+            f"/plaatsingen/{_entry_of(refused)}/opnieuw", data={"csrf": _csrf(page_of(signed_in))}
+        )
+    assert again.status_code == 200, again.text
+    assert "Het bericht staat weer in de wachtrij voor Werkpad." in again.text
+
+
+def _entry_of(introduction_id: str) -> str:
+    return entry_id_for("placement.started", introduction_id)
+
+
+def page_of(client: TestClient) -> Page:
+    page: Page = client.get("/voorstellen")
+    return page
 
 
 def test_a_placement_without_a_fee_agreement_is_refused_and_says_why(

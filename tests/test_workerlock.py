@@ -16,12 +16,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from tests.factories import FrozenClock
+from topmatch import worker as worker_module
 from topmatch import workerlock
 from topmatch.api import app as app_module
 from topmatch.cli import main
@@ -106,10 +106,11 @@ def test_the_sqlite_lock_file_lies_next_to_the_database() -> None:
 # --- only the holder runs the worker --------------------------------------------------
 
 
-def _stub_app(interval: float) -> FastAPI:
-    app = FastAPI()
-    app.state.settings = SimpleNamespace(sync_interval_seconds=interval)
-    return app
+def _stub_node(interval: float) -> worker_module.Node:
+    node: worker_module.Node = SimpleNamespace(  # type: ignore[assignment] - only settings is read
+        settings=SimpleNamespace(sync_interval_seconds=interval)
+    )
+    return node
 
 
 async def _until(condition: object, what: str) -> None:
@@ -127,20 +128,22 @@ def test_only_the_process_holding_the_lock_runs_the_worker_and_another_takes_ove
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rounds: dict[str, int] = {"a": 0, "b": 0}
-    apps = {"a": _stub_app(0.01), "b": _stub_app(0.01)}
+    nodes = {"a": _stub_node(0.01), "b": _stub_node(0.01)}
 
-    async def counted(app: FastAPI) -> None:
-        name = next(k for k, v in apps.items() if v is app)
+    async def counted(node: worker_module.Node) -> None:
+        name = next(k for k, v in nodes.items() if v is node)
         rounds[name] += 1
 
-    monkeypatch.setattr(app_module, "sync_round", counted)
+    monkeypatch.setattr(worker_module, "sync_round", counted)
+
+    supervise = worker_module.supervise_worker
 
     async def scenario() -> None:
         stop_a, stop_b = asyncio.Event(), asyncio.Event()
         lock_a, lock_b = _lock(engine, database_url, locks), _lock(engine, database_url, locks)
-        a = asyncio.create_task(app_module.supervise_worker(apps["a"], lock_a, stop_a, retry=0.01))
+        a = asyncio.create_task(supervise(nodes["a"], lock_a, stop_a, retry=0.01))
         await _until(lambda: rounds["a"] >= 1, "a runs the worker")
-        b = asyncio.create_task(app_module.supervise_worker(apps["b"], lock_b, stop_b, retry=0.01))
+        b = asyncio.create_task(supervise(nodes["b"], lock_b, stop_b, retry=0.01))
         start = rounds["a"]
         await _until(lambda: rounds["a"] >= start + 20, "a keeps running rounds")
         assert rounds["b"] == 0  # b only tried the lock
@@ -179,13 +182,13 @@ def test_topmatch_worker_runs_the_rounds_without_http(
     settings: Settings, engine: Engine, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stop = asyncio.Event()
-    real_round = app_module.sync_round
+    real_round = worker_module.sync_round
 
-    async def once(app: FastAPI) -> None:
-        await real_round(app)
+    async def once(node: worker_module.Node) -> None:
+        await real_round(node)
         stop.set()
 
-    monkeypatch.setattr(app_module, "sync_round", once)
+    monkeypatch.setattr(worker_module, "sync_round", once)
     worker = _node_settings(settings, sync_interval_seconds=30)
     application = app_module.create_app(worker, clock=clock, migrate=False)
     asyncio.run(asyncio.wait_for(run_worker(application, stop), timeout=120))

@@ -1,26 +1,31 @@
-"""The application factory: ``uvicorn --factory topmatch.api.app:app_from_env``."""
+"""The application factory: ``uvicorn --factory topmatch.api.app:app_from_env``.
+
+A composition root: it builds the collaborators (engine, signing peer client, outbox
+courier, publisher, the background worker's :class:`topmatch.worker.Node`), puts each in
+``app.state`` for the typed dependencies of :mod:`topmatch.api.deps` and
+:mod:`topmatch.api.cardbox_deps` to read, and wires the routers. It holds no use case;
+nothing but the CLI and the tests imports it (an import-linter contract).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import httpx
 from fastapi import Depends, FastAPI, Query
 from pydantic import BaseModel
-from sqlalchemy import Engine
-from sqlmodel import select
-from starlette.concurrency import run_in_threadpool
 
 from topmatch import __version__, db, logs, workerlock
+from topmatch import worker as background
 from topmatch.accounts.models import Role
 from topmatch.api import docs, errors, metrics
+from topmatch.api.cardbox_deps import WorkerDep
 from topmatch.api.deps import AdminUser, CurrentUser, SessionDep
 from topmatch.api.limits import BodySizeLimit, check_request_text
 from topmatch.audit import service as audit
@@ -30,35 +35,26 @@ from topmatch.cardbox.crypto import BsnVault
 from topmatch.clock import Clock, shifted_clock
 from topmatch.errors import ConfigurationError
 from topmatch.federation import api as federation_api
-from topmatch.federation import outbox, replication
+from topmatch.federation import outbox
 from topmatch.federation.inbound import SignResponses
 from topmatch.federation.peers import PeerRegistry
-from topmatch.federation.transport import PeerClient, SignatureAuth, describe_peer_problem
+from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
-from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import api as ledger_api
 from topmatch.ledger import flows
 from topmatch.ledger.keybook import KeyBook
-from topmatch.ledger.models import PendingProposal
 from topmatch.matching import api as matching_api
-from topmatch.matching import candidates
-from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher, derive_publishing_secret
 from topmatch.referrals import api as referrals_api
 from topmatch.referrals import service as referrals_service
 from topmatch.settings import Settings, load_settings
 from topmatch.settlement import api as settlement_api
-from topmatch.settlement import exchange
 from topmatch.web import app as web
 
 log = logging.getLogger("topmatch")
 
-T = TypeVar("T")
-
-#: how often a process without the worker lock tries to take it (seconds)
-LOCK_RETRY_SECONDS = 15.0
-#: the whole sync round gets this many times settings.peer_round_seconds
-ROUND_PHASES = 3
+#: the routers, each with its ``router`` and, if peers call it, its ``peer_router``
+ROUTERS = (cardbox_api, federation_api, matching_api, ledger_api, referrals_api, settlement_api)
 
 
 class Health(BaseModel):
@@ -102,17 +98,12 @@ def create_app(
     ``transport`` carries every call to a peer (default: the network); the simulation
     (tests/simulation) routes it to other nodes' apps in the same process."""
     clock = clock or shifted_clock(settings.clock_offset_days)
-    if not settings.node_id:
-        raise ConfigurationError("node_id is not set: run `topmatch init` or set TOPMATCH_NODE_ID")
-    if settings.public_url is None:
-        raise ConfigurationError(
-            "public_url is not set: peers sign requests to it, so it must be the URL they "
-            "reach this node at (TOPMATCH_PUBLIC_URL, or run `topmatch init`)"
-        )
+    node_id = _require_node_settings(settings)
     node_identity = identity.load_identity(settings)
     secret = identity.load_cardbox_secret(settings)
     vault = BsnVault(secret)
-    registry = PeerRegistry(settings.peers_dir, own_node_id=settings.node_id)
+    registry = PeerRegistry(settings.peers_dir, own_node_id=node_id)
+    publisher = Publisher(origin=node_id, secret=derive_publishing_secret(secret))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -127,25 +118,39 @@ def create_app(
             follow_redirects=False,
             transport=transport,
         ) as http:
-            app.state.peer_client = PeerClient(
+            client = PeerClient(
                 http=http,
                 registry=registry,
                 clock=clock,
                 max_response_bytes=settings.max_peer_response_bytes,
                 deadline_seconds=settings.peer_deadline_seconds,
             )
-            app.state.courier = outbox.Courier(
+            courier = outbox.Courier(
                 engine=engine,
-                client=app.state.peer_client,
+                client=client,
                 registry=registry,
                 clock=clock,
                 on_delivered=referrals_service.ON_DELIVERED,
+                on_answer=ledger_hooks(settings, registry),
             )
+            node = background.Node(
+                settings=settings,
+                engine=engine,
+                clock=clock,
+                peers=registry,
+                client=client,
+                courier=courier,
+                publisher=publisher,
+                identity=node_identity,
+                metrics=app_metrics,
+            )
+            # read back only through the typed dependencies (api/deps.py, api/cardbox_deps.py)
+            app.state.peer_client, app.state.courier, app.state.worker = client, courier, node
             stop = asyncio.Event()
             worker = None
             if settings.sync_interval_seconds > 0 and settings.run_worker != "never":
                 lock = workerlock.worker_lock(engine, settings.resolved_database_url())
-                worker = asyncio.create_task(supervise_worker(app, lock, stop))
+                worker = asyncio.create_task(background.supervise_worker(node, lock, stop))
             try:
                 yield
             finally:
@@ -168,29 +173,31 @@ def create_app(
     app.state.vault = vault
     app.state.identity = node_identity
     app.state.peers = registry
-    app.state.publisher = Publisher(
-        origin=settings.node_id, secret=derive_publishing_secret(secret)
-    )
+    app.state.publisher = publisher
     app.add_middleware(SignResponses, identity=node_identity, clock=clock)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     docs.install(app)
-    metrics.install(app, settings)  # after errors and every other middleware
-    for module in (
-        cardbox_api,
-        federation_api,
-        matching_api,
-        ledger_api,
-        referrals_api,
-        settlement_api,
-    ):
+    app_metrics = metrics.install(app, settings)  # after errors and every other middleware
+    for module in ROUTERS:
         app.include_router(module.router)
         if hasattr(module, "peer_router"):
             app.include_router(module.peer_router)
-
-    _node_routes(app, settings.node_id)
+    _node_routes(app, node_id)
     web.install(app)
     return app
+
+
+def _require_node_settings(settings: Settings) -> str:
+    """The node id; refuses settings a node cannot start with."""
+    if not settings.node_id:
+        raise ConfigurationError("node_id is not set: run `topmatch init` or set TOPMATCH_NODE_ID")
+    if settings.public_url is None:
+        raise ConfigurationError(
+            "public_url is not set: peers sign requests to it, so it must be the URL they "
+            "reach this node at (TOPMATCH_PUBLIC_URL, or run `topmatch init`)"
+        )
+    return settings.node_id
 
 
 def _node_routes(app: FastAPI, node_id: str) -> None:
@@ -205,15 +212,24 @@ def _node_routes(app: FastAPI, node_id: str) -> None:
         return Me(name=user.name, role=user.role)
 
     @app.post("/api/v1/ledger/round", tags=["ledger"])
-    async def run_ledger_round(_: AdminUser) -> list[flows.WitnessResult]:
-        """Resend pending proposals and witness every peer now (admin)."""
-        return await ledger_round(app)
+    async def run_ledger_round(node: WorkerDep, _: AdminUser) -> list[flows.WitnessResult]:
+        """Deliver what the outbox holds (proposals among it), then witness every peer
+        now (admin)."""
+        await background.deliver_outbox(node)
+        return await background.ledger_round(node)
 
     @app.post("/api/v1/outbox/deliver", tags=["node"])
-    async def deliver_outbox_now(_: AdminUser) -> list[OutboxAttempt]:
+    async def deliver_outbox_now(
+        node: WorkerDep,
+        _: AdminUser,
+        peer: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = None,
+    ) -> list[OutboxAttempt]:
         """Deliver every due message in the outbox now (admin); the worker does this
-        every round (docs/adr/0013-outbox.md)."""
-        return [OutboxAttempt(**vars(d)) for d in await deliver_outbox(app)]
+        every round (docs/adr/0013-outbox.md). With ``peer``: that peer's waiting
+        messages are due now, whatever their backoff (it is back)."""
+        if peer is not None:
+            await asyncio.to_thread(background.due_now, node, peer)
+        return [OutboxAttempt(**vars(d)) for d in await background.deliver_outbox(node)]
 
     @app.get("/api/v1/outbox/failed", tags=["node"])
     def failed_messages(session: SessionDep, _: AdminUser) -> list[OutboxAttempt]:
@@ -241,101 +257,6 @@ def _node_routes(app: FastAPI, node_id: str) -> None:
         return [AuditEventPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
-async def supervise_worker(
-    app: FastAPI,
-    lock: workerlock.WorkerLock,
-    stop: asyncio.Event,
-    *,
-    retry: float = LOCK_RETRY_SECONDS,
-) -> None:
-    """Run the sync worker while this process holds the worker lock; otherwise try to
-    take the lock every ``retry`` seconds (the holder may die). One process per database
-    runs the worker (:mod:`topmatch.workerlock`)."""
-    settings: Settings = app.state.settings
-    while not stop.is_set():
-        if await run_in_threadpool(lock.acquire):
-            log.info("this process runs the sync worker (%s)", lock.describe())
-            try:
-                await sync_worker(app, settings.sync_interval_seconds, stop, still_ours=lock.held)
-            finally:
-                await run_in_threadpool(lock.release)
-            if not stop.is_set():
-                log.warning("lost the worker lock (%s); trying to take it again", lock.describe())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=retry)
-
-
-async def sync_worker(
-    app: FastAPI,
-    interval: float,
-    stop: asyncio.Event,
-    *,
-    still_ours: Callable[[], bool] = lambda: True,
-) -> None:
-    """Background loop: keep our own feed current, pull every active peer's feed, run the
-    ledger round (:func:`sync_round`).
-
-    Stops between rounds when ``stop`` is set, so that shutdown never cuts a transaction,
-    and when ``still_ours`` says this process lost the worker lock.
-    """
-    while not stop.is_set():
-        if not await run_in_threadpool(still_ours):
-            return
-        try:
-            await sync_round(app)
-        except Exception:  # the loop must survive anything; the cause is logged
-            log.exception("sync round failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-
-
-async def sync_round(app: FastAPI) -> None:
-    """One round: publish, pull every due peer's feed (at once, each within
-    ``peer_round_seconds``), then the ledger round with the peers that answered. The
-    whole round is bound to ``ROUND_PHASES`` times ``peer_round_seconds``."""
-    state = app.state
-    settings: Settings = state.settings
-    budget = settings.peer_round_seconds
-    try:
-        async with asyncio.timeout(budget * ROUND_PHASES):
-            await deliver_outbox(app)
-            await run_in_threadpool(refresh_own, state.engine, state.publisher, state.clock())
-            results = await replication.sync_all(
-                peers=state.peers.active(),
-                client=state.peer_client,
-                engine=state.engine,
-                clock=state.clock,
-                budget=budget,
-            )
-            state.metrics.peer_failures("feed_sync", sum(not r.ok for r in results))
-            if any(r.applied for r in results):
-                await run_in_threadpool(db.refresh_statistics, state.engine)
-            # A peer whose circuit is open, or whose pull just failed, is left alone.
-            answered = {r.node_id for r in results if r.ok}
-            chosen = [p for p in state.peers.active() if p.node_id in answered]
-            await ledger_round(app, peers=chosen)
-    except TimeoutError:
-        log.error(  # noqa: TRY400 - the cause is the deadline, not a traceback
-            "sync round stopped after %g s (%d times peer_round_seconds)",
-            budget * ROUND_PHASES,
-            ROUND_PHASES,
-        )
-
-
-async def deliver_outbox(app: FastAPI) -> list[outbox.Delivery]:
-    """The outbox's delivery step (every peer's queue at once), within one
-    ``peer_round_seconds``; what is cut off is claimed until its lease ends, then retried."""
-    budget = app.state.settings.peer_round_seconds
-    try:
-        async with asyncio.timeout(budget):
-            done = await outbox.deliver(app.state.courier)
-    except TimeoutError:
-        log.warning("outbox delivery stopped after %g s; the rest waits for the next round", budget)
-        return []
-    app.state.metrics.peer_failures("outbox", sum(d.state in {"queued", "failed"} for d in done))
-    return done
-
-
 async def _finish(worker: asyncio.Task[None], grace: float = 30) -> None:
     """Let the worker end its round; cancel it only if it overruns the grace period."""
     try:
@@ -346,134 +267,13 @@ async def _finish(worker: asyncio.Task[None], grace: float = 30) -> None:
             await worker
 
 
-async def _bounded(
-    peer: PeerDescriptor,
-    work: Awaitable[T],
-    *,
-    budget: float,
-    task: str,
-    on_timeout: Callable[[str], T],
-) -> T:
-    """``work`` for one peer, within ``budget`` seconds; past it, ``on_timeout`` with a
-    message that names the peer, its address and the budget."""
-    try:
-        async with asyncio.timeout(budget):
-            return await work
-    except TimeoutError:
-        detail = describe_peer_problem(
-            peer, f"{task} niet binnen de tijdslimiet van {budget:g} s klaar"
-        )
-        log.warning("%s", detail)
-        return on_timeout(detail)
-
-
-async def ledger_round(
-    app: FastAPI, *, peers: Iterable[PeerDescriptor] | None = None
-) -> list[flows.WitnessResult]:
-    """Collect fee agreement signatures, resend pending proposals, then witness each of
-    ``peers`` (default: every active peer). Every peer's share runs at once with the
-    others' and within ``peer_round_seconds``, so a stalled peer delays no other."""
-    state = app.state
-    settings: Settings = state.settings
-    chosen = list(state.peers.active() if peers is None else peers)
-    book = KeyBook([ledger_api.own_descriptor(settings), *state.peers.active()])
-    await _agreements(app, chosen, book)
-    await _resend_pending(app, chosen, book)
-    witnessed = list(
-        await asyncio.gather(
-            *(
-                _bounded(
-                    peer,
-                    flows.witness_peer(
-                        peer=peer,
-                        client=state.peer_client,
-                        engine=state.engine,
-                        own=ledger_api.own_descriptor(settings),
-                        node=state.identity,
-                        clock=state.clock,
-                    ),
-                    budget=settings.peer_round_seconds,
-                    task="getuigen",
-                    on_timeout=functools.partial(_witness_timeout, peer),
-                )
-                for peer in chosen
-            )
-        )
+def ledger_hooks(settings: Settings, registry: PeerRegistry) -> outbox.OnAnswer:
+    """The ledger's answer hooks: the countersigned entry a peer answers a proposal with is
+    appended in the transaction that settles the message (federation imports no ledger)."""
+    own = background.own_descriptor(settings)
+    return flows.answer_hooks(
+        me=settings.node_id or "", book=lambda: KeyBook([own, *registry.active()])
     )
-    state.metrics.peer_failures("witness", sum(not w.ok for w in witnessed))
-    return witnessed
-
-
-def _witness_timeout(peer: PeerDescriptor, detail: str) -> flows.WitnessResult:
-    return flows.WitnessResult(node_id=peer.node_id, ok=False, detail=detail)
-
-
-async def _agreements(app: FastAPI, peers: list[PeerDescriptor], book: KeyBook) -> None:
-    """Fetch every peer's fee agreements (each call within the client's deadline)."""
-    state = app.state
-    settings: Settings = state.settings
-    for result in await exchange.pull_agreements(
-        peers=peers,
-        client=state.peer_client,
-        engine=state.engine,
-        me=settings.node_id or "",
-        book=book,
-        clock=state.clock,
-    ):
-        if not result.ok:
-            log.warning("fee agreements: %s", result.detail)  # names the peer and its URL
-            state.metrics.peer_failures("fee_agreements", 1)
-
-
-async def _resend_pending(app: FastAPI, peers: list[PeerDescriptor], book: KeyBook) -> None:
-    """Send pending proposals again: one peer's after the other, all peers at once."""
-    by_peer: dict[str, list[PendingProposal]] = {p.node_id: [] for p in peers}
-    for pending in await run_in_threadpool(_pending, app.state.engine):
-        if pending.counterparty in by_peer:
-            by_peer[pending.counterparty].append(pending)
-    budget = app.state.settings.peer_round_seconds
-    await asyncio.gather(
-        *(
-            _bounded(
-                peer,
-                _resend_to(app, peer, by_peer[peer.node_id], book),
-                budget=budget,
-                task="voorstellen opnieuw versturen",
-                on_timeout=lambda _detail: None,
-            )
-            for peer in peers
-            if by_peer[peer.node_id]
-        )
-    )
-
-
-async def _resend_to(
-    app: FastAPI, peer: PeerDescriptor, proposals: list[PendingProposal], book: KeyBook
-) -> None:
-    state = app.state
-    for pending in proposals:
-        try:
-            await ledger_api.deliver(
-                pending, peer=peer, state=state, settings=state.settings, book=book
-            )
-        except Exception:  # one stuck proposal never stops the others or witnessing
-            log.exception("resending proposal %s failed", pending.entry_id)
-            state.metrics.peer_failures("ledger_proposal", 1)
-
-
-def _pending(engine: Engine) -> list[PendingProposal]:
-    with db.transaction(engine) as session:
-        return list(
-            session.exec(select(PendingProposal).where(PendingProposal.status == "pending")).all()
-        )
-
-
-def refresh_own(engine: Engine, publisher: Publisher, now: datetime) -> None:
-    """Re-check every record (closing dates pass; new client names must be scrubbed)."""
-    with db.transaction(engine) as session:
-        publishing.refresh(session=session, publisher=publisher, now=now)
-        replication.mirror_own_feed(session, origin=publisher.origin, now=now)
-        candidates.purge_handles(session, now=now)  # expired handles refer to no one
 
 
 def app_from_env() -> FastAPI:

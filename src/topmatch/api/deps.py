@@ -19,8 +19,11 @@ from topmatch.audit.service import Actor
 from topmatch.bounds import MAX_DB_INT
 from topmatch.clock import Clock
 from topmatch.errors import InputError
+from topmatch.federation import service as federation_service
 from topmatch.federation.outbox import Courier
 from topmatch.federation.peers import PeerRegistry
+from topmatch.federation.transport import PeerClient
+from topmatch.identity.service import NodeIdentity
 from topmatch.settings import Settings
 
 
@@ -55,6 +58,7 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
@@ -133,6 +137,42 @@ def get_peers(request: Request) -> PeerRegistry:
 
 
 PeersDep = Annotated[PeerRegistry, Depends(get_peers)]
+
+
+def get_peer_client(request: Request) -> PeerClient:
+    """The one signing HTTP client to peers (built in the app's lifespan)."""
+    client: PeerClient = request.app.state.peer_client
+    return client
+
+
+PeerClientDep = Annotated[PeerClient, Depends(get_peer_client)]
+
+
+def get_identity(request: Request) -> NodeIdentity:
+    """This node's signing identity (loaded by the app factory)."""
+    node: NodeIdentity = request.app.state.identity
+    return node
+
+
+IdentityDep = Annotated[NodeIdentity, Depends(get_identity)]
+
+
+def bureau_names(request: Request, settings: SettingsDep) -> dict[str, str]:
+    """Node id -> bureau name, for every peer and ourselves."""
+    names = {peer.node_id: peer.name for peer in get_peers(request).all()}
+    names[settings.node_id or ""] = settings.display_name or settings.node_id or ""
+    return names
+
+
+BureauNames = Annotated[dict[str, str], Depends(bureau_names)]
+
+
+def visible(peers: PeersDep, settings: SettingsDep) -> frozenset[str]:
+    """The origins whose openings our users may see (ours and active peers')."""
+    return federation_service.visible_origins(peers, settings.node_id or "")
+
+
+Visible = Annotated[frozenset[str], Depends(visible)]
 
 
 def idempotency_key(

@@ -20,7 +20,7 @@ Labels never carry a raw path, a query string or a body: a route is its template
         inbound:  the code of the refusal on a /federation path (missing_signature,
                   malformed_signature, stale_signature, digest_mismatch, bad_signature,
                   unknown_key (also a suspended peer), replayed_nonce, rate_limited, ...)
-        outbound: feed_sync, fee_agreements, ledger_proposal, witness, outbox
+        outbound: feed_sync, fee_agreements, witness, outbox (ledger proposals among it)
     topmatch_peer_sync_lag_seconds{peer}      now minus the peer's last successful sync
     topmatch_peer_sync_failures{peer}         failed syncs in a row
     topmatch_peer_state{peer, state}          1 for the peer's state (reachable, lagging,
@@ -29,6 +29,7 @@ Labels never carry a raw path, a query string or a body: a route is its template
     topmatch_ledger_entries                   entries in our ledger log
     topmatch_witness_alarms                   alarms raised about peers' logs
     topmatch_outbox_messages{state}           messages to peers in the outbox, by state
+    topmatch_outbox_queued{peer}              per peer: messages waiting in the outbox
     topmatch_database_up                      1 if the gauges above could be read
 """
 
@@ -190,6 +191,7 @@ class DatabaseCollector:
         entries: GaugeMetricFamily,
         alarms: GaugeMetricFamily,
         messages: GaugeMetricFamily,
+        queued: GaugeMetricFamily,
     ) -> None:
         now = self._clock()
         active = {p.node_id for p in self._peers.active()}
@@ -202,8 +204,12 @@ class DatabaseCollector:
                 [], session.exec(select(func.count()).select_from(WitnessAlarm)).one()
             )
             counted = outbox.counts(session)
+            queues = outbox.queues(session)
         for message_state in outbox.MessageState:
             messages.add_metric([message_state.value], counted.get(message_state.value, 0))
+        for node_id in sorted(active | set(queues)):
+            waiting = queues.get(node_id)
+            queued.add_metric([node_id], waiting.queued if waiting is not None else 0)
         # Only peers we are meant to sync: a suspended or removed peer's lag grows forever.
         for node_id in sorted(active):
             record = records.get(node_id) or PeerSyncState(node_id=node_id)
@@ -259,6 +265,11 @@ def _families() -> list[GaugeMetricFamily]:
             "Messages to peers in the outbox, by state; failed ones are alarms "
             "(docs/adr/0013-outbox.md).",
             labels=["state"],
+        ),
+        GaugeMetricFamily(
+            "topmatch_outbox_queued",
+            "Our messages to a peer waiting in the outbox or under way (0: its queue is empty).",
+            labels=["peer"],
         ),
         GaugeMetricFamily(
             "topmatch_database_up", "1 if the database gauges could be read at this scrape."

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
+from topmatch.api.cardbox_deps import PublisherDep, VaultDep
 from topmatch.api.deps import (
     ActorDep,
     ConsultantUser,
@@ -16,11 +17,8 @@ from topmatch.api.deps import (
     SettingsDep,
 )
 from topmatch.api.errors import Problem, problem
-from topmatch.api.publish import PublisherDep, publish, publish_all
-from topmatch.api.publish import erase_client as erase_and_republish
 from topmatch.bounds import WholeNumber
 from topmatch.cardbox import service
-from topmatch.cardbox.crypto import BsnVault
 from topmatch.cardbox.schemas import (
     BaanopeningCreate,
     BaanopeningPublic,
@@ -46,16 +44,11 @@ from topmatch.cardbox.validation import (
     SbiSection,
     VacancyStatus,
 )
+from topmatch.publishing.republish import erase_client as erase_and_republish
+from topmatch.publishing.republish import publish, publish_all
 
 router = APIRouter(prefix="/api/v1", tags=["card-box"])
 
-
-def get_vault(request: Request) -> BsnVault:
-    vault: BsnVault = request.app.state.vault
-    return vault
-
-
-VaultDep = Annotated[BsnVault, Depends(get_vault)]
 
 Offset = Annotated[int, Query(description="rows to skip"), WholeNumber(0, 10_000_000)]
 Limit = Annotated[

@@ -29,7 +29,6 @@ from topmatch import db, logs, wire_schemas
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
 from topmatch.api.app import create_app
-from topmatch.api.publish import erase_client as erase_and_republish
 from topmatch.audit import service as audit
 from topmatch.audit.service import Actor
 from topmatch.cardbox import synthetic
@@ -49,6 +48,7 @@ from topmatch.ledger.models import WitnessAlarm
 from topmatch.matching import candidates
 from topmatch.matching import service as matching
 from topmatch.publishing import service as publishing
+from topmatch.publishing.republish import erase_client as erase_and_republish
 from topmatch.publishing.service import Publisher, derive_publishing_secret
 from topmatch.settings import Settings, config_file_path, load_settings, require_node
 

@@ -574,6 +574,20 @@ class Walk:
             time.sleep(0.3)
         raise DemoError(f"voorstel {intro_id} kwam niet aan bij {theirs.node_id}")
 
+    @staticmethod
+    def _countersigned(ours: DemoNode, proposed: dict[str, Any]) -> dict[str, Any]:
+        """The proposal once the outbox delivered it and the other bureau countersigned
+        (proposing answers at once; the delivery runs right after)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            shown: dict[str, Any] = ours.get(f"/api/v1/ledger/proposals/{proposed['entry_id']}")
+            if shown["status"] == "countersigned":
+                return shown
+            if shown["status"] == "refused":
+                break
+            time.sleep(0.3)
+        raise DemoError(f"niet medeondertekend: {proposed['entry_id']}")
+
     def _wait_for_handover(self, theirs: DemoNode, intro_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -664,9 +678,7 @@ class Walk:
                     "hours_per_week": opening["hours_max"],
                 },
             )
-            if result["status"] != "countersigned":
-                raise DemoError(f"plaatsing niet medeondertekend: {result}")
-            entry = result["entry"]
+            entry = self._countersigned(ours, result)["entry"]
             item["entry"] = entry
             table.add_row(
                 entry["entry_id"][:12],
@@ -676,13 +688,16 @@ class Walk:
                 ", ".join(s["party"] for s in entry["signatures"]),
             )
         first = introduced[0]
-        retained = first["theirs"].post(
-            "/api/v1/ledger/events",
-            {
-                "refers_to": first["entry"]["entry_id"],
-                "type": "placement.retained",
-                "reason": "na 6 maanden nog aan het werk: duurzame plaatsing",
-            },
+        retained = self._countersigned(
+            first["theirs"],
+            first["theirs"].post(
+                "/api/v1/ledger/events",
+                {
+                    "refers_to": first["entry"]["entry_id"],
+                    "type": "placement.retained",
+                    "reason": "na 6 maanden nog aan het werk: duurzame plaatsing",
+                },
+            ),
         )
         table.add_row(
             "duurzaam",
@@ -760,8 +775,7 @@ class Walk:
             node.start()
         for node in self.nodes:
             for result in node.post(f"/api/v1/settlements/{quarter.name}/close"):
-                if result["status"] != "countersigned":
-                    raise DemoError(f"afsluiting niet medeondertekend: {result}")
+                self._countersigned(node, result)
         netting = self.werkpad.get(f"/api/v1/settlements/{quarter.name}/netting")
         proposal = netting["proposal"]
         table = Table("betaler", "ontvanger", "bedrag")

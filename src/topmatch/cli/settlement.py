@@ -19,11 +19,15 @@ from topmatch import db
 from topmatch.cli import _peer_client, _registry, _session, app, err, out, state
 from topmatch.cli.formats import count
 from topmatch.clock import shifted_clock
+from topmatch.federation import outbox
 from topmatch.federation.transport import PeerClient
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor
-from topmatch.ledger import flows
+from topmatch.ledger import flows, proposals
 from topmatch.ledger.keybook import KeyBook
+from topmatch.ledger.models import PendingProposal
+from topmatch.publishing.service import derive_publishing_secret
+from topmatch.referrals import service as referrals
 from topmatch.settings import Settings
 from topmatch.settlement import agreement as pricing
 from topmatch.settlement import exchange, exports
@@ -153,29 +157,28 @@ async def _netting(settings: Settings, period: str) -> NettingProposal:
 
 
 async def _close(settings: Settings, period: str) -> list[flows.ProposalResult]:
-    me = settings.node_id or ""
-    node = identity.load_identity(settings)
-    now = _clock(settings)()
+    """Queue the closings in the outbox (one transaction), then run one delivery step to
+    the counterparties; what it does not deliver the node's worker delivers later."""
+    clock = _clock(settings)
+    secret = derive_publishing_secret(identity.load_cardbox_secret(settings))
+    me = flows.proposer_from(settings, node=identity.load_identity(settings), secret=secret)
     with _session(settings) as session:
-        pending = settlement.prepare_closings(
-            session, me=me, node=node, period_name=period, now=now
-        )
+        queued = proposals.close_period(session, period=period, proposer=me, now=clock())
     engine = db.make_engine(settings.resolved_database_url())
     try:
         async with _peers(settings) as (client, _, book):
-            registry = _registry(settings)
-            return [
-                await flows.deliver(
-                    p,
-                    peer=registry.get(p.counterparty),
-                    client=client,
-                    engine=engine,
-                    me=me,
-                    book=book,
-                    clock=_clock(settings),
-                )
-                for p in pending
-            ]
+            courier = outbox.Courier(
+                engine=engine,
+                client=client,
+                registry=_registry(settings),
+                clock=clock,
+                on_delivered=referrals.ON_DELIVERED,
+                on_answer=flows.answer_hooks(me=me.me, book=lambda: book),
+            )
+            await outbox.deliver(courier, peers={r.counterparty or "" for r in queued})
+        with db.transaction(engine) as session:
+            rows = [session.get(PendingProposal, r.entry_id) for r in queued]
+            return [flows.result_of(session, row) for row in rows if row is not None]
     finally:
         engine.dispose()
 
@@ -214,7 +217,7 @@ def _print_statement(made: Statement, report: str, names: dict[str, str]) -> Non
 #: What a closing proposal's status means, for the finance clerk.
 CLOSING_STATUS = {
     "countersigned": "[green]medeondertekend[/]",
-    "pending": "[yellow]nog niet beantwoord[/]",
+    "pending": "[yellow]nog niet beantwoord (de node blijft het proberen)[/]",
     "refused": "[red]geweigerd[/]",
 }
 

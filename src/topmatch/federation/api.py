@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, Response
 
-from topmatch import db
-from topmatch.api.deps import AdminUser, ClockDep, ConsultantUser, SessionDep, SettingsDep
+from topmatch.api.deps import (
+    AdminUser,
+    ClockDep,
+    ConsultantUser,
+    EngineDep,
+    PeerClientDep,
+    PeersDep,
+    SessionDep,
+    SettingsDep,
+)
 from topmatch.bounds import WholeNumber
-from topmatch.federation import replication, service, status
+from topmatch.federation import service, status
 from topmatch.federation.inbound import VerifiedPeer
-from topmatch.federation.peers import PeerRegistry
-from topmatch.federation.transport import PeerClient
 from topmatch.publishing import feed
 from topmatch.publishing.schemas import MAX_PAGE_ITEMS, FeedPage
 from topmatch.vocabulary import ContractType
@@ -38,7 +43,7 @@ def get_feed(
 
 @router.get("/peers", response_model=service.PeersOverview)
 def list_peers(
-    request: Request,
+    registry: PeersDep,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -47,7 +52,6 @@ def list_peers(
     """Every peer with its status, its sync record (cursor, last success, last error) and
     its state: reachable, lagging, unreachable (since its last success), suspended or
     pending."""
-    registry: PeerRegistry = request.app.state.peers
     return service.peers_overview(
         session=session,
         registry=registry,
@@ -57,28 +61,29 @@ def list_peers(
 
 
 @router.post("/peers/sync", response_model=list[dict[str, object]])
-async def sync_now(request: Request, _: AdminUser) -> list[dict[str, object]]:
+async def sync_now(
+    registry: PeersDep,
+    client: PeerClientDep,
+    engine: EngineDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    _: AdminUser,
+) -> list[dict[str, object]]:
     """Sync every active peer now, ignoring back-off (admin). Every peer is pulled at
     once, each within ``peer_round_seconds``, so the answer comes within that time."""
-    state = request.app.state
-    registry: PeerRegistry = state.peers
-    client: PeerClient = state.peer_client
-    results = await replication.sync_all(
-        peers=registry.active(),
+    results = await service.sync_now(
+        registry=registry,
         client=client,
-        engine=state.engine,
-        clock=state.clock,
-        respect_backoff=False,
-        budget=state.settings.peer_round_seconds,
+        engine=engine,
+        clock=clock,
+        budget=settings.peer_round_seconds,
     )
-    if any(r.applied for r in results):
-        await run_in_threadpool(db.refresh_statistics, state.engine)
     return [r.__dict__ for r in results]
 
 
 @router.get("/openings", response_model=service.OpeningsPage)
 def list_openings(
-    request: Request,
+    registry: PeersDep,
     session: SessionDep,
     settings: SettingsDep,
     _: ConsultantUser,
@@ -102,5 +107,5 @@ def list_openings(
         contract_type=contract_type,
         q=q,
         min_hours=min_hours,
-        origins=service.visible_origins(request.app.state.peers, settings.node_id or ""),
+        origins=service.visible_origins(registry, settings.node_id or ""),
     )

@@ -26,10 +26,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from topmatch import db
+from topmatch.api.deps import ClockDep, EngineDep, PeersDep, SettingsDep
 from topmatch.federation import signatures
 from topmatch.federation.errors import MalformedSignatureError, ReplayError
 from topmatch.federation.models import SeenNonce
-from topmatch.federation.peers import PeerRegistry
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.identity.service import NodeIdentity
 
@@ -77,12 +77,17 @@ def _record_nonce(engine: Engine, key_id: str, nonce: str, now: datetime) -> Non
         remember_nonce(session, key_id=key_id, nonce=nonce, now=now)
 
 
-async def verified_peer(request: Request) -> VerifiedRequest:
-    state = request.app.state
-    registry: PeerRegistry = state.peers
-    now: datetime = state.clock()
+async def verified_peer(
+    request: Request,
+    registry: PeersDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    engine: EngineDep,
+) -> VerifiedRequest:
+    """The dependency of every ``/federation`` endpoint: the verified request, or a 401."""
+    now = clock()
     body = await request.body()
-    uri = target_uri(request, str(state.settings.public_url))
+    uri = target_uri(request, str(settings.public_url))
     refs: dict[str, PeerDescriptor] = {}
 
     def resolve(key_id: str) -> Any:
@@ -104,7 +109,7 @@ async def verified_peer(request: Request) -> VerifiedRequest:
             f"nonce must be 8 to {MAX_NONCE_LENGTH} characters, got {len(verified.nonce)}",
             field="Signature-Input",
         )
-    await run_in_threadpool(_record_nonce, state.engine, verified.key_id, verified.nonce, now)
+    await run_in_threadpool(_record_nonce, engine, verified.key_id, verified.nonce, now)
     result = VerifiedRequest(
         peer=refs[verified.key_id],
         key_id=verified.key_id,

@@ -19,6 +19,11 @@ attempt's own time budget), so a worker that died mid-call does not hold the mes
 ever. Each peer's queue is first in, first out: a message waits for the ones queued
 before it to the same peer, and one peer's trouble never delays another's queue.
 
+A domain that needs the peer's answer (the ledger: a proposal is answered with the entry
+countersigned) registers an ``on_answer`` hook for its kind; the courier calls it in the
+transaction that settles the message (:data:`OnAnswer`). The hook tables are joined in
+the composition root: this module imports no domain.
+
 The message id travels in the signed target URI (``?message_id=...``, covered by
 ``@target-uri`` of RFC 9421), and receivers apply a message once per id
 (:func:`already_received` / :func:`record_received`): delivery is at least once, the
@@ -32,8 +37,8 @@ import logging
 import random
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -60,6 +65,26 @@ TOO_MANY_REQUESTS = 429
 
 #: what delivering a message of a kind changes in the domain (same transaction)
 OnDelivered = Mapping[str, Callable[[Session, OutboxMessage], None]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The peer's final answer to one of our messages: 2xx, or a refusal (4xx)."""
+
+    status: int
+    body: bytes
+    at: datetime
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 300  # noqa: PLR2004
+
+
+#: what the peer's answer to a message of a kind changes in the domain, in the same
+#: transaction that settles the message. The hook returns None when the answer is taken
+#: (the message becomes ``answered``), or why it is not (the message becomes ``failed``
+#: with that reason). Called for 2xx answers and for refusals (the message fails anyway).
+OnAnswer = Mapping[str, Callable[[Session, OutboxMessage, Answer], str | None]]
 
 
 class MessageState(StrEnum):
@@ -104,6 +129,54 @@ def enqueue(
     return message
 
 
+def pending_for(session: Session, *, reference: str, kind: str) -> OutboxMessage | None:
+    """The message of this kind about ``reference`` still waiting or under way, if any."""
+    return session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.reference == reference,
+            OutboxMessage.kind == kind,
+            col(OutboxMessage.state).in_(PENDING),
+        )
+        .order_by(col(OutboxMessage.seq))
+    ).first()
+
+
+@dataclass(frozen=True)
+class PeerQueue:
+    """One peer's waiting messages, for /api/v1/peers, /metrics and the web app."""
+
+    queued: int
+    oldest_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+def queues(session: Session) -> dict[str, PeerQueue]:
+    """Per peer with messages waiting or under way: how many, since when, and when the
+    head of its queue is tried next."""
+    rows = session.exec(
+        select(
+            OutboxMessage.peer,
+            func.count(),
+            func.min(OutboxMessage.created_at),
+            func.min(OutboxMessage.next_attempt_at),
+        )
+        .where(col(OutboxMessage.state).in_(PENDING))
+        .group_by(col(OutboxMessage.peer))
+    ).all()
+    return {
+        peer: PeerQueue(queued=n, oldest_at=_utc(oldest), next_attempt_at=_utc(next_at))
+        for peer, n, oldest, next_at in rows
+    }
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aggregates come back without the column type: naive on SQLite (stored as UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 def for_references(session: Session, references: Iterable[str]) -> dict[str, OutboxMessage]:
     """Per reference, its newest message (what a consultant sees of it)."""
     wanted = list(set(references))
@@ -138,6 +211,20 @@ def resend(session: Session, *, reference: str, now: datetime, horizon: timedelt
     for row in rows:
         row.state, row.attempts, row.next_attempt_at = MessageState.queued, 0, now
         row.expires_at = now + horizon
+        session.add(row)
+    return len(rows)
+
+
+def due_now(session: Session, *, peer: str, now: datetime) -> int:
+    """Make ``peer``'s waiting messages due now (an admin knows the peer is back and
+    does not want to wait out the backoff). How many."""
+    rows = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.peer == peer, OutboxMessage.state == MessageState.queued
+        )
+    ).all()
+    for row in rows:
+        row.next_attempt_at = now
         session.add(row)
     return len(rows)
 
@@ -210,6 +297,16 @@ def already_received(session: Session, *, peer: str, message_id: str | None) -> 
     return session.get(ReceivedMessage, (peer, message_id)) is not None
 
 
+def message_id_in(target_uri: str) -> str | None:
+    """The message id a sender signed into the target URI (``?message_id=``), if any."""
+    query = target_uri.partition("?")[2]
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name == MESSAGE_ID_PARAM and 0 < len(value) <= 32:  # noqa: PLR2004 - the column
+            return value
+    return None
+
+
 def record_received(
     session: Session, *, peer: str, message_id: str | None, kind: str, now: datetime
 ) -> None:
@@ -242,6 +339,7 @@ class Courier:
     registry: PeerRegistry
     clock: Clock
     on_delivered: OnDelivered
+    on_answer: OnAnswer = field(default_factory=dict)
     rand: Callable[[], float] = random.random
 
 
@@ -361,7 +459,13 @@ async def _attempt(courier: Courier, peer: PeerDescriptor, message: OutboxMessag
         return await asyncio.to_thread(
             _retry_later, courier, message, describe_peer_problem(peer, e)
         )
-    return await asyncio.to_thread(_settle, courier, peer, message, response)
+    try:
+        return await asyncio.to_thread(_settle, courier, peer, message, response)
+    except Exception as e:  # a bug in a hook must not lose the message either
+        log.exception("outbox: settling %s failed", message.message_id)
+        return await asyncio.to_thread(
+            _retry_later, courier, message, describe_peer_problem(peer, e)
+        )
 
 
 def _settle(
@@ -369,29 +473,54 @@ def _settle(
 ) -> Delivery:
     if response.status == TOO_MANY_REQUESTS:
         return _retry_later(courier, message, describe_peer_problem(peer, "HTTP 429: later"))
-    now = courier.clock()
+    answer = Answer(status=response.status, body=response.body, at=courier.clock())
     with db.transaction(courier.engine) as session:
         row = session.get(OutboxMessage, message.seq)
         assert row is not None  # noqa: S101 - messages are never deleted
-        if response.status < 300:  # noqa: PLR2004
-            # Already answered (the peer acted on it while our attempt was under way):
-            # that stays; past the horizon meanwhile: it arrived after all.
-            if row.state != MessageState.answered:
-                row.state = MessageState.delivered
-            row.delivered_at, row.last_error = now, None
-            hook = courier.on_delivered.get(row.kind)
-            if hook is not None:
-                hook(session, row)
+        if answer.ok:
+            _delivered(courier, session, peer, row, answer)
         elif row.state == MessageState.sent:  # refused: sending it again will not help
-            text = response.body[:300].decode(errors="replace")
-            row.state = MessageState.failed
-            row.last_error = describe_peer_problem(
-                peer, f"weigert (HTTP {response.status}): {text}"
-            )
-            log.error("outbox: %s %s refused: %s", row.kind, row.message_id, row.last_error)
+            _refused(courier, session, peer, row, answer)
         row.next_attempt_at = None
         session.add(row)
         return Delivery(row.message_id, row.peer, row.kind, row.state, row.last_error)
+
+
+def _delivered(
+    courier: Courier, session: Session, peer: PeerDescriptor, row: OutboxMessage, answer: Answer
+) -> None:
+    """A 2xx: the domain's hooks run in this transaction; an answer a hook cannot take
+    fails the message with the hook's reason."""
+    # Already answered (the peer acted on it while our attempt was under way): that
+    # stays; past the horizon meanwhile: it arrived after all.
+    if row.state != MessageState.answered:
+        row.state = MessageState.delivered
+    row.delivered_at, row.last_error = answer.at, None
+    hook = courier.on_delivered.get(row.kind)
+    if hook is not None:
+        hook(session, row)
+    on_answer = courier.on_answer.get(row.kind)
+    if on_answer is None:
+        return
+    problem = on_answer(session, row, answer)
+    if problem is None:
+        row.state = MessageState.answered
+        return
+    row.state = MessageState.failed
+    row.last_error = describe_peer_problem(peer, problem)
+    log.error("outbox: the answer to %s %s failed: %s", row.kind, row.message_id, problem)
+
+
+def _refused(
+    courier: Courier, session: Session, peer: PeerDescriptor, row: OutboxMessage, answer: Answer
+) -> None:
+    text = answer.body[:300].decode(errors="replace")
+    row.state = MessageState.failed
+    row.last_error = describe_peer_problem(peer, f"weigert (HTTP {answer.status}): {text}")
+    log.error("outbox: %s %s refused: %s", row.kind, row.message_id, row.last_error)
+    on_answer = courier.on_answer.get(row.kind)
+    if on_answer is not None:
+        on_answer(session, row, answer)  # the message failed whatever the domain says
 
 
 def _retry_later(courier: Courier, message: OutboxMessage, detail: str) -> Delivery:

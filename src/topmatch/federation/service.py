@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from topmatch import db
+from topmatch.federation import outbox, replication
 from topmatch.federation.breaker import CircuitState
 from topmatch.federation.models import PeerSyncState, ReplicaSummary
 from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.status import PeerState, lag_threshold, peer_health
+from topmatch.federation.transport import PeerClient
 from topmatch.identity.descriptor import PeerStatus
 from topmatch.publishing.schemas import BaanopeningSummary, VacancySummary
 
@@ -42,6 +47,15 @@ class PeerStatusPublic(BaseModel):
     )
     state_since: datetime | None = Field(
         description="for lagging and unreachable peers: the last success (None: never)"
+    )
+    queued: int = Field(
+        default=0, description="our messages to this peer waiting in the outbox or under way"
+    )
+    oldest_queued_at: datetime | None = Field(
+        default=None, description="when the oldest of those messages was queued"
+    )
+    next_delivery_at: datetime | None = Field(
+        default=None, description="when the outbox next tries the head of this peer's queue"
     )
 
 
@@ -85,9 +99,11 @@ def peers_overview(
             .group_by(col(ReplicaSummary.origin))
         ).all()
     )
+    queues = outbox.queues(session)
     peers = []
     for peer in registry.all():
         state = states.get(peer.node_id) or PeerSyncState(node_id=peer.node_id)
+        queue = queues.get(peer.node_id) or outbox.PeerQueue(0, None, None)
         health = peer_health(
             active=peer.status == PeerStatus.active,
             failures=state.failures,
@@ -112,6 +128,9 @@ def peers_overview(
                 circuit=CircuitState(state.circuit or CircuitState.closed),
                 state=health.state,
                 state_since=health.since,
+                queued=queue.queued,
+                oldest_queued_at=queue.oldest_at,
+                next_delivery_at=queue.next_attempt_at,
             )
         )
     return PeersOverview(peers=peers, problems=registry.problems)
@@ -160,3 +179,27 @@ def list_openings(
         for r in rows
     ]
     return OpeningsPage(items=items, total=total, limit=limit, offset=offset)
+
+
+async def sync_now(
+    *,
+    registry: PeerRegistry,
+    client: PeerClient,
+    engine: Engine,
+    clock: Callable[[], datetime],
+    budget: float,
+) -> list[replication.SyncResult]:
+    """Pull every active peer's feed now, ignoring back-off (an admin asked): all peers at
+    once, each within ``budget`` seconds. Refreshes the planner's statistics when anything
+    was applied."""
+    results = await replication.sync_all(
+        peers=registry.active(),
+        client=client,
+        engine=engine,
+        clock=clock,
+        respect_backoff=False,
+        budget=budget,
+    )
+    if any(r.applied for r in results):
+        await asyncio.to_thread(db.refresh_statistics, engine)
+    return results

@@ -6,33 +6,33 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response
 from pydantic import Field
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from starlette.concurrency import run_in_threadpool
 
-from topmatch import db, wiretext
 from topmatch.accounts.models import Role
 from topmatch.accounts.models import User as Account
-from topmatch.api.deps import AdminUser, ConsultantUser, NowDep, SessionDep, SettingsDep, require
+from topmatch.api.deps import (
+    AdminUser,
+    ConsultantUser,
+    CourierDep,
+    IdentityDep,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    require,
+)
 from topmatch.bounds import CleanInput, Count, WholeNumber
 from topmatch.errors import InputError, NotFoundError
+from topmatch.federation import outbox
 from topmatch.federation.inbound import VerifiedPeer
-from topmatch.federation.peers import PeerRegistry
-from topmatch.identity.descriptor import PeerDescriptor
-from topmatch.identity.service import NodeIdentity
-from topmatch.ledger import flows, note
+from topmatch.ledger import deps, flows, note, proposals
 from topmatch.ledger import service as ledger
-from topmatch.ledger.keybook import KeyBook
-from topmatch.ledger.models import Cosignature, PendingProposal, WitnessAlarm
-from topmatch.ledger.schemas import AgreementRef, EntryBody, entry_id_for
-from topmatch.publishing import service as publishing
-from topmatch.publishing.service import Publisher
+from topmatch.ledger.deps import ProposerDep, queued
+from topmatch.ledger.models import PendingProposal
+from topmatch.ledger.schemas import EntryBody
 from topmatch.settings import Settings
-from topmatch.settlement import agreement as pricing
 from topmatch.settlement import service as settlement
-from topmatch.settlement.periods import local_date
 
 peer_router = APIRouter(prefix="/federation/v1/ledger", tags=["federation (node to node)"])
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
@@ -40,21 +40,12 @@ router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 AnyUser = Annotated[Account, Depends(require(Role.consultant, Role.finance, Role.admin))]
 
 
-def own_descriptor(settings: Settings) -> PeerDescriptor:
-    return PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+own_descriptor = deps.own_descriptor
+key_book = deps.key_book
+Book = deps.BookDep
 
 
-def key_book(request: Request, settings: SettingsDep) -> KeyBook:
-    """Keys that may sign entries we append: ours and those of active peers."""
-    registry: PeerRegistry = request.app.state.peers
-    return KeyBook([own_descriptor(settings), *registry.active()])
-
-
-Book = Annotated[KeyBook, Depends(key_book)]
-
-
-def note_signer(request: Request, settings: SettingsDep) -> note.NoteSigner:
-    node: NodeIdentity = request.app.state.identity
+def note_signer(settings: SettingsDep, node: IdentityDep) -> note.NoteSigner:
     return note.NoteSigner(ledger.log_origin(settings.node_id or ""), node.private_key)
 
 
@@ -85,25 +76,39 @@ def fee_policy(settings: Settings, now: datetime) -> flows.Policy:
 
 @peer_router.post("/proposals")
 def receive_proposal(
-    request: Request,
+    identity: IdentityDep,
     peer: VerifiedPeer,
     session: SessionDep,
     settings: SettingsDep,
     book: Book,
     now: NowDep,
 ) -> Response:
-    """A peer proposes an entry naming both of us; we check it, countersign and log it."""
+    """A peer proposes an entry naming both of us; we check it, countersign and log it.
+
+    At least once on the wire, once in the log: a message id we applied before, or an
+    entry id already in our log, is answered with the entry as both signed it."""
+    sender = peer.peer.node_id
+    message_id = outbox.message_id_in(peer.target_uri)
+    proposed = _json(peer.body)
+    if outbox.already_received(session, peer=sender, message_id=message_id):
+        stored = flows.logged(session, proposed)
+        if stored is not None:  # the same message again: its answer, nothing applied
+            return Response(json.dumps(stored), media_type="application/json")
     signed = flows.countersign(
         session,
-        _json(peer.body),
-        proposer=peer.peer.node_id,
+        proposed,
+        proposer=sender,
         me=settings.node_id or "",
-        node=request.app.state.identity,
+        node=identity,
         book=book,
         now=now,
         policy=fee_policy(settings, now),
         max_amount_cents=settings.ledger_max_amount_cents,
     )
+    if not outbox.already_received(session, peer=sender, message_id=message_id):
+        outbox.record_received(
+            session, peer=sender, message_id=message_id, kind=flows.PROPOSAL, now=now
+        )
     return Response(json.dumps(signed), media_type="application/json")
 
 
@@ -185,146 +190,37 @@ def receive_cosignature(
 ProposalResult = flows.ProposalResult
 
 
-def _price(
-    session: Session, proposal: flows.PlacementProposal, *, me: str, now: datetime
-) -> tuple[AgreementRef, int]:
-    """The agreement in force between us on this day, and the start part of its fee."""
-    record = settlement.agreement_for(
-        session, parties={me, proposal.counterparty}, day=local_date(now)
-    )
-    named = (proposal.agreement_version, proposal.agreement_sha256)
-    if named[0] not in {None, record.version} or named[1] not in {None, record.sha256}:
-        raise InputError(
-            f"the fee agreement in force is {record.version} ({record.sha256[:12]})",
-            field="agreement_version",
-        )
-    terms = settlement.terms(record)
-    try:
-        fee = pricing.placement_fee(terms, proposal.contract_type, proposal.hours_per_week)
-    except pricing.PricingError as e:
-        raise InputError(str(e), field="contract_type") from e
-    amount = pricing.start_part(terms, fee)
-    if proposal.amount_cents is not None and proposal.amount_cents != amount:
-        raise InputError(
-            f"agreement {record.version} prices this placement's start at {amount} cents",
-            field="amount_cents",
-        )
-    return AgreementRef(version=record.version, sha256=record.sha256), amount
-
-
-def _propose(
-    engine: Engine,
+@router.post("/placements", status_code=202)
+def propose_placement(
     proposal: flows.PlacementProposal,
-    settings: Settings,
-    publisher: Publisher,
-    node: NodeIdentity,
-    now: datetime,
-) -> PendingProposal:
-    with db.transaction(engine) as session:
-        me = settings.node_id or ""
-        known = session.get(
-            PendingProposal, entry_id_for("placement.started", proposal.introduction_id)
-        )
-        ref, amount = _price(session, proposal, me=me, now=now)
-        entry = flows.build_placement(
-            proposal, me=me, secret=publisher.secret, now=now, agreement=ref, amount_cents=amount
-        )
-        if known is None:
-            settlement.policy(session, ledger.body_of(entry), me=me, now=now)
-        signed = flows.sign_as(entry, node, settings.node_id or "")
-        return flows.store_proposal(session, signed, counterparty=proposal.counterparty, now=now)
-
-
-@router.post("/placements", response_model=ProposalResult)
-async def propose_placement(
-    proposal: flows.PlacementProposal,
-    request: Request,
-    settings: SettingsDep,
-    book: Book,
+    session: SessionDep,
+    me: ProposerDep,
+    courier: CourierDep,
+    tasks: BackgroundTasks,
+    now: NowDep,
     _: ConsultantUser,
 ) -> ProposalResult:
-    """Record a cross-bureau placement: we sign, the other bureau countersigns, both log it."""
-    state = request.app.state
-    registry: PeerRegistry = state.peers
-    peer = registry.get(proposal.counterparty)
-    now = state.clock()
-    pending = await run_in_threadpool(
-        _propose, state.engine, proposal, settings, state.publisher, state.identity, now
-    )
-    return await deliver(pending, peer=peer, state=state, settings=settings, book=book)
+    """Record a cross-bureau placement: we sign and queue it for the other bureau, which
+    countersigns; both log it. Answers 202 with the proposal (``pending``, its message
+    ``queued``) without waiting for the peer; ``GET /api/v1/ledger/proposals`` follows it."""
+    result = proposals.placement(session, proposal, proposer=me, now=now)
+    return queued(result, courier, tasks)
 
 
-async def deliver(
-    pending: PendingProposal,
-    *,
-    peer: PeerDescriptor,
-    state: Any,
-    settings: Settings,
-    book: KeyBook,
-) -> ProposalResult:
-    return await flows.deliver(
-        pending,
-        peer=peer,
-        client=state.peer_client,
-        engine=state.engine,
-        me=settings.node_id or "",
-        book=book,
-        clock=state.clock,
-    )
-
-
-def _propose_event(
-    engine: Engine,
+@router.post("/events", status_code=202)
+def propose_event(
     proposal: flows.EventProposal,
-    settings: Settings,
-    node: NodeIdentity,
-    publisher: Publisher,
-    now: datetime,
-) -> tuple[PendingProposal, str]:
-    me = settings.node_id or ""
-    with db.transaction(engine) as session:
-        referred = ledger.get_entry(session, proposal.refers_to)
-        retention = (
-            settlement.retention_cents(session, referred)
-            if proposal.type == "placement.retained" and referred.type == "placement.started"
-            else None
-        )
-        # the reason is signed into both ledgers for good: the wire gate scrubs it of every
-        # card-box name when the entry is built, before it is signed
-        with wiretext.scrubbing(publishing.scrubber_for(session, publisher.secret)):
-            entry = flows.build_event(
-                proposal, referred=referred, me=me, now=now, retention_cents=retention
-            )
-        counterparty = referred.payee if referred.payer == me else referred.payer
-        if session.get(PendingProposal, entry["entry_id"]) is None:
-            body = ledger.body_of(entry)
-            flows.check_event(session, body, max_amount_cents=settings.ledger_max_amount_cents)
-            settlement.policy(session, body, me=me, now=now)
-        signed = flows.sign_as(entry, node, me)
-        return flows.store_proposal(
-            session, signed, counterparty=counterparty, now=now
-        ), counterparty
-
-
-@router.post("/events", response_model=ProposalResult)
-async def propose_event(
-    proposal: flows.EventProposal,
-    request: Request,
-    settings: SettingsDep,
-    book: Book,
+    session: SessionDep,
+    me: ProposerDep,
+    courier: CourierDep,
+    tasks: BackgroundTasks,
+    now: NowDep,
     _: ConsultantUser,
 ) -> ProposalResult:
     """Record what happened next (retention confirmed, voided, disputed, adjusted): a new
     entry referring to the placement, co-signed like the first; nothing is ever edited."""
-    state = request.app.state
-    now = state.clock()
-    pending, counterparty = await run_in_threadpool(
-        _propose_event, state.engine, proposal, settings, state.identity, state.publisher, now
-    )
-    registry: PeerRegistry = state.peers
-    return await deliver(
-        pending, peer=registry.get(counterparty), state=state, settings=settings, book=book
-    )
+    result = proposals.event(session, proposal, proposer=me, now=now)
+    return queued(result, courier, tasks)
 
 
 @router.get("/entries")
@@ -341,48 +237,60 @@ def list_entries(
 
 @router.get("/proposals")
 def list_proposals(session: SessionDep, _: AnyUser) -> list[dict[str, Any]]:
+    """Our proposals, newest first, each with where its message stands (queued, sent,
+    delivered, answered, failed) and the last error, as introductions show it."""
     rows = session.exec(
         select(PendingProposal).order_by(col(PendingProposal.created_at).desc())
     ).all()
-    return [
-        {
-            "entry_id": r.entry_id,
-            "counterparty": r.counterparty,
-            "status": r.status,
-            "last_error": r.last_error,
-            "updated_at": r.updated_at.isoformat(),
-        }
-        for r in rows
-    ]
+    return [proposal_view(session, r) for r in rows]
+
+
+@router.get("/proposals/{entry_id}")
+def show_proposal(
+    entry_id: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")], session: SessionDep, _: AnyUser
+) -> ProposalResult:
+    """One proposal: pending (with where its message stands), countersigned (with the
+    entry both signed) or refused (with the reason)."""
+    row = session.get(PendingProposal, entry_id)
+    if row is None:
+        raise NotFoundError(f"no proposal {entry_id}", field="entry_id")
+    return flows.result_of(session, row)
+
+
+@router.post("/proposals/{entry_id}/resend", status_code=202)
+def resend_proposal(
+    entry_id: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
+    session: SessionDep,
+    me: ProposerDep,
+    courier: CourierDep,
+    tasks: BackgroundTasks,
+    now: NowDep,
+    _: ConsultantUser,
+) -> ProposalResult:
+    """Queue a proposal whose message failed (refused, or not delivered in time) again,
+    with a fresh horizon (409 if nothing failed)."""
+    return queued(flows.resend(session, entry_id=entry_id, proposer=me, now=now), courier, tasks)
+
+
+def proposal_view(session: Session, row: PendingProposal) -> dict[str, Any]:
+    result = flows.result_of(session, row)
+    return {
+        "entry_id": row.entry_id,
+        "counterparty": row.counterparty,
+        "status": row.status,
+        "last_error": row.last_error,
+        "updated_at": row.updated_at.isoformat(),
+        "message": None if result.message is None else result.message.model_dump(mode="json"),
+    }
 
 
 @router.get("/checkpoint")
 def our_checkpoint(session: SessionDep, _: AnyUser) -> dict[str, Any]:
     """Our newest checkpoint and which peers cosigned (witnessed) it."""
-    point = ledger.latest_checkpoint(session)
-    if point is None:
-        raise NotFoundError("no checkpoint yet")
-    witnesses = session.exec(
-        select(Cosignature.witness).where(Cosignature.size == point.size)
-    ).all()
-    return {
-        "size": point.size,
-        "root_hash": point.root_hash,
-        "note": point.note.decode(),
-        "witnessed_by": sorted(witnesses),
-    }
+    return ledger.witnessed_checkpoint(session)
 
 
 @router.get("/alarms")
 def list_alarms(session: SessionDep, _: AdminUser) -> list[dict[str, Any]]:
     """Equivocation, rollback, inconsistency or missing entries seen in peers' logs."""
-    rows = session.exec(select(WitnessAlarm).order_by(col(WitnessAlarm.raised_at).desc())).all()
-    return [
-        {
-            "node_id": r.node_id,
-            "kind": r.kind,
-            "detail": r.detail,
-            "raised_at": r.raised_at.isoformat(),
-        }
-        for r in rows
-    ]
+    return ledger.alarms(session)

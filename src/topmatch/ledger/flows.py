@@ -1,9 +1,11 @@
 """The ledger between nodes: proposing and countersigning entries, and witnessing.
 
-Proposing (we are one party): :func:`build_placement` makes the entry, we sign it, keep it
-as a :class:`PendingProposal`, and :func:`send_proposal` asks the counterparty to
-countersign. Only a fully signed entry is appended to our log; a crash in between leaves
-the pending proposal, which :func:`resume_proposals` sends again.
+Proposing (we are one party): :func:`build_placement` (or another builder) makes the
+entry; :func:`propose` signs it, keeps it as a :class:`PendingProposal` and queues it in
+the durable outbox in the same transaction. The outbox delivers it (at least once,
+retrying with backoff) and hands the counterparty's answer to :func:`proposal_answered`,
+which appends the countersigned entry once. Only a fully signed entry is appended to our
+log; a crash in between leaves the proposal and its queued message.
 
 Countersigning (a peer proposes to us): :func:`countersign` checks the entry against our
 own log (idempotency, the entry it refers to, the parties) and that the proposer signed
@@ -24,7 +26,8 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -33,7 +36,16 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.bounds import CleanInput
-from topmatch.errors import ConflictError, InputError, PeerDataError, PeerError, TopmatchError
+from topmatch.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PeerDataError,
+    PeerError,
+    TopmatchError,
+)
+from topmatch.federation import outbox
+from topmatch.federation.models import OutboxMessage
 from topmatch.federation.transport import PeerClient, describe_peer_problem
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor
@@ -58,6 +70,7 @@ from topmatch.ledger.schemas import (
     entry_id_for,
 )
 from topmatch.referrals import service as referrals
+from topmatch.settings import Settings
 from topmatch.vocabulary import ContractType
 
 log = logging.getLogger("topmatch.ledger")
@@ -215,23 +228,17 @@ def sign_as(entry: Mapping[str, Any], node: NodeIdentity, party: str) -> dict[st
 def store_proposal(
     session: Session, signed: Mapping[str, Any], *, counterparty: str, now: datetime
 ) -> PendingProposal:
+    """Keep what we signed and propose (idempotent per entry id). A proposal the other
+    bureau refused may be made again: its signed bytes are replaced (it was never
+    countersigned); otherwise proposing the same entry with other facts is a conflict."""
     entry_id = str(signed["entry_id"])
     existing = session.get(PendingProposal, entry_id)
     if existing is not None:
-        if json.loads(existing.signed) != dict(signed) and existing.status != "refused":
-            stored = json.loads(existing.signed)
-            field = next(
-                (
-                    k
-                    for k in sorted(set(stored) | set(signed))
-                    if k not in {"signatures", "at"} and stored.get(k) != signed.get(k)
-                ),
-                None,
-            )
-            if field is not None:
-                raise ConflictError(
-                    f"placement {entry_id} was already proposed with another {field}", field=field
-                )
+        if existing.status == "refused":
+            existing.signed, existing.updated_at = canonical.canonical(dict(signed)), now
+            session.add(existing)
+            return existing
+        _same_facts(entry_id, json.loads(existing.signed), signed)
         return existing
     row = PendingProposal(
         entry_id=entry_id,
@@ -246,21 +253,19 @@ def store_proposal(
     return row
 
 
-async def send_proposal(
-    proposal: PendingProposal, *, peer: PeerDescriptor, client: PeerClient
-) -> tuple[dict[str, Any] | None, str | None]:
-    """Ask the counterparty to countersign; returns (fully signed entry, error)."""
-    try:
-        response = await client.call(peer, "POST", PROPOSALS_PATH, json_body=proposal.signed)
-    except PeerError as e:
-        return None, e.diagnostics()
-    if response.status != 200:  # noqa: PLR2004
-        return None, f"HTTP {response.status}: {response.body[:300].decode(errors='replace')}"
-    try:
-        signed: dict[str, Any] = json.loads(response.body)
-    except ValueError as e:
-        return None, f"countersigned entry is not JSON: {e}"
-    return signed, None
+def _same_facts(entry_id: str, stored: Mapping[str, Any], signed: Mapping[str, Any]) -> None:
+    field = next(
+        (
+            k
+            for k in sorted(set(stored) | set(signed))
+            if k not in {"signatures", "at"} and stored.get(k) != signed.get(k)
+        ),
+        None,
+    )
+    if field is not None:
+        raise ConflictError(
+            f"placement {entry_id} was already proposed with another {field}", field=field
+        )
 
 
 def settle_proposal(
@@ -300,41 +305,182 @@ def settle_proposal(
     return appended.entry
 
 
+# --- proposing through the outbox (docs/adr/0013-outbox.md) ----------------------------
+
+#: the outbox kind of a proposal: the body is the entry as we signed it
+PROPOSAL = "ledger.proposal"
+
+
+@dataclass(frozen=True)
+class Proposer:
+    """Who we are when proposing: who signs, the secret that makes client pseudonyms
+    (:func:`client_ref`), how long the outbox tries to deliver, and the amount limit."""
+
+    me: str
+    node: NodeIdentity
+    secret: bytes
+    horizon: timedelta
+    max_amount_cents: int
+
+
+def proposer_from(settings: Settings, *, node: NodeIdentity, secret: bytes) -> Proposer:
+    """Our :class:`Proposer` from the settings, the node's identity and the publishing
+    secret (the same one client pseudonyms have always been made with)."""
+    return Proposer(
+        me=settings.node_id or "",
+        node=node,
+        secret=secret,
+        horizon=timedelta(days=settings.outbox_horizon_days),
+        max_amount_cents=settings.ledger_max_amount_cents,
+    )
+
+
+class MessageStatus(BaseModel):
+    """Where the newest message about a proposal stands (the outbox's view)."""
+
+    state: str = Field(description="queued, sent, delivered, answered, failed or cancelled")
+    attempts: int
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+
+
 class ProposalResult(BaseModel):
+    """A proposal as we keep it: pending (its message on its way), countersigned (the
+    entry both signed, in our log) or refused (``error`` says why)."""
+
     entry_id: str
     status: str
     error: str | None = None
     entry: dict[str, Any] | None = None
+    counterparty: str | None = None
+    message: MessageStatus | None = None
 
 
-async def deliver(
-    pending: PendingProposal,
+def propose(
+    session: Session,
+    entry: Mapping[str, Any],
     *,
-    peer: PeerDescriptor,
-    client: PeerClient,
-    engine: Any,
-    me: str,
-    book: KeyBook,
-    clock: Any,
+    counterparty: str,
+    proposer: Proposer,
+    now: datetime,
+    policy: Policy | None,
 ) -> ProposalResult:
-    """Send a pending proposal and record the answer: countersigned, pending or refused."""
-    if pending.status == "countersigned":
-        return ProposalResult(entry_id=pending.entry_id, status=pending.status)
-    signed, error = await send_proposal(pending, peer=peer, client=client)
+    """The one way to propose a ledger entry of any kind: check it (``policy``, the first
+    time only), sign it, keep it as a :class:`PendingProposal` and queue it for the
+    counterparty in the outbox, all in the caller's transaction. Nothing here calls the
+    peer: the outbox delivers it, and :func:`proposal_answered` appends the countersigned
+    entry when it comes back. Idempotent: proposing the same entry again queues nothing
+    while a message is on its way, and nothing once it is countersigned."""
+    entry_id = str(entry["entry_id"])
+    if session.get(PendingProposal, entry_id) is None and policy is not None:
+        policy(session, ledger.body_of(entry))
+    signed = sign_as(entry, proposer.node, proposer.me)
+    row = store_proposal(session, signed, counterparty=counterparty, now=now)
+    if row.status != "countersigned" and not outbox.pending_for(
+        session, reference=entry_id, kind=PROPOSAL
+    ):
+        row.status, row.updated_at = "pending", now
+        session.add(row)
+        outbox.enqueue(
+            session,
+            peer=row.counterparty,
+            kind=PROPOSAL,
+            path=PROPOSALS_PATH,
+            body=row.signed,
+            reference=entry_id,
+            now=now,
+            horizon=proposer.horizon,
+        )
+    return result_of(session, row)
 
-    def settle() -> ProposalResult:
-        with db.transaction(engine) as session:
-            entry = settle_proposal(session, pending, signed, error, me=me, book=book, now=clock())
-            row = session.get(PendingProposal, pending.entry_id)
-            assert row is not None  # noqa: S101
-            return ProposalResult(
-                entry_id=row.entry_id,
-                status=row.status,
-                error=row.last_error,
-                entry=json.loads(entry.canonical) if entry else None,
-            )
 
-    return await run_in_threadpool(settle)
+def resend(session: Session, *, entry_id: str, proposer: Proposer, now: datetime) -> ProposalResult:
+    """Queue a proposal whose message failed (refused, or past the outbox's horizon)
+    again, the same signed bytes with a fresh horizon; the proposal is pending again.
+    A countersigned proposal, or one whose message is still on its way, has nothing to
+    resend (ConflictError)."""
+    row = session.get(PendingProposal, entry_id)
+    if row is None:
+        raise NotFoundError(f"no proposal {entry_id}", field="entry_id")
+    if row.status == "countersigned":
+        raise ConflictError(f"proposal {entry_id} is countersigned: nothing to resend")
+    outbox.resend(session, reference=entry_id, now=now, horizon=proposer.horizon)
+    row.status, row.updated_at = "pending", now
+    session.add(row)
+    return result_of(session, row)
+
+
+def result_of(session: Session, row: PendingProposal) -> ProposalResult:
+    """A proposal with its entry (once countersigned) and its newest message."""
+    entry = None
+    if row.status == "countersigned":
+        logged = session.exec(
+            select(LedgerEntry).where(LedgerEntry.entry_id == row.entry_id)
+        ).first()
+        entry = json.loads(logged.canonical) if logged is not None else None
+    message = outbox.for_references(session, [row.entry_id]).get(row.entry_id)
+    return ProposalResult(
+        entry_id=row.entry_id,
+        status=row.status,
+        error=row.last_error,
+        entry=entry,
+        counterparty=row.counterparty,
+        message=None
+        if message is None
+        else MessageStatus(
+            state=message.state,
+            attempts=message.attempts,
+            next_attempt_at=message.next_attempt_at,
+            last_error=message.last_error,
+        ),
+    )
+
+
+def answer_hooks(*, me: str, book: Callable[[], KeyBook]) -> dict[str, Any]:
+    """The ledger's share of the outbox's ``on_answer`` table (the composition root joins
+    the domains' tables; federation imports no ledger). ``book``: the keys that may sign
+    an entry we append, read when the answer arrives (peers come and go)."""
+
+    def answered(session: Session, message: OutboxMessage, answer: outbox.Answer) -> str | None:
+        return proposal_answered(session, message, answer, me=me, book=book())
+
+    return {PROPOSAL: answered}
+
+
+def _entry_of(body: bytes) -> dict[str, Any]:
+    signed = json.loads(body)
+    if not isinstance(signed, dict):
+        raise ValueError("the answer is not a JSON object")  # noqa: TRY004 - bad data
+    return signed
+
+
+def proposal_answered(
+    session: Session, message: OutboxMessage, answer: outbox.Answer, *, me: str, book: KeyBook
+) -> str | None:
+    """The outbox's hook for :data:`PROPOSAL`: the counterparty answered our proposal.
+
+    2xx carries the entry countersigned: checked and appended exactly once (a second
+    answer to a countersigned proposal changes nothing). A refusal (409, 422) marks the
+    proposal refused. Returns None when the answer is taken, else why not."""
+    row = session.get(PendingProposal, message.reference or "")
+    if row is None:
+        return f"no proposal {message.reference} to answer"
+    if row.status == "countersigned":
+        return None  # a second copy of an answer we already took
+    if not answer.ok:
+        text = answer.body[:300].decode(errors="replace")
+        settle_proposal(
+            session, row, None, f"HTTP {answer.status}: {text}", me=me, book=book, now=answer.at
+        )
+        return row.last_error
+    try:
+        settle_proposal(session, row, _entry_of(answer.body), None, me=me, book=book, now=answer.at)
+    except (ValueError, TopmatchError) as e:
+        detail = e.diagnostics() if isinstance(e, TopmatchError) else str(e)
+        row.status, row.last_error = "refused", f"countersigned entry refused: {detail}"[:500]
+        row.updated_at = answer.at
+        session.add(row)
+    return None if row.status == "countersigned" else row.last_error
 
 
 def _check_against_records(
@@ -415,6 +561,18 @@ def _check_dispute(entry: EntryBody, events: Sequence[LedgerEntry]) -> None:
         raise ConflictError(f"placement {entry.refers_to} is already disputed", field="type")
     if entry.type == "placement.resolved" and not disputed:
         raise ConflictError(f"placement {entry.refers_to} has no open dispute", field="type")
+
+
+def logged(session: Session, proposed: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The entry of our log with the ``entry_id`` of ``proposed``, as both signed it."""
+    entry_id = proposed.get("entry_id")
+    if not isinstance(entry_id, str):
+        return None
+    row = session.exec(select(LedgerEntry).where(LedgerEntry.entry_id == entry_id)).first()
+    if row is None:
+        return None
+    stored: dict[str, Any] = json.loads(row.canonical)
+    return stored
 
 
 def countersign(

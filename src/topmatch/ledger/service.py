@@ -24,7 +24,7 @@ from topmatch import wiretext
 from topmatch.errors import ConflictError, InputError, NotFoundError, input_error
 from topmatch.ledger import canonical, merkle, note
 from topmatch.ledger.keybook import KeyBook
-from topmatch.ledger.models import LedgerCheckpoint, LedgerEntry
+from topmatch.ledger.models import Cosignature, LedgerCheckpoint, LedgerEntry, WitnessAlarm
 from topmatch.ledger.schemas import EntryBody, SignedEntry
 
 LEDGER_LOCK = 0x6C656467  # "ledg": serialises appends on PostgreSQL
@@ -218,3 +218,35 @@ def consistency(session: Session, *, old_size: int, new_size: int) -> list[bytes
             f"need 0 <= old <= new <= {len(hashes)}, got {old_size} and {new_size}", field="old"
         )
     return merkle.consistency_proof(hashes[:new_size], old_size)
+
+
+def witnessed_checkpoint(session: Session) -> dict[str, Any]:
+    """Our newest checkpoint and which peers cosigned (witnessed) it (NotFoundError
+    before the first)."""
+    point = latest_checkpoint(session)
+    if point is None:
+        raise NotFoundError("no checkpoint yet")
+    witnesses = session.exec(
+        select(Cosignature.witness).where(Cosignature.size == point.size)
+    ).all()
+    return {
+        "size": point.size,
+        "root_hash": point.root_hash,
+        "note": point.note.decode(),
+        "witnessed_by": sorted(witnesses),
+    }
+
+
+def alarms(session: Session) -> list[dict[str, Any]]:
+    """Equivocation, rollback, inconsistency or missing entries seen in peers' logs,
+    newest first (the evidence stays in the database)."""
+    rows = session.exec(select(WitnessAlarm).order_by(col(WitnessAlarm.raised_at).desc())).all()
+    return [
+        {
+            "node_id": r.node_id,
+            "kind": r.kind,
+            "detail": r.detail,
+            "raised_at": r.raised_at.isoformat(),
+        }
+        for r in rows
+    ]

@@ -2,65 +2,48 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
-from topmatch import db
+from topmatch.api.cardbox_deps import PublisherDep, VaultDep
 from topmatch.api.deps import (
     ActorDep,
     AdminUser,
+    BureauNames,
+    ClockDep,
     ConsultantUser,
+    EngineDep,
     NowDep,
+    PeerClientDep,
+    PeersDep,
     SessionDep,
     SettingsDep,
+    Visible,
+    bureau_names,
 )
 from topmatch.api.errors import problem
-from topmatch.audit import service as audit
 from topmatch.bounds import WholeNumber
 from topmatch.cardbox import service as cardbox
-from topmatch.cardbox.crypto import BsnVault
 from topmatch.errors import (
-    ConflictError,
     InputError,
     PermissionDeniedError,
     RateLimitedError,
     input_error,
 )
-from topmatch.federation import service as federation_service
 from topmatch.federation.inbound import VerifiedPeer
-from topmatch.federation.peers import PeerRegistry
 from topmatch.matching import candidates, service
 from topmatch.matching.schemas import MAX_RESULTS, CandidateAnswer, CandidateQuery
 from topmatch.publishing import service as publishing
-from topmatch.publishing.service import Publisher
 from topmatch.settings import Settings
 from topmatch.vocabulary import ContractType, EducationLevel
 
+#: ``bureau_names`` stays importable from here: settlement/api.py imports it (i13-ledgerbox)
+__all__ = ["bureau_names", "peer_router", "router"]
+
 router = APIRouter(prefix="/api/v1", tags=["matching"])
-
-
-def bureau_names(request: Request, settings: SettingsDep) -> dict[str, str]:
-    """Node id -> bureau name, for every peer and ourselves."""
-    registry: PeerRegistry = request.app.state.peers
-    names = {peer.node_id: peer.name for peer in registry.all()}
-    names[settings.node_id or ""] = settings.display_name or settings.node_id or ""
-    return names
-
-
-BureauNames = Annotated[dict[str, str], Depends(bureau_names)]
-
-
-def visible(request: Request, settings: SettingsDep) -> frozenset[str]:
-    return federation_service.visible_origins(request.app.state.peers, settings.node_id or "")
-
-
-Visible = Annotated[frozenset[str], Depends(visible)]
 
 
 def _skills(raw: str | None) -> tuple[str, ...]:
@@ -108,11 +91,6 @@ def search(
     return service.search(session=session, request=request, bureau_names=names)
 
 
-def _vault(request: Request) -> BsnVault:
-    vault: BsnVault = request.app.state.vault
-    return vault
-
-
 @router.get("/clients/{client_id}/matches", response_model=service.SearchResult)
 def client_matches(
     client_id: str,
@@ -122,7 +100,7 @@ def client_matches(
     actor: ActorDep,
     now: NowDep,
     _: ConsultantUser,
-    vault: Annotated[BsnVault, Depends(_vault)],
+    vault: VaultDep,
     limit: Annotated[int, Query(), WholeNumber(1, 100)] = 20,
 ) -> service.SearchResult:
     """Openings at every bureau for one of our clients, computed here: no peer is asked."""
@@ -150,8 +128,8 @@ def _limits(settings: Settings) -> candidates.Limits:
 
 @peer_router.post("/candidate-queries", response_model=CandidateAnswer)
 def answer_candidate_query(
-    request: Request,
     peer: VerifiedPeer,
+    publisher: PublisherDep,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -186,7 +164,7 @@ def answer_candidate_query(
         origin=settings.node_id or "",
         now=now,
         limits=_limits(settings),
-        scrubber=publishing.scrubber_for(session, request.app.state.publisher.secret),
+        scrubber=publishing.scrubber_for(session, publisher.secret),
     )
 
 
@@ -197,67 +175,30 @@ def _parse_query(body: bytes) -> CandidateQuery:
         raise input_error(e, "not a valid candidate query") from e
 
 
-def _build_query(
-    engine: Engine,
-    publisher: Publisher,
-    vacancy_id: str,
-    now: datetime,
-    actor: str,
-    max_results: int,
-) -> CandidateQuery:
-    with db.transaction(engine) as session:
-        vacancy = cardbox.get_vacancy(session=session, vacancy_id=vacancy_id)
-        if vacancy.status != "open":
-            raise ConflictError(
-                f"vacancy {vacancy_id} is {vacancy.status}: only open vacancies are offered "
-                "to peers for candidates",
-                field="status",
-            )
-        employer = cardbox.get_employer(session=session, employer_id=vacancy.employer_id)
-        profile = candidates.vacancy_profile(
-            vacancy=vacancy,
-            employer=employer,
-            scrubber=publishing.scrubber_for(session, publisher.secret),
-            secret=publisher.secret,
-            origin=publisher.origin,
-            now=now,
-        )
-        query = candidates.new_query(
-            origin=publisher.origin, profile=profile, max_results=max_results
-        )
-        audit.record(
-            session=session,
-            now=now,
-            actor=actor,
-            action=audit.Action.query,
-            entity="vacancy",
-            entity_id=vacancy_id,
-            detail={"query_id": query.query_id},
-        )
-        return query
-
-
 @router.post("/vacancies/{vacancy_id}/candidate-query", response_model=candidates.CandidateSearch)
 async def candidate_query(
     vacancy_id: str,
-    request: Request,
     settings: SettingsDep,
+    engine: EngineDep,
+    publisher: PublisherDep,
+    peers: PeersDep,
+    client: PeerClientDep,
+    clock: ClockDep,
     names: BureauNames,
     actor: ActorDep,
     _: ConsultantUser,
     max_results: Annotated[int, Query(), WholeNumber(1, MAX_RESULTS)] = 10,
 ) -> candidates.CandidateSearch:
     """Ask every active peer at once for anonymised candidates for this vacancy."""
-    state = request.app.state
-    now = state.clock()
-    query = await run_in_threadpool(
-        _build_query, state.engine, state.publisher, vacancy_id, now, actor.name, max_results
-    )
-    registry: PeerRegistry = state.peers
-    return await candidates.ask_peers(
-        peers=registry.active(),
-        client=state.peer_client,
-        query=query,
+    return await candidates.ask_for_candidates(
+        engine=engine,
+        publisher=publisher,
+        peers=peers.active(),
+        client=client,
+        vacancy_id=vacancy_id,
+        now=clock(),
+        actor=actor.name,
+        max_results=max_results,
         deadline=settings.candidate_deadline_seconds,
         names=names,
     )

@@ -6,7 +6,9 @@ than the minimum group size, it sends none at all (status ``too_few``), so an an
 never single someone out. Every query is logged with the asking peer and what was sent;
 :func:`check_quota` enforces a per-minute rate and a daily quota per asking peer.
 
-Asking (we ask every peer): :func:`ask_peers` sends one signed query to all active peers
+Asking (we ask every peer): :func:`ask_for_candidates` is the use case the API and the web
+page share: it builds and audits the query for one of our vacancies, then :func:`ask_peers`
+sends one signed query to all active peers
 at once and never waits past the deadline; each peer gets a status: answered, too_few,
 timed_out, refused or error.
 
@@ -26,13 +28,16 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from topmatch import wiretext
+from topmatch import db, wiretext
+from topmatch.audit import service as audit
+from topmatch.cardbox import service as cardbox
 from topmatch.cardbox.models import Client, Employer, Vacancy
 from topmatch.cardbox.validation import ClientStatus
 from topmatch.errors import (
+    ConflictError,
     InputError,
     PeerError,
     PeerTimeoutError,
@@ -52,9 +57,11 @@ from topmatch.matching.schemas import (
     VacancyProfile,
 )
 from topmatch.matching.service import DEFAULT_RADIUS_KM
+from topmatch.publishing import service as publishing
 from topmatch.publishing import summarise
 from topmatch.publishing.anonymise import Scrubber
 from topmatch.publishing.schemas import OccupationRef
+from topmatch.publishing.service import Publisher
 from topmatch.vocabulary import NLQF, EducationLevel
 
 QUERY_PATH = "/federation/v1/candidate-queries"
@@ -550,3 +557,74 @@ async def ask_peers(
         await asyncio.gather(*pending, return_exceptions=True)
     ranked.sort(key=lambda r: (-r.candidate.score, r.origin, r.candidate.handle))
     return CandidateSearch(query_id=query.query_id, candidates=ranked, peers=outcomes)
+
+
+def build_query(
+    engine: Engine,
+    *,
+    publisher: Publisher,
+    vacancy_id: str,
+    now: datetime,
+    actor: str,
+    max_results: int,
+) -> CandidateQuery:
+    """The anonymised query for one of our open vacancies, audited, in its own transaction.
+
+    Raises :class:`~topmatch.errors.ConflictError` for a vacancy that is not open and
+    :class:`~topmatch.errors.NotFoundError` for an unknown one.
+    """
+    with db.transaction(engine) as session:
+        vacancy = cardbox.get_vacancy(session=session, vacancy_id=vacancy_id)
+        if vacancy.status != "open":
+            raise ConflictError(
+                f"vacancy {vacancy_id} is {vacancy.status}: only open vacancies are offered "
+                "to peers for candidates",
+                field="status",
+            )
+        employer = cardbox.get_employer(session=session, employer_id=vacancy.employer_id)
+        profile = vacancy_profile(
+            vacancy=vacancy,
+            employer=employer,
+            scrubber=publishing.scrubber_for(session, publisher.secret),
+            secret=publisher.secret,
+            origin=publisher.origin,
+            now=now,
+        )
+        query = new_query(origin=publisher.origin, profile=profile, max_results=max_results)
+        audit.record(
+            session=session,
+            now=now,
+            actor=actor,
+            action=audit.Action.query,
+            entity="vacancy",
+            entity_id=vacancy_id,
+            detail={"query_id": query.query_id},
+        )
+        return query
+
+
+async def ask_for_candidates(
+    *,
+    engine: Engine,
+    publisher: Publisher,
+    peers: Sequence[PeerDescriptor],
+    client: PeerClient,
+    vacancy_id: str,
+    now: datetime,
+    actor: str,
+    max_results: int,
+    deadline: float,
+    names: Mapping[str, str],
+) -> CandidateSearch:
+    """Build and audit the query for ``vacancy_id`` (committed before any peer is asked),
+    then ask every one of ``peers`` at once within ``deadline`` seconds."""
+    query = await asyncio.to_thread(
+        build_query,
+        engine,
+        publisher=publisher,
+        vacancy_id=vacancy_id,
+        now=now,
+        actor=actor,
+        max_results=max_results,
+    )
+    return await ask_peers(peers=peers, client=client, query=query, deadline=deadline, names=names)

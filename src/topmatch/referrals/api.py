@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, BackgroundTasks
 from pydantic import ValidationError
 
+from topmatch.api.cardbox_deps import PublisherDep
 from topmatch.api.deps import (
     ActorDep,
     ConsultantUser,
@@ -138,7 +139,7 @@ def receive_handover(
 @router.post("", response_model=IntroductionPublic, status_code=202)
 def create(
     data: NewIntroduction,
-    request: Request,
+    publisher: PublisherDep,
     session: SessionDep,
     settings: SettingsDep,
     peers: PeersDep,
@@ -155,7 +156,7 @@ def create(
     made = service.create_introduction(
         session,
         data,
-        secret=request.app.state.publisher.secret,
+        secret=publisher.secret,
         settings=settings,
         peers=peers,
         actor=actor,
@@ -175,7 +176,7 @@ def list_introductions(session: SessionDep, _: ConsultantUser) -> list[Introduct
 def decide(
     introduction_id: str,
     data: DecisionIn,
-    request: Request,
+    publisher: PublisherDep,
     session: SessionDep,
     settings: SettingsDep,
     peers: PeersDep,
@@ -194,7 +195,7 @@ def decide(
         accept=data.accept,
         client_consents=data.client_consents,
         reason=data.reason,
-        secret=request.app.state.publisher.secret,
+        secret=publisher.secret,
         actor=actor,
         peer=peers.get(row.peer),
         outgoing=service.outgoing(settings),

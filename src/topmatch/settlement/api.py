@@ -8,41 +8,31 @@ members of and the closed bilateral nets of a period.
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Response
 from sqlmodel import select
-from starlette.concurrency import run_in_threadpool
 
-from topmatch import db
 from topmatch.accounts.models import Role
 from topmatch.accounts.models import User as Account
-from topmatch.api.deps import AdminUser, ConsultantUser, NowDep, SessionDep, SettingsDep, require
-from topmatch.bounds import CleanInput
-from topmatch.errors import InputError, NotFoundError
-from topmatch.federation.inbound import VerifiedPeer
-from topmatch.federation.peers import PeerRegistry
-from topmatch.ledger import flows
-from topmatch.ledger import service as ledger
-from topmatch.ledger.api import key_book
-from topmatch.ledger.models import LedgerEntry, PendingProposal
-from topmatch.ledger.schemas import (
-    ENTRY_FORMAT,
-    AgreementRef,
-    handover_entry_id,
-    licence_entry_id,
+from topmatch.api.deps import (
+    AdminUser,
+    BureauNames,
+    ConsultantUser,
+    CourierDep,
+    IdentityDep,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    require,
 )
-from topmatch.matching.api import bureau_names
-from topmatch.settings import Settings
-from topmatch.settlement import agreement as pricing
-from topmatch.settlement import exchange, exports
+from topmatch.federation.inbound import VerifiedPeer
+from topmatch.ledger import flows, proposals
+from topmatch.ledger.deps import ProposerDep, queued
+from topmatch.ledger.models import LedgerEntry
+from topmatch.settlement import reports
 from topmatch.settlement import service as settlement
-from topmatch.settlement import statement as statements
-from topmatch.settlement.models import FeeAgreementRecord
-from topmatch.settlement.periods import local_date
-from topmatch.settlement.schemas import FeeAgreement, NettingProposal, SignedAgreement, Statement
+from topmatch.settlement.deps import FederationDep
 
 router = APIRouter(tags=["settlement"])
 peer_router = APIRouter(tags=["federation (node to node)"])
@@ -58,39 +48,16 @@ PeriodPath = Annotated[
 ]
 
 
-def names(request: Request, settings: Settings) -> dict[str, str]:
-    """Bureau names by node id, for statements people read (the same as search shows)."""
-    return bureau_names(request, settings)
-
-
 # --- fee agreements --------------------------------------------------------------------
 
 
-class AgreementView(BaseModel):
-    version: str
-    sha256: str
-    in_force: bool
-    signed_by: list[str]
-    missing: list[str]
-    document: SignedAgreement
-
-
-def _view(record: FeeAgreementRecord) -> AgreementView:
-    document = settlement.document(record)
-    signed = settlement.signers(record)
-    return AgreementView(
-        version=record.version,
-        sha256=record.sha256,
-        in_force=record.in_force,
-        signed_by=signed,
-        missing=sorted(set(document.members) - set(signed)),
-        document=document,
-    )
+AgreementView = reports.AgreementView
+_view = reports.agreement_view
 
 
 @router.get("/api/v1/agreements")
 def list_agreements(session: SessionDep, _: AnyUser) -> list[AgreementView]:
-    return [_view(r) for r in settlement.agreements(session)]
+    return reports.agreement_views(session)
 
 
 @router.get("/api/v1/agreements/{version}")
@@ -100,7 +67,7 @@ def show_agreement(version: str, session: SessionDep, _: AnyUser) -> AgreementVi
 
 @router.post("/api/v1/agreements", status_code=201)
 def propose_agreement(
-    request: Request,
+    identity: IdentityDep,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -110,7 +77,7 @@ def propose_agreement(
     """Propose a new version of the fee agreement, signed by us; the other members' nodes
     fetch it on their next round and their admins sign it."""
     record = settlement.propose_agreement(
-        session, document, me=settings.node_id or "", node=request.app.state.identity, now=now
+        session, document, me=settings.node_id or "", node=identity, now=now
     )
     return _view(record)
 
@@ -118,7 +85,7 @@ def propose_agreement(
 @router.post("/api/v1/agreements/{version}/signature")
 def sign_agreement(
     version: str,
-    request: Request,
+    identity: IdentityDep,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -126,7 +93,7 @@ def sign_agreement(
 ) -> AgreementView:
     """Sign an agreement version on behalf of our bureau."""
     record = settlement.sign_agreement(
-        session, version, me=settings.node_id or "", node=request.app.state.identity, now=now
+        session, version, me=settings.node_id or "", node=identity, now=now
     )
     return _view(record)
 
@@ -152,25 +119,9 @@ def peer_closed(
 
 # --- statements ------------------------------------------------------------------------
 
-
-class StatementView(BaseModel):
-    report_sha256: str
-    statement: Statement
-    closed: dict[str, str | None]
-
-
-def _statement(session: Any, settings: Settings, period: str, now: Any) -> StatementView:
-    made, _ = settlement.statement(session, me=settings.node_id or "", period_name=period, now=now)
-    closings = {
-        next(iter(e.parties - {made.node})): e.entry_id
-        for e in settlement.closed_entries(session)
-        if e.period == period
-    }
-    return StatementView(
-        report_sha256=statements.report_sha256(made),
-        statement=made,
-        closed={s.counterparty: closings.get(s.counterparty) for s in made.counterparties},
-    )
+StatementView = reports.StatementView
+NettingView = reports.NettingView
+ExportFormat = reports.ExportFormat
 
 
 @router.get("/api/v1/settlements/{period}")
@@ -179,66 +130,47 @@ def get_statement(
 ) -> StatementView:
     """Our statement of a period: receivables and payables per counterparty, line by
     line, from the ledger only; the same ledger gives the same report hash on any node."""
-    return _statement(session, settings, period, now)
-
-
-ExportFormat = Literal["csv", "beancount", "json"]
-MEDIA = {"csv": "text/csv; charset=utf-8", "beancount": "text/plain; charset=utf-8"}
+    return reports.statement_view(session, me=settings.node_id or "", period=period, now=now)
 
 
 @router.get("/api/v1/settlements/{period}/export.{kind}")
 def export_statement(
     period: PeriodPath,
     kind: ExportFormat,
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    names: BureauNames,
     now: NowDep,
     user: FinanceUser,  # noqa: ARG001
     decimal_comma: bool = False,
 ) -> Response:
     """The statement for accounting: CSV (semicolons), a Beancount journal, or JSON."""
-    made, _ = settlement.statement(session, me=settings.node_id or "", period_name=period, now=now)
-    filename = f"topmatch-{settings.node_id}-{period}.{kind}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if kind == "json":
-        return Response(exports.to_json(made), media_type="application/json", headers=headers)
-    bureau_names = names(request, settings)
-    text = (
-        exports.to_csv(made, names=bureau_names, decimal_comma=decimal_comma)
-        if kind == "csv"
-        else exports.to_beancount(made, names=bureau_names)
+    made = reports.export(
+        session,
+        me=settings.node_id or "",
+        period=period,
+        kind=kind,
+        names=names,
+        now=now,
+        decimal_comma=decimal_comma,
     )
-    return Response(text, media_type=MEDIA[kind], headers=headers)
+    headers = {"Content-Disposition": f'attachment; filename="{made.filename}"'}
+    return Response(made.content, media_type=made.media_type, headers=headers)
 
 
 @router.get("/api/v1/settlements/{period}/statements/{counterparty}.html")
 async def statement_html(
-    period: PeriodPath, counterparty: str, request: Request, settings: SettingsDep, _: FinanceUser
+    period: PeriodPath,
+    counterparty: str,
+    settings: SettingsDep,
+    names: BureauNames,
+    federation: FederationDep,
+    _: FinanceUser,
 ) -> Response:
     """The statement with one counterparty in Dutch, with the netting payments if the
     period is netted, ready to print or send."""
-    state = request.app.state
-
-    def make() -> StatementView:
-        with db.transaction(state.engine) as session:
-            return _statement(session, settings, period, state.clock())
-
-    view = await run_in_threadpool(make)
-    if counterparty not in {s.counterparty for s in view.statement.counterparties}:
-        raise NotFoundError(
-            f"nothing between us and {counterparty} in {period}", field="counterparty"
-        )
-    try:
-        proposal: NettingProposal | None = (await _netting(request, settings, period)).proposal
-    except InputError:
-        proposal = None
-    html = exports.to_html(
-        view.statement,
-        counterparty,
-        names=names(request, settings),
-        netting=proposal if proposal and proposal.payments else None,
-        report_sha256=view.report_sha256,
+    html = await reports.statement_html(
+        federation, me=settings.node_id or "", period=period, counterparty=counterparty, names=names
     )
     return Response(html, media_type="text/html; charset=utf-8")
 
@@ -246,240 +178,67 @@ async def statement_html(
 # --- netting and closing ---------------------------------------------------------------
 
 
-class NettingView(BaseModel):
-    proposal: NettingProposal
-    proposal_sha256: str
-    peers: list[exchange.ExchangeResult]
-
-
-async def _netting(request: Request, settings: Settings, period: str) -> NettingView:
-    state = request.app.state
-    registry: PeerRegistry = state.peers
-
-    def ours() -> list[Any]:
-        with db.transaction(state.engine) as session:
-            settlement.period(period, now=state.clock())
-            return settlement.closed_entries(session)
-
-    own = await run_in_threadpool(ours)
-    theirs, results = await exchange.closed_entries(
-        period=period,
-        peers=registry.active(),
-        client=state.peer_client,
-        book=key_book(request, settings),
-    )
-    try:
-        proposal = settlement.netting([*own, *theirs], period_name=period)
-    except ValueError as e:
-        raise InputError(f"cannot net {period}: {e}", field="period") from e
-    digest = statements.report_sha256(proposal)
-    return NettingView(proposal=proposal, proposal_sha256=digest, peers=results)
-
-
 @router.get("/api/v1/settlements/{period}/netting")
-async def get_netting(
-    period: PeriodPath, request: Request, settings: SettingsDep, _: FinanceUser
-) -> NettingView:
+async def get_netting(period: PeriodPath, federation: FederationDep, _: FinanceUser) -> NettingView:
     """Payments that settle the period across the federation, from every closed bilateral
     net we can verify (ours and our peers'), with the fewest transfers."""
-    return await _netting(request, settings, period)
+    return await reports.netting(federation, period=period)
 
 
-@router.post("/api/v1/settlements/{period}/close")
-async def close_period(
+@router.post("/api/v1/settlements/{period}/close", status_code=202)
+def close_period(
     period: PeriodPath,
-    request: Request,
-    settings: SettingsDep,
+    session: SessionDep,
+    me: ProposerDep,
+    courier: CourierDep,
+    tasks: BackgroundTasks,
+    now: NowDep,
     _: FinanceUser,
     counterparty: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = None,
 ) -> list[flows.ProposalResult]:
     """Propose a co-signed settlement.closed entry to each counterparty of the period (or
     one): it names the hash of the bilateral statement, which the other bureau recomputes
-    from its own ledger before it signs."""
-    state = request.app.state
-    me = settings.node_id or ""
-    registry: PeerRegistry = state.peers
-
-    def prepare() -> list[PendingProposal]:
-        with db.transaction(state.engine) as session:
-            return settlement.prepare_closings(
-                session,
-                me=me,
-                node=state.identity,
-                period_name=period,
-                now=state.clock(),
-                only=counterparty,
-            )
-
-    prepared = await run_in_threadpool(prepare)
-    book = key_book(request, settings)
-    results = []
-    for pending in prepared:
-        results.append(
-            await flows.deliver(
-                pending,
-                peer=registry.get(pending.counterparty),
-                client=state.peer_client,
-                engine=state.engine,
-                me=me,
-                book=book,
-                clock=state.clock,
-            )
-        )
+    from its own ledger before it signs. Answers 202 with each proposal (``pending``, its
+    message queued) without waiting for the peers."""
+    results = proposals.close_period(
+        session, period=period, proposer=me, now=now, only=counterparty
+    )
+    for result in results:
+        queued(result, courier, tasks)
     return results
 
 
 # --- handovers and licences ------------------------------------------------------------
 
-NodeIdField = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
-ReferenceField = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+HandoverProposal = proposals.HandoverProposal
+LicenceProposal = proposals.LicenceProposal
 
 
-class HandoverProposal(CleanInput):
-    """A client handed over horizontally to (or from) another bureau, recorded by the
-    bureau that pays for it under the fee agreement."""
-
-    counterparty: NodeIdField
-    direction: Literal["we_hand_over", "we_receive"]
-    reference: ReferenceField = Field(description="the handing bureau's own reference")
-    client_id: str = Field(min_length=1, max_length=32, description="the client in our card-box")
-    handed_over_on: date
-
-
-class LicenceProposal(CleanInput):
-    """Participants we trained with a method another bureau sells (we pay its owner)."""
-
-    counterparty: NodeIdField
-    method: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
-    participants: int = Field(ge=1, le=10_000)
-    reference: ReferenceField = Field(description="our own reference, e.g. a course number")
-
-
-async def _propose_priced(
-    request: Request, settings: Settings, counterparty: str, build: Any
-) -> flows.ProposalResult:
-    """Build an entry from the agreement in force, check it, sign it, send it."""
-    state = request.app.state
-    me = settings.node_id or ""
-    registry: PeerRegistry = state.peers
-    peer = registry.get(counterparty)
-
-    def prepare() -> Any:
-        now = state.clock()
-        with db.transaction(state.engine) as session:
-            record = settlement.agreement_for(
-                session, parties={me, counterparty}, day=local_date(now)
-            )
-            ref = AgreementRef(version=record.version, sha256=record.sha256)
-            body = build(settlement.terms(record), ref, me, now)
-            entry = ledger.body_of(body)
-            if session.get(PendingProposal, entry.entry_id) is None:
-                settlement.policy(session, entry, me=me, now=now)
-            signed = flows.sign_as(body, state.identity, me)
-            return flows.store_proposal(session, signed, counterparty=counterparty, now=now)
-
-    pending = await run_in_threadpool(prepare)
-    return await flows.deliver(
-        pending,
-        peer=peer,
-        client=state.peer_client,
-        engine=state.engine,
-        me=me,
-        book=key_book(request, settings),
-        clock=state.clock,
-    )
-
-
-@router.post("/api/v1/ledger/handovers", tags=["ledger"])
-async def propose_handover(
-    proposal: HandoverProposal, request: Request, settings: SettingsDep, _: ConsultantUser
+@router.post("/api/v1/ledger/handovers", tags=["ledger"], status_code=202)
+def propose_handover(
+    proposal: HandoverProposal,
+    session: SessionDep,
+    me: ProposerDep,
+    courier: CourierDep,
+    tasks: BackgroundTasks,
+    now: NowDep,
+    _: ConsultantUser,
 ) -> flows.ProposalResult:
     """Record a horizontal handover of a client; the fee comes from the agreement, and the
     bureau that pays under it records the handover (the other countersigns)."""
-    secret: bytes = request.app.state.publisher.secret
-
-    def build(terms: FeeAgreement, ref: AgreementRef, me: str, now: Any) -> dict[str, Any]:
-        handing = me if proposal.direction == "we_hand_over" else proposal.counterparty
-        payer = (
-            handing
-            if terms.handover_payer == "handing_bureau"
-            else (proposal.counterparty if handing == me else me)
-        )
-        if payer != me:
-            raise InputError(
-                f"under agreement {terms.version} the {terms.handover_payer.replace('_', ' ')} "
-                f"pays a handover: {proposal.counterparty} records it",
-                field="direction",
-            )
-        return _entry(
-            "handover.completed",
-            me=me,
-            payee=proposal.counterparty,
-            amount=terms.handover_fee_cents,
-            ref=ref,
-            now=now,
-            handover={
-                "reference": proposal.reference,
-                "from_bureau": handing,
-                "client_ref": flows.client_ref(secret, proposal.client_id),
-                "handed_over_on": proposal.handed_over_on.isoformat(),
-            },
-        )
-
-    return await _propose_priced(request, settings, proposal.counterparty, build)
+    return queued(proposals.handover(session, proposal, proposer=me, now=now), courier, tasks)
 
 
-@router.post("/api/v1/ledger/licences", tags=["ledger"])
-async def propose_licence(
-    proposal: LicenceProposal, request: Request, settings: SettingsDep, _: ConsultantUser
+@router.post("/api/v1/ledger/licences", tags=["ledger"], status_code=202)
+def propose_licence(
+    proposal: LicenceProposal,
+    session: SessionDep,
+    me: ProposerDep,
+    courier: CourierDep,
+    tasks: BackgroundTasks,
+    now: NowDep,
+    _: ConsultantUser,
 ) -> flows.ProposalResult:
     """Record participants trained with another bureau's method: we pay its owner the
     licence fee per participant the agreement names."""
-
-    def build(terms: FeeAgreement, ref: AgreementRef, me: str, now: Any) -> dict[str, Any]:
-        try:
-            amount, owner = pricing.licence_fee(terms, proposal.method, proposal.participants)
-        except pricing.PricingError as e:
-            raise InputError(str(e), field="method") from e
-        if owner != proposal.counterparty:
-            raise InputError(f"method {proposal.method} belongs to {owner}", field="counterparty")
-        return _entry(
-            "licence.charged",
-            me=me,
-            payee=owner,
-            amount=amount,
-            ref=ref,
-            now=now,
-            licence={
-                "reference": proposal.reference,
-                "method": proposal.method,
-                "participants": proposal.participants,
-            },
-        )
-
-    return await _propose_priced(request, settings, proposal.counterparty, build)
-
-
-def _entry(
-    kind: str, *, me: str, payee: str, amount: int, ref: AgreementRef, now: Any, **facts: Any
-) -> dict[str, Any]:
-    """A priced entry we pay, with its id derived from its facts."""
-    draft = {
-        "format": ENTRY_FORMAT,
-        "type": kind,
-        "at": now.isoformat(),
-        "proposer": me,
-        "payer": me,
-        "payee": payee,
-        "amount_cents": amount,
-        "currency": "EUR",
-        "agreement": ref.model_dump(),
-        **facts,
-    }
-    if kind == "handover.completed":
-        entry_id = handover_entry_id(
-            facts["handover"]["from_bureau"], facts["handover"]["reference"]
-        )
-    else:
-        entry_id = licence_entry_id(me, facts["licence"]["reference"])
-    return {**draft, "entry_id": entry_id}
+    return queued(proposals.licence(session, proposal, proposer=me, now=now), courier, tasks)

@@ -24,11 +24,11 @@ from topmatch.errors import (
 )
 from topmatch.identity import keys
 from topmatch.identity.service import NodeIdentity
-from topmatch.ledger import canonical, flows
+from topmatch.ledger import canonical
 from topmatch.ledger import service as ledger
 from topmatch.ledger.errors import EntrySignatureError, LedgerError
 from topmatch.ledger.keybook import KeyBook
-from topmatch.ledger.models import LedgerEntry, PendingProposal
+from topmatch.ledger.models import LedgerEntry
 from topmatch.ledger.schemas import ENTRY_FORMAT, EntryBody, closing_entry_id
 from topmatch.referrals import service as referrals
 from topmatch.settlement import agreement as pricing
@@ -579,17 +579,17 @@ def closing_entry(
     return _closing(made, me=me, now=now)
 
 
-def prepare_closings(
+def closings(
     session: Session,
     *,
     me: str,
-    node: NodeIdentity,
     period_name: str,
     now: datetime,
     only: str | None = None,
-) -> list[PendingProposal]:
-    """Sign and keep a closing for every counterparty of a period that is over (or one),
-    from one reading of the ledger; pairs already closed are left alone."""
+) -> list[tuple[str, dict[str, Any]]]:
+    """A closing entry (unsigned) for every counterparty of a period that is over (or
+    one), from one reading of the ledger; pairs already closed are left alone. Proposed
+    with :func:`topmatch.ledger.flows.propose`."""
     _over(period_name, now)
     made, bilaterals = statement(session, me=me, period_name=period_name, now=now)
     targets = [s.counterparty for s in made.counterparties]
@@ -602,13 +602,11 @@ def prepare_closings(
     done = {
         next(iter(e.parties - {me})) for e in closed_entries(session) if e.period == period_name
     }
-    pending = []
-    for other in targets:
-        if other in done:
-            continue
-        signed = flows.sign_as(_closing(bilaterals[other], me=me, now=now), node, me)
-        pending.append(flows.store_proposal(session, signed, counterparty=other, now=now))
-    return pending
+    return [
+        (other, _closing(bilaterals[other], me=me, now=now))
+        for other in targets
+        if other not in done
+    ]
 
 
 def _over(period_name: str, now: datetime) -> Period:

@@ -22,8 +22,9 @@ from starlette.datastructures import FormData
 
 from topmatch import db
 from topmatch.accounts.models import User
+from topmatch.api.cardbox_deps import get_publisher, get_vault
+from topmatch.api.deps import BureauNames, Visible, get_clock, get_engine, get_settings
 from topmatch.api.errors import status_of
-from topmatch.api.publish import publish_all
 from topmatch.audit.service import Actor
 from topmatch.cardbox import service
 from topmatch.cardbox.crypto import BsnVault
@@ -44,7 +45,7 @@ from topmatch.cardbox.validation import (
 )
 from topmatch.errors import ConflictError, InputError, TopmatchError
 from topmatch.matching import service as matching
-from topmatch.matching.api import BureauNames, Visible
+from topmatch.publishing.republish import publish_all
 from topmatch.web import forms, i18n
 from topmatch.web.core import ConsultantPage, CsrfChecked, error_page, language_of, render
 from topmatch.web.forms import N_, Errors, Field, Gettext
@@ -193,13 +194,11 @@ def _gettext(request: Request) -> Gettext:
 
 
 def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock()
-    return now
+    return get_clock(request)()
 
 
 def _vault(request: Request) -> BsnVault:
-    vault: BsnVault = request.app.state.vault
-    return vault
+    return get_vault(request)
 
 
 def _refusal(request: Request, user: User, error: TopmatchError) -> HTMLResponse:
@@ -237,9 +236,9 @@ def list_page(
     """Our clients, newest change first, by name and status, a page at a time."""
     number = _page_number(pagina)
     status = status if status in STATUS_LABELS else ""
-    size = min(PAGE_SIZE, request.app.state.settings.max_page_size)
+    size = min(PAGE_SIZE, get_settings(request).max_page_size)
     try:
-        with db.transaction(request.app.state.engine) as session:
+        with db.transaction(get_engine(request)) as session:
             found = service.list_clients(
                 session=session,
                 window=service.Window(limit=size, offset=(number - 1) * size),
@@ -416,7 +415,7 @@ def _client_page(
         "match_problem": None,
     }
     try:
-        with db.transaction(request.app.state.engine) as session:
+        with db.transaction(get_engine(request)) as session:
             context["result"] = matching.openings_for_client(
                 session=session, client=client, bureau_names=names, origins=origins
             )
@@ -424,7 +423,7 @@ def _client_page(
         context["match_problem"] = e
     if client.consent_share_profile:
         context["introduce_client"] = client.id
-        context["own_node"] = request.app.state.settings.node_id
+        context["own_node"] = get_settings(request).node_id
     return render(request, "client_page.html", context, user=user, status_code=status_code)
 
 
@@ -452,12 +451,12 @@ def create_client(
         return _form_page(request, user, values, errors=errors, status_code=422)
     now = _now(request)
     try:
-        with db.transaction(request.app.state.engine) as session:
+        with db.transaction(get_engine(request)) as session:
             vault = _vault(request)
             created = service.create_client(
                 session=session, vault=vault, data=data, actor=Actor(name=user.name), now=now
             )
-            publish_all(session=session, publisher=request.app.state.publisher, now=now)
+            publish_all(session=session, publisher=get_publisher(request), now=now)
             client = service.client_public(created, vault)
     except (InputError, ConflictError) as e:  # a birth date in the future, a known BSN
         errors = forms.explain(e, gettext, aliases={"bsn_index": "bsn"})
@@ -484,7 +483,7 @@ def client_page(
 
 
 def _read(request: Request, user: User, client_id: str) -> ClientPublic:
-    with db.transaction(request.app.state.engine) as session:
+    with db.transaction(get_engine(request)) as session:
         return service.read_client(
             session=session,
             vault=_vault(request),
@@ -551,7 +550,7 @@ def update_client(
     now = _now(request)
     actor = Actor(name=user.name)
     try:
-        with db.transaction(request.app.state.engine) as session:
+        with db.transaction(get_engine(request)) as session:
             vault = _vault(request)
             before = service.read_client(
                 session=session, vault=vault, client_id=client_id, actor=actor, now=now
@@ -562,7 +561,7 @@ def update_client(
                 if_match=None, actor=actor, now=now,
             )  # fmt: skip
             if changes.model_fields_set & NAME_FIELDS:
-                publish_all(session=session, publisher=request.app.state.publisher, now=now)
+                publish_all(session=session, publisher=get_publisher(request), now=now)
     except (InputError, ConflictError) as e:  # a stale version, a BSN of another client
         errors = forms.explain(e, gettext, aliases={"bsn_index": "bsn"})
         return _form_page(

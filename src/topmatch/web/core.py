@@ -27,6 +27,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from topmatch import db
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role, User
+from topmatch.api.cardbox_deps import get_publisher
+from topmatch.api.deps import get_engine, get_settings
 from topmatch.api.errors import status_of
 from topmatch.errors import AuthenticationError, PermissionDeniedError, TopmatchError
 from topmatch.settlement import exports
@@ -125,7 +127,7 @@ def language_of(request: Request) -> str:
 
 
 def _secret(request: Request) -> bytes:
-    publisher = request.app.state.publisher
+    publisher = get_publisher(request)
     return hmac.new(publisher.secret, b"topmatch web csrf", hashlib.sha256).digest()
 
 
@@ -143,7 +145,7 @@ def signed_in(request: Request) -> User:
     if not token:
         raise SignInRequired
     try:
-        with db.transaction(request.app.state.engine) as session:
+        with db.transaction(get_engine(request)) as session:
             return accounts.authenticate(session=session, token=token)
     except AuthenticationError as e:
         raise SignInRequired from e
@@ -213,7 +215,7 @@ def sign_in_token_ok(request: Request, csrf: str) -> bool:
 def own_origins(request: Request) -> set[str]:
     """The origins this node is reached at: the one asked for, and the public URL's."""
     origins = {f"{request.url.scheme}://{request.url.netloc}"}
-    public = str(request.app.state.settings.public_url or "")
+    public = str(get_settings(request).public_url or "")
     if public:
         parsed = urlsplit(public)
         origins.add(f"{parsed.scheme}://{parsed.netloc}")
@@ -251,7 +253,7 @@ def render(
         user=user,
         lang=language,
         csrf=csrf_token(request, token) if token and user else "",
-        node_name=request.app.state.settings.display_name or request.app.state.settings.node_id,
+        node_name=get_settings(request).display_name or get_settings(request).node_id,
         path=request.url.path,
         **(context or {}),
     )

@@ -1,9 +1,11 @@
 """The federation status page for the node's admin: peers and their sync state, witness
 alarms, our latest checkpoint and its witnesses, the fee agreements and their signatures.
 
-As on the finance pages, the data comes from the API's own handlers called as plain
-functions (``list_peers``, ``sync_now``, ``list_alarms``, ``our_checkpoint``,
-``list_agreements``, ``sign_agreement``), with the session user for the role parameter.
+Peers and "sync now" call the federation service, as ``GET /api/v1/peers`` and
+``POST /api/v1/peers/sync`` do; the ledger and fee-agreement parts call the ledger service
+(``witnessed_checkpoint``, ``alarms``) and the settlement use cases
+(``settlement.reports.agreement_views``, ``settlement.service.sign_agreement``), as the
+API's handlers do.
 """
 
 from __future__ import annotations
@@ -18,11 +20,26 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.accounts.models import Role, User
+from topmatch.api.deps import (
+    ClockDep,
+    EngineDep,
+    IdentityDep,
+    PeerClientDep,
+    PeersDep,
+    SettingsDep,
+    bureau_names,
+    get_clock,
+    get_engine,
+    get_peers,
+    get_settings,
+)
 from topmatch.errors import NotFoundError, TopmatchError
-from topmatch.federation import api as federation_api
 from topmatch.federation import outbox
-from topmatch.ledger import api as ledger_api
-from topmatch.settlement import api as settlement_api
+from topmatch.federation import service as federation
+from topmatch.federation.status import lag_threshold
+from topmatch.ledger import service as ledger
+from topmatch.settlement import reports
+from topmatch.settlement import service as settlement
 from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
 
 router = APIRouter(include_in_schema=False)
@@ -38,11 +55,15 @@ def lag_minutes(last_success: datetime | None, now: datetime) -> int | None:
 
 
 def _peers(
-    request: Request, session: Any, user: User, now: datetime
+    request: Request, session: Any, now: datetime
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Each peer with its sync state made readable, and the peer files that did not load."""
-    state = request.app.state
-    found = federation_api.list_peers(request, session, state.settings, lambda: now, user)
+    found = federation.peers_overview(
+        session=session,
+        registry=get_peers(request),
+        now=now,
+        lag_after=lag_threshold(get_settings(request).sync_interval_seconds),
+    )
     rows = [
         {
             "peer": peer,
@@ -53,23 +74,23 @@ def _peers(
     return rows, found.problems
 
 
-def _checkpoint(session: Any, user: User) -> dict[str, Any] | None:
+def _checkpoint(session: Any) -> dict[str, Any] | None:
     try:
-        return ledger_api.our_checkpoint(session, user)
+        return ledger.witnessed_checkpoint(session)
     except NotFoundError:
         return None
 
 
-def overview(request: Request, user: User) -> dict[str, Any]:
+def overview(request: Request) -> dict[str, Any]:
     """Everything the page shows, read in one transaction."""
-    state = request.app.state
-    now: datetime = state.clock()
-    with db.transaction(state.engine) as session:
-        peers, problems = _peers(request, session, user, now)
-        alarms = ledger_api.list_alarms(session, user)
+    settings = get_settings(request)
+    now = get_clock(request)()
+    with db.transaction(get_engine(request)) as session:
+        peers, problems = _peers(request, session, now)
+        alarms = ledger.alarms(session)
         undelivered = list(outbox.failed(session))
-        checkpoint = _checkpoint(session, user)
-        agreements = settlement_api.list_agreements(session, user)
+        checkpoint = _checkpoint(session)
+        agreements = reports.agreement_views(session)
     return {
         "peers": peers,
         "problems": problems,
@@ -77,8 +98,8 @@ def overview(request: Request, user: User) -> dict[str, Any]:
         "undelivered": undelivered,
         "checkpoint": checkpoint,
         "agreements": agreements,
-        "names": settlement_api.names(request, state.settings),
-        "me": state.settings.node_id or "",
+        "names": bureau_names(request, settings),
+        "me": settings.node_id or "",
     }
 
 
@@ -87,9 +108,9 @@ def _page(
     user: User,
     *,
     synced: Sequence[Mapping[str, object]] | None = None,
-    signed: settlement_api.AgreementView | None = None,
+    signed: reports.AgreementView | None = None,
 ) -> HTMLResponse:
-    context = overview(request, user)
+    context = overview(request)
     context["synced"] = synced
     context["signed"] = signed
     return render(request, "federation.html", context, user=user)
@@ -112,29 +133,54 @@ def federation_page(request: Request, user: WebUser) -> HTMLResponse:
 
 
 @router.post("/federatie/synchroniseren", response_class=HTMLResponse)
-async def sync_now(request: Request, user: WebUser, _: CsrfChecked) -> HTMLResponse:
+async def sync_now(
+    request: Request,
+    user: WebUser,
+    _: CsrfChecked,
+    registry: PeersDep,
+    client: PeerClientDep,
+    engine: EngineDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
     """Sync every active peer now, as ``POST /api/v1/peers/sync`` does, and show the
     result per peer."""
     if refused := _refused(request, user):
         return refused
     try:
-        results = await federation_api.sync_now(request, user)
+        results = await federation.sync_now(
+            registry=registry,
+            client=client,
+            engine=engine,
+            clock=clock,
+            budget=settings.peer_round_seconds,
+        )
     except TopmatchError as e:
         return error_page(request, e, user=user)
-    return await run_in_threadpool(_page, request, user, synced=results)
+    synced = [r.__dict__ for r in results]
+    return await run_in_threadpool(_page, request, user, synced=synced)
 
 
 @router.post("/federatie/afspraken/{version}/tekenen", response_class=HTMLResponse)
-def sign_agreement(version: str, request: Request, user: WebUser, _: CsrfChecked) -> HTMLResponse:
+def sign_agreement(
+    version: str,
+    request: Request,
+    user: WebUser,
+    _: CsrfChecked,
+    settings: SettingsDep,
+    engine: EngineDep,
+    clock: ClockDep,
+    node: IdentityDep,
+) -> HTMLResponse:
     """Sign a fee agreement version on behalf of our bureau."""
     if refused := _refused(request, user):
         return refused
-    state = request.app.state
     try:
-        with db.transaction(state.engine) as session:
-            view = settlement_api.sign_agreement(
-                version, request, session, state.settings, state.clock(), user
+        with db.transaction(engine) as session:
+            record = settlement.sign_agreement(
+                session, version, me=settings.node_id or "", node=node, now=clock()
             )
+            view = reports.agreement_view(record)
     except TopmatchError as e:
         return error_page(request, e, user=user)
     return _page(request, user, signed=view)

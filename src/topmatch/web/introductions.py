@@ -6,11 +6,11 @@ Same service layer as the API, no duplicated business logic. Introductions call 
 referrals service directly, as the API does (``referrals.service``: create, decide,
 resend, cancel, open the contact details handed over); each queues its messages in the
 outbox, and a background task kicks their delivery after the commit
-(docs/adr/0013-outbox.md). Placements and events still await the ledger's async API
-handlers as plain Python functions, passing their dependencies by hand:
-``ledger.api.propose_placement`` and ``ledger.api.propose_event``.
+(docs/adr/0013-outbox.md). Placements and events call the ledger's propose use cases
+(``ledger.proposals.placement`` and ``ledger.proposals.event``) the same way: they
+check, sign, keep the proposal and queue it; a background task kicks its delivery.
 
-They check, store, sign and deliver; the page renders what they return, and shows a
+They check, store and sign; the page renders what they return, and shows a
 :class:`~topmatch.errors.TopmatchError` they raise next to the lists, with the status the
 API would give. What the pages add is presentation: which side of the fee we are (from the
 fee agreement's payer rule, so that the consultant need not fill it in), which opening an
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, func
@@ -34,18 +34,27 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.accounts.models import Role, User
+from topmatch.api.cardbox_deps import PublisherDep
+from topmatch.api.deps import (
+    BureauNames,
+    ClockDep,
+    CourierDep,
+    EngineDep,
+    PeersDep,
+    SettingsDep,
+)
 from topmatch.api.errors import status_of
 from topmatch.audit.service import Actor
 from topmatch.cardbox import service as cardbox
+from topmatch.clock import Clock
 from topmatch.errors import InputError, NotFoundError, TopmatchError, input_error
 from topmatch.federation import outbox
-from topmatch.federation.models import ReplicaSummary
+from topmatch.federation.models import OutboxMessage, ReplicaSummary
 from topmatch.identity import service as identity
-from topmatch.ledger import api as ledger_api
-from topmatch.ledger import flows
+from topmatch.ledger import flows, proposals
 from topmatch.ledger import service as ledger
+from topmatch.ledger.deps import ProposerDep, queued
 from topmatch.ledger.models import Cosignature, LedgerEntry, PendingProposal
-from topmatch.matching.api import BureauNames
 from topmatch.publishing.models import PublishedRecord
 from topmatch.referrals import service as referrals
 from topmatch.referrals.models import Introduction
@@ -60,6 +69,22 @@ router = APIRouter(include_in_schema=False)
 CONSULTANTS = (Role.consultant, Role.admin)
 LEDGER_LINES = 200  # the newest entries of our log on the page
 M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Node:
+    """What the page helpers read: our node id, the database and the clock."""
+
+    me: str
+    engine: Engine
+    clock: Clock
+
+
+def node(settings: SettingsDep, engine: EngineDep, clock: ClockDep) -> Node:
+    return Node(me=settings.node_id or "", engine=engine, clock=clock)
+
+
+NodeDep = Annotated[Node, Depends(node)]
 
 
 @dataclass(frozen=True)
@@ -86,6 +111,7 @@ class LedgerLine:
     placement: dict[str, Any] | None
     reason: str | None
     error: str | None
+    message: str | None = None  # a proposal's outbox message: queued, sent, failed, ...
 
 
 @dataclass(frozen=True)
@@ -109,11 +135,13 @@ class Notice:
 
 
 @router.get("/voorstellen", response_class=HTMLResponse)
-def introductions_page(request: Request, user: WebUser, names: BureauNames) -> HTMLResponse:
+def introductions_page(
+    request: Request, user: WebUser, names: BureauNames, here: NodeDep
+) -> HTMLResponse:
     """Introductions both ways, and the placements and events in our ledger."""
     try:
         requires(user, *CONSULTANTS)
-        context = _overview(request.app.state)
+        context = _overview(here)
     except TopmatchError as e:
         return error_page(request, e, user=user)
     return render(request, "introductions.html", {**context, "names": names}, user=user)
@@ -121,17 +149,21 @@ def introductions_page(request: Request, user: WebUser, names: BureauNames) -> H
 
 @router.get("/voorstellen/{introduction_id}", response_class=HTMLResponse)
 def introduction_page(
-    introduction_id: str, request: Request, user: WebUser, names: BureauNames
+    introduction_id: str,
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    settings: SettingsDep,
+    here: NodeDep,
 ) -> HTMLResponse:
     """One introduction, with the contact details the other bureau handed over. Opening
     them is recorded in the audit trail (the API's ``GET .../handover``)."""
-    state = request.app.state
-    me = state.settings.node_id or ""
+    me = here.me
     contact: dict[str, Any] | None = None
     problem: TopmatchError | None = None
     try:
         requires(user, *CONSULTANTS)
-        with db.transaction(state.engine) as session:
+        with db.transaction(here.engine) as session:
             row = session.get(Introduction, introduction_id)
             if row is None:
                 raise NotFoundError(f"no introduction {introduction_id}")
@@ -142,9 +174,9 @@ def introduction_page(
                         session,
                         introduction_id=introduction_id,
                         me=me,
-                        key=identity.load_encryption_key(state.settings),
+                        key=identity.load_encryption_key(settings),
                         actor=Actor(name=user.name),
-                        now=state.clock(),
+                        now=here.clock(),
                     )
                 except TopmatchError as e:
                     problem = e
@@ -153,7 +185,7 @@ def introduction_page(
                 "contact": contact,
                 "problem": problem,
                 "openings": {intro.id: _opening(session, intro, me)},
-                "sides": _sides(session, [intro], me=me, now=state.clock()),
+                "sides": _sides(session, [intro], me=me, now=here.clock()),
                 "contract_types": [c.value for c in ContractType],
                 "names": names,
             }
@@ -182,11 +214,16 @@ async def new_introduction(
     handle: Annotated[str, Form(max_length=80)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
     idempotency_key: Annotated[str, Form(max_length=64)] = "",
+    *,
+    here: NodeDep,
+    settings: SettingsDep,
+    peers: PeersDep,
+    publisher: PublisherDep,
+    courier: CourierDep,
 ) -> HTMLResponse:
     """Our client for their opening (from search) or their candidate for our vacancy
     (from a candidate query): the kind follows from what the form names. The form's key
     makes a double click one introduction; the request is queued for the peer."""
-    state = request.app.state
     fields = {
         "peer": peer,
         "kind": kind or ("candidate_for_vacancy" if handle else "client_for_opening"),
@@ -199,24 +236,24 @@ async def new_introduction(
 
     def record() -> IntroductionPublic:
         data = _validated(NewIntroduction, {k: v for k, v in fields.items() if v})
-        with db.transaction(state.engine) as session:
+        with db.transaction(here.engine) as session:
             return referrals.create_introduction(
                 session,
                 data,
-                secret=state.publisher.secret,
-                settings=state.settings,
-                peers=state.peers,
+                secret=publisher.secret,
+                settings=settings,
+                peers=peers,
                 actor=Actor(name=user.name),
                 key=idempotency_key or None,
-                now=state.clock(),
+                now=here.clock(),
             )
 
     async def act() -> Notice:
         made = await run_in_threadpool(record)
-        tasks.add_task(outbox.kick, state.courier, made.peer)
+        tasks.add_task(outbox.kick, courier, made.peer)
         return Notice("introduction", "queued", peer=made.peer)
 
-    return await _act_then_show(request, user, names, act)
+    return await _act_then_show(request, user, names, here, act)
 
 
 @router.post("/voorstellen/{introduction_id}/besluit", response_class=HTMLResponse)
@@ -230,13 +267,18 @@ async def record_decision(
     accept: Annotated[bool, Form()],
     client_consents: Annotated[bool, Form()] = False,
     reason: Annotated[str, Form(max_length=500)] = "",
+    *,
+    here: NodeDep,
+    settings: SettingsDep,
+    peers: PeersDep,
+    publisher: PublisherDep,
+    courier: CourierDep,
 ) -> HTMLResponse:
     """Accept (with our client's consent, where the client is ours) or decline; the
     decision (and, once accepted, our sealed part) is queued for the other bureau."""
-    state = request.app.state
 
     def record() -> Introduction:
-        with db.transaction(state.engine) as session:
+        with db.transaction(here.engine) as session:
             row = referrals.get(session, introduction_id)
             return referrals.decide_and_tell(
                 session,
@@ -244,19 +286,19 @@ async def record_decision(
                 accept=accept,
                 client_consents=client_consents,
                 reason=reason,
-                secret=state.publisher.secret,
+                secret=publisher.secret,
                 actor=Actor(name=user.name),
-                peer=state.peers.get(row.peer),
-                outgoing=referrals.outgoing(state.settings),
-                now=state.clock(),
+                peer=peers.get(row.peer),
+                outgoing=referrals.outgoing(settings),
+                now=here.clock(),
             )
 
     async def act() -> Notice:
         row = await run_in_threadpool(record)
-        tasks.add_task(outbox.kick, state.courier, row.peer)
+        tasks.add_task(outbox.kick, courier, row.peer)
         return Notice("decision", row.state, peer=row.peer)
 
-    return await _act_then_show(request, user, names, act)
+    return await _act_then_show(request, user, names, here, act)
 
 
 @router.post("/voorstellen/{introduction_id}/opnieuw", response_class=HTMLResponse)
@@ -267,25 +309,27 @@ async def resend_messages(
     names: BureauNames,
     _csrf: CsrfChecked,
     tasks: BackgroundTasks,
+    here: NodeDep,
+    settings: SettingsDep,
+    courier: CourierDep,
 ) -> HTMLResponse:
     """Send the failed messages about this introduction again."""
-    state = request.app.state
 
     def record() -> Introduction:
-        with db.transaction(state.engine) as session:
+        with db.transaction(here.engine) as session:
             return referrals.resend(
                 session,
                 introduction_id=introduction_id,
-                outgoing=referrals.outgoing(state.settings),
-                now=state.clock(),
+                outgoing=referrals.outgoing(settings),
+                now=here.clock(),
             )
 
     async def act() -> Notice:
         row = await run_in_threadpool(record)
-        tasks.add_task(outbox.kick, state.courier, row.peer)
+        tasks.add_task(outbox.kick, courier, row.peer)
         return Notice("resend", "queued", peer=row.peer)
 
-    return await _act_then_show(request, user, names, act)
+    return await _act_then_show(request, user, names, here, act)
 
 
 @router.post("/voorstellen/{introduction_id}/annuleren", response_class=HTMLResponse)
@@ -295,24 +339,24 @@ async def cancel_messages(
     user: WebUser,
     names: BureauNames,
     _csrf: CsrfChecked,
+    here: NodeDep,
 ) -> HTMLResponse:
     """Cancel the messages about this introduction that still wait (queued or failed)."""
-    state = request.app.state
 
     def record() -> Introduction:
-        with db.transaction(state.engine) as session:
+        with db.transaction(here.engine) as session:
             return referrals.withdraw(
                 session,
                 introduction_id=introduction_id,
                 actor=Actor(name=user.name),
-                now=state.clock(),
+                now=here.clock(),
             )
 
     async def act() -> Notice:
         row = await run_in_threadpool(record)
         return Notice("cancel", "cancelled", peer=row.peer)
 
-    return await _act_then_show(request, user, names, act)
+    return await _act_then_show(request, user, names, here, act)
 
 
 @router.post("/voorstellen/{introduction_id}/plaatsing", response_class=HTMLResponse)
@@ -325,30 +369,57 @@ async def confirm_placement(
     start_date: Annotated[str, Form(max_length=10)] = "",
     contract_type: Annotated[str, Form(max_length=30)] = "",
     hours_per_week: Annotated[str, Form(max_length=3)] = "",
+    *,
+    here: NodeDep,
+    me: ProposerDep,
+    courier: CourierDep,
+    tasks: BackgroundTasks,
 ) -> HTMLResponse:
     """Record the placement that followed an accepted introduction: we sign, the other
     bureau countersigns, both log it; the fee follows from the agreement in force."""
-    state = request.app.state
     form = {
         "start_date": start_date,
         "contract_type": contract_type,
         "hours_per_week": hours_per_week,
     }
 
-    async def act() -> Notice:
-        proposal = await run_in_threadpool(
-            _placement_proposal, state, introduction_id=introduction_id, form=form
-        )
-        result = await ledger_api.propose_placement(
-            proposal,
-            request,
-            state.settings,
-            ledger_api.key_book(request, state.settings),
-            user,
-        )
-        return Notice("placement", result.status, peer=proposal.counterparty, error=result.error)
+    def record() -> flows.ProposalResult:
+        proposal = _placement_proposal(here, introduction_id=introduction_id, form=form)
+        with db.transaction(here.engine) as session:
+            return proposals.placement(session, proposal, proposer=me, now=here.clock())
 
-    return await _act_then_show(request, user, names, act)
+    async def act() -> Notice:
+        result = queued(await run_in_threadpool(record), courier, tasks)
+        return Notice(
+            "placement", result.status, peer=result.counterparty or "", error=result.error
+        )
+
+    return await _act_then_show(request, user, names, here, act)
+
+
+@router.post("/plaatsingen/{entry_id}/opnieuw", response_class=HTMLResponse)
+async def resend_proposal(
+    entry_id: str,
+    request: Request,
+    user: WebUser,
+    names: BureauNames,
+    _csrf: CsrfChecked,
+    tasks: BackgroundTasks,
+    here: NodeDep,
+    me: ProposerDep,
+    courier: CourierDep,
+) -> HTMLResponse:
+    """Queue a ledger proposal whose message failed again."""
+
+    def record() -> flows.ProposalResult:
+        with db.transaction(here.engine) as session:
+            return flows.resend(session, entry_id=entry_id, proposer=me, now=here.clock())
+
+    async def act() -> Notice:
+        result = queued(await run_in_threadpool(record), courier, tasks)
+        return Notice("resend", "queued", peer=result.counterparty or "")
+
+    return await _act_then_show(request, user, names, here, act)
 
 
 @router.post("/plaatsingen/{entry_id}/gebeurtenis", response_class=HTMLResponse)
@@ -360,31 +431,37 @@ async def record_event(
     _csrf: CsrfChecked,
     type: Annotated[str, Form(max_length=30)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
+    *,
+    here: NodeDep,
+    me: ProposerDep,
+    courier: CourierDep,
+    tasks: BackgroundTasks,
 ) -> HTMLResponse:
     """Retention confirmed, voided, disputed, dispute resolved: a new co-signed entry that
     refers to the placement (nothing in the ledger is ever edited)."""
-    state = request.app.state
+
+    def record() -> flows.ProposalResult:
+        with db.transaction(here.engine) as session:
+            key = _event_key(session, entry_id, type)
+            proposal = _validated(
+                flows.EventProposal,
+                {"refers_to": entry_id, "type": type, "reason": reason, "key": key},
+            )
+            return proposals.event(session, proposal, proposer=me, now=here.clock())
 
     async def act() -> Notice:
-        key = await run_in_threadpool(_event_key, state.engine, entry_id, type)
-        proposal = _validated(
-            flows.EventProposal,
-            {"refers_to": entry_id, "type": type, "reason": reason, "key": key},
-        )
-        result = await ledger_api.propose_event(
-            proposal,
-            request,
-            state.settings,
-            ledger_api.key_book(request, state.settings),
-            user,
-        )
-        return Notice("event", result.status, error=result.error)
+        result = queued(await run_in_threadpool(record), courier, tasks)
+        return Notice("event", result.status, peer=result.counterparty or "", error=result.error)
 
-    return await _act_then_show(request, user, names, act)
+    return await _act_then_show(request, user, names, here, act)
 
 
 async def _act_then_show(
-    request: Request, user: User, names: dict[str, str], act: Callable[[], Awaitable[Notice]]
+    request: Request,
+    user: User,
+    names: dict[str, str],
+    here: Node,
+    act: Callable[[], Awaitable[Notice]],
 ) -> HTMLResponse:
     """Do it, then answer with the lists and what happened (one round trip). A refusal is
     shown above the lists, with the status the API would give."""
@@ -398,7 +475,7 @@ async def _act_then_show(
         notice = await act()
     except TopmatchError as e:
         problem = e
-    context = await run_in_threadpool(_overview, request.app.state)
+    context = await run_in_threadpool(_overview, here)
     return render(
         request,
         "introductions.html",
@@ -408,17 +485,17 @@ async def _act_then_show(
     )
 
 
-def _event_key(engine: Engine, entry_id: str, event_type: str) -> str:
+def _event_key(session: Session, entry_id: str, event_type: str) -> str:
     """Which event of this type for this placement it is: 1 for the first dispute, 2 for
     a dispute after the first was resolved. A form sent twice thus names an event that is
     already in the ledger, which the ledger refuses, rather than repeating the first one
-    unnoticed (an event id is derived from the placement, the type and this key)."""
-    with db.transaction(engine) as session:
-        done = session.exec(
-            select(func.count()).where(
-                LedgerEntry.refers_to == entry_id, LedgerEntry.type == event_type
-            )
-        ).one()
+    unnoticed (an event id is derived from the placement, the type and this key); sent
+    twice before the countersignature, it names the same proposal, which queues nothing new."""
+    done = session.exec(
+        select(func.count()).where(
+            LedgerEntry.refers_to == entry_id, LedgerEntry.type == event_type
+        )
+    ).one()
     return str(done + 1)
 
 
@@ -432,15 +509,15 @@ def _validated(model: type[M], values: dict[str, Any]) -> M:
 # --- what the pages show ---------------------------------------------------------------
 
 
-def _overview(state: Any) -> dict[str, Any]:
-    me = state.settings.node_id or ""
-    with db.transaction(state.engine) as session:
+def _overview(here: Node) -> dict[str, Any]:
+    me = here.me
+    with db.transaction(here.engine) as session:
         rows = referrals.introductions(session)
         return {
             "incoming": [r for r in rows if r.role == "responder"],
             "outgoing": [r for r in rows if r.role == "requester"],
             "openings": {r.id: _opening(session, r, me) for r in rows},
-            "sides": _sides(session, rows, me=me, now=state.clock()),
+            "sides": _sides(session, rows, me=me, now=here.clock()),
             "ledger": _ledger(session, me=me),
             "contract_types": [c.value for c in ContractType],
             "notice": None,
@@ -498,7 +575,7 @@ def _we_are(session: Session, intro: IntroductionPublic, *, me: str, now: dateti
 
 
 def _placement_proposal(
-    state: Any, *, introduction_id: str, form: dict[str, str]
+    here: Node, *, introduction_id: str, form: dict[str, str]
 ) -> flows.PlacementProposal:
     """Everything but the start date, contract and hours follows from the introduction.
 
@@ -506,8 +583,8 @@ def _placement_proposal(
     the client is ours, else the introduction's id (the other bureau holds the client). The
     summary id is the opening's published summary when this node knows it.
     """
-    me = state.settings.node_id or ""
-    with db.transaction(state.engine) as session:
+    me = here.me
+    with db.transaction(here.engine) as session:
         row = session.get(Introduction, introduction_id)
         if row is None:
             raise NotFoundError(f"no introduction {introduction_id}")
@@ -515,7 +592,7 @@ def _placement_proposal(
         values = {
             **form,
             "counterparty": intro.peer,
-            "we_are": _we_are(session, intro, me=me, now=state.clock()),
+            "we_are": _we_are(session, intro, me=me, now=here.clock()),
             "introduction_id": intro.id,
             "summary_id": intro.summary_id or _published_summary(session, intro.vacancy_id),
             "client_id": intro.client_id or intro.id,
@@ -553,16 +630,27 @@ def _ledger(session: Session, *, me: str) -> Ledger:
         .where(PendingProposal.status != "countersigned")
         .order_by(col(PendingProposal.created_at).desc())
     ).all()
+    messages = outbox.for_references(session, [p.entry_id for p in proposals])
     open_ = [
         _line(
             json.loads(p.signed),
             me=me,
             status="proposed" if p.status == "pending" else "refused",
-            error=p.last_error,
+            error=p.last_error or _message_error(messages.get(p.entry_id)),
+            message=_message_state(messages.get(p.entry_id)),
         )
         for p in proposals
     ]
     return Ledger(open_ + logged[::-1], witnessed, sorted(witnesses))
+
+
+def _message_error(message: OutboxMessage | None) -> str | None:
+    """Why the proposal's message has not arrived yet (the outbox's last error)."""
+    return None if message is None else message.last_error
+
+
+def _message_state(message: OutboxMessage | None) -> str | None:
+    return None if message is None else message.state
 
 
 def _line(
@@ -571,6 +659,7 @@ def _line(
     me: str,
     status: Literal["proposed", "refused", "signed", "witnessed"],
     error: str | None = None,
+    message: str | None = None,
 ) -> LedgerLine:
     return LedgerLine(
         entry_id=entry["entry_id"],
@@ -584,4 +673,5 @@ def _line(
         placement=entry.get("placement"),
         reason=entry.get("reason"),
         error=error,
+        message=message,
     )

@@ -7,13 +7,13 @@ Same service layer as the API, no second copy of its rules:
   ``GET /api/v1/vacancies`` and ``/baanopeningen`` call them;
 - "Publish" / "Stop publishing" is the API's PATCH path: ``cardbox.service.update_*`` with
   the record's version (a stale form is a version conflict, not a lost edit), then
-  ``topmatch.api.publish.publish`` puts the change in our feed, in the same transaction;
-- "Candidates at other bureaus" awaits ``matching.api.candidate_query``, the API handler
-  itself, called as the plain async function it is with its dependencies passed by hand
-  (request, settings, bureau names, actor, user). It builds and audits the query in its own
-  transaction and asks every active peer at once within the deadline; the page renders the
-  per-bureau outcomes and the anonymised candidates it returns. Talking to peers lives in
-  that one function, so the web and the API cannot drift apart.
+  ``topmatch.publishing.republish.publish`` puts the change in our feed, in the same
+  transaction;
+- "Candidates at other bureaus" awaits ``matching.candidates.ask_for_candidates``, the use
+  case ``POST /api/v1/vacancies/{id}/candidate-query`` calls too. It builds and audits the
+  query in its own transaction and asks every active peer at once within the deadline; the
+  page renders the per-bureau outcomes and the anonymised candidates it returns. Talking to
+  peers lives in that one function, so the web and the API cannot drift apart.
 
 Every refusal (:class:`~topmatch.errors.TopmatchError`) is shown on the error page with the
 status the API would give.
@@ -30,7 +30,17 @@ from starlette.concurrency import run_in_threadpool
 
 from topmatch import db
 from topmatch.accounts.models import Role, User
-from topmatch.api.publish import publish
+from topmatch.api.cardbox_deps import PublisherDep, get_publisher
+from topmatch.api.deps import (
+    BureauNames,
+    ClockDep,
+    EngineDep,
+    PeerClientDep,
+    PeersDep,
+    SettingsDep,
+    get_clock,
+    get_engine,
+)
 from topmatch.audit.service import Actor
 from topmatch.bounds import WholeNumber
 from topmatch.cardbox import service as cardbox
@@ -41,8 +51,8 @@ from topmatch.cardbox.schemas import (
     VacancyUpdate,
 )
 from topmatch.errors import TopmatchError
-from topmatch.matching import api as matching_api
-from topmatch.matching.api import BureauNames
+from topmatch.matching import candidates
+from topmatch.publishing.republish import publish
 from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
 
 router = APIRouter(include_in_schema=False)
@@ -50,6 +60,7 @@ router = APIRouter(include_in_schema=False)
 CONSULTANTS = (Role.consultant, Role.admin)
 Kind = Literal["vacancy", "baanopening"]
 DONE = frozenset({"published", "withdrawn"})  # what a redirect after a change says
+MAX_CANDIDATES = 10  # as the API's default ``max_results``
 
 
 @router.get("/openingen", response_class=HTMLResponse)
@@ -58,13 +69,15 @@ def openings_page(
     user: WebUser,
     gedaan: Annotated[str, Query(max_length=20)] = "",
     id: Annotated[str, Query(max_length=32)] = "",
+    *,
+    settings: SettingsDep,
+    engine: EngineDep,
 ) -> HTMLResponse:
     """Our vacancies and baanopeningen, each with whether peers see it."""
-    state = request.app.state
     try:
         requires(user, *CONSULTANTS)
-        window = cardbox.Window(limit=state.settings.max_page_size, offset=0)
-        with db.transaction(state.engine) as session:
+        window = cardbox.Window(limit=settings.max_page_size, offset=0)
+        with db.transaction(engine) as session:
             vacancies = cardbox.list_vacancies(session=session, window=window)
             baanopeningen = cardbox.list_baanopeningen(session=session, window=window)
     except TopmatchError as e:
@@ -109,12 +122,12 @@ def _set_published(
 ) -> Response:
     """The API's PATCH with only ``published`` changed, then our feed (one transaction);
     answered with a redirect so that reloading the list sends nothing again."""
-    state = request.app.state
+    publisher = get_publisher(request)
     actor = Actor(name=user.name)
     try:
         requires(user, *CONSULTANTS)
-        with db.transaction(state.engine) as session:
-            now = state.clock()
+        with db.transaction(get_engine(request)) as session:
+            now = get_clock(request)()
             if kind == "vacancy":
                 cardbox.update_vacancy(
                     session=session,
@@ -124,9 +137,7 @@ def _set_published(
                     actor=actor,
                     now=now,
                 )
-                publish(
-                    session=session, publisher=state.publisher, now=now, vacancy_ids=[record_id]
-                )
+                publish(session=session, publisher=publisher, now=now, vacancy_ids=[record_id])
             else:
                 cardbox.update_baanopening(
                     session=session,
@@ -136,9 +147,7 @@ def _set_published(
                     actor=actor,
                     now=now,
                 )
-                publish(
-                    session=session, publisher=state.publisher, now=now, baanopening_ids=[record_id]
-                )
+                publish(session=session, publisher=publisher, now=now, baanopening_ids=[record_id])
     except TopmatchError as e:
         return error_page(request, e, user=user)
     done = "published" if published else "withdrawn"
@@ -152,19 +161,28 @@ async def candidates_page(
     user: WebUser,
     names: BureauNames,
     _csrf: CsrfChecked,
+    settings: SettingsDep,
+    engine: EngineDep,
+    publisher: PublisherDep,
+    peers: PeersDep,
+    client: PeerClientDep,
+    clock: ClockDep,
 ) -> HTMLResponse:
     """Ask every other bureau for anonymised candidates; show each bureau's answer."""
-    state = request.app.state
     try:
         requires(user, *CONSULTANTS)
-        vacancy = await run_in_threadpool(_vacancy, state.engine, vacancy_id)
-        found = await matching_api.candidate_query(
+        vacancy = await run_in_threadpool(_vacancy, engine, vacancy_id)
+        found = await candidates.ask_for_candidates(
+            engine=engine,
+            publisher=publisher,
+            peers=peers.active(),
+            client=client,
             vacancy_id=vacancy_id,
-            request=request,
-            settings=state.settings,
+            now=clock(),
+            actor=user.name,
+            max_results=MAX_CANDIDATES,
+            deadline=settings.candidate_deadline_seconds,
             names=names,
-            actor=Actor(name=user.name),
-            _=user,
         )
     except TopmatchError as e:
         return error_page(request, e, user=user)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from topmatch import db
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
+from topmatch.api.deps import BureauNames, Visible, get_engine, get_settings
 from topmatch.errors import (
     AuthenticationError,
     InputError,
@@ -19,7 +20,6 @@ from topmatch.errors import (
     TopmatchError,
 )
 from topmatch.matching import service as matching
-from topmatch.matching.api import BureauNames, Visible
 from topmatch.vocabulary import ContractType, EducationLevel
 from topmatch.web import i18n
 from topmatch.web.core import (
@@ -45,7 +45,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _secure(request: Request) -> bool:
-    public = str(request.app.state.settings.public_url or "")
+    public = str(get_settings(request).public_url or "")
     return request.url.scheme == "https" or public.startswith("https://")
 
 
@@ -116,7 +116,7 @@ def sign_in(
     if not sign_in_token_ok(request, csrf):
         return _sign_in_page(request, next, problem="expired", status_code=403)
     try:
-        with db.transaction(request.app.state.engine) as session:
+        with db.transaction(get_engine(request)) as session:
             accounts.authenticate(session=session, token=token.strip())
     except AuthenticationError:
         return _sign_in_page(request, next, problem="unknown", status_code=401)
@@ -207,7 +207,7 @@ def search_page(
     if asked:
         try:
             search = _search_request(form, origins)
-            with db.transaction(request.app.state.engine) as session:
+            with db.transaction(get_engine(request)) as session:
                 context["result"] = matching.search(
                     session=session, request=search, bureau_names=names
                 )

@@ -1,16 +1,17 @@
-"""After a card-box write: publish what changed and show it in our own openings list.
+"""Use cases after a card-box write: publish what changed (and show it in our own openings
+list), and the AVG erasure of a client followed by a re-publish.
 
-Runs in the request's transaction, so a vacancy and its feed entry are stored together or
-not at all.
+Both the API routers and the web pages call these; they run in the caller's transaction,
+so a vacancy and its feed entry are stored together or not at all. Kept out of
+:mod:`topmatch.publishing.service` because erasure reaches referrals and matching, which
+themselves use that service.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlmodel import Session
 
 from topmatch.audit.service import Actor
@@ -20,14 +21,6 @@ from topmatch.matching import candidates
 from topmatch.publishing import service as publishing
 from topmatch.publishing.service import Publisher
 from topmatch.referrals import service as referrals
-
-
-def get_publisher(request: Request) -> Publisher:
-    publisher: Publisher = request.app.state.publisher
-    return publisher
-
-
-PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 
 
 def erase_client(
@@ -58,6 +51,8 @@ def publish(
     baanopening_ids: Iterable[str] | None = None,
     employer_id: str | None = None,
 ) -> None:
+    """Publish the named records (or every record of ``employer_id``) again and mirror our
+    feed into our own openings list."""
     if employer_id is not None:
         publishing.refresh_employer(
             session=session, publisher=publisher, now=now, employer_id=employer_id

@@ -109,9 +109,8 @@ class Federation:
         node.app, node.stack, node.crashed = app, stack, False
         self.network.doomed.discard(node.node_id)
         _refuse_commits_after_crash(app.state.engine, node)
-        if node.node_id in self.jitter:  # outbox backoff jitter from the seed
-            courier = app.state.courier
-            app.state.courier = dataclasses.replace(courier, rand=self.jitter[node.node_id].random)
+        if node.node_id in self.jitter:
+            _seed_jitter(app, self.jitter[node.node_id])
         node.client = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=url_of(node.node_id))
         )
@@ -178,6 +177,16 @@ class Federation:
         for node in self.nodes.values():
             if node.app is not None:
                 await self.stop(node)
+
+
+def _seed_jitter(app: FastAPI, rng: random.Random) -> None:
+    """The outbox's backoff jitter from the seed, for the handlers' kicks and the
+    worker's rounds alike (both hold the courier)."""
+    courier = dataclasses.replace(app.state.courier, rand=rng.random)
+    app.state.courier = courier
+    worker = getattr(app.state, "worker", None)
+    if worker is not None and hasattr(worker, "courier"):
+        app.state.worker = dataclasses.replace(worker, courier=courier)
 
 
 def _refuse_commits_after_crash(engine: Engine, node: SimNode) -> None:

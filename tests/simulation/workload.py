@@ -69,6 +69,8 @@ class World:
     #: by before it chooses (ids are random; the keys come from the seed)
     labels: dict[str, str] = field(default_factory=dict)
     published: int = 0
+    #: placements (entry ids) that got an event
+    events: set[str] = field(default_factory=set)
     #: what the invariants found to check (counts, for the report)
     checked: dict[str, int] = field(default_factory=dict)
 
@@ -233,26 +235,36 @@ async def _place(
 
 
 async def event(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:
-    """What happened next to a placement (retained, voided, disputed), co-signed like the
-    placement; the reason names one of our clients (the wire gate must scrub it)."""
+    """What happened next to a placement at our opening (retained, voided, disputed),
+    co-signed like the placement; the reason names one of our clients (the wire gate
+    must scrub it). One event per placement, by the bureau that brought the opening: two
+    bureaus recording conflicting events at once is refused by design (409), not lost."""
     listed = await fed.call(node, "GET", "/api/v1/ledger/entries?limit=1000", role="consultant")
     if listed is None or listed.status_code != 200:
         return
     placements = sorted(
-        (e["entry"] for e in listed.json() if e["entry"]["type"] == "placement.started"),
+        (
+            e["entry"]
+            for e in listed.json()
+            if e["entry"]["type"] == "placement.started"
+            and e["entry"]["payee"] == node.node_id
+            and e["entry"]["entry_id"] not in world.events
+        ),
         key=lambda e: (world.labels.get(e["placement"]["introduction_id"], "~"), e["entry_id"]),
     )
     if not placements:
         return
     ours = world.clients.get(node.node_id) or []
     named = rng.choice(ours)[1].first_name if ours else "niemand"
+    placement = rng.choice(placements)
     body = {
-        "refers_to": rng.choice(placements)["entry_id"],
+        "refers_to": placement["entry_id"],
         "type": rng.choice(("placement.retained", "placement.voided", "placement.disputed")),
         "reason": f"Gesproken met {named} over het werk",
-        "key": rng.choice(("1", "2")),
     }
-    await fed.call(node, "POST", "/api/v1/ledger/events", role="consultant", json=body)
+    made = await fed.call(node, "POST", "/api/v1/ledger/events", role="consultant", json=body)
+    if made is not None and made.status_code in {200, 202}:
+        world.events.add(placement["entry_id"])
 
 
 async def cancel(fed: Federation, world: World, rng: random.Random, node: SimNode) -> None:

@@ -33,6 +33,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--storm", type=float, default=1.0, help="fault rate factor (3: three times as many)"
     )
+    parser.add_argument("--nodes", type=int, default=3, help="bureaus in the federation")
     parser.add_argument("--keep-going", action="store_true", help="do not stop at a failure")
     return parser.parse_args(argv)
 
@@ -53,7 +54,7 @@ async def _run(args: argparse.Namespace) -> int:
     print(f"seeds {first}..{first + args.schedules - 1}, {args.steps} steps each")
     failed, started = 0, time.monotonic()
     for seed in range(first, first + args.schedules):
-        outcome = await schedule.run(seed, steps=args.steps, storm=args.storm)
+        outcome = await schedule.run(seed, steps=args.steps, storm=args.storm, nodes=args.nodes)
         if args.verbose:
             _show(outcome)
         elif args.summary:

@@ -24,8 +24,9 @@ from topmatch.ledger.models import PendingProposal
 CATCH_UP_ROUNDS = 8
 
 
-def replay_command(seed: int, steps: int, storm: float = 1.0) -> str:
+def replay_command(seed: int, steps: int, storm: float = 1.0, nodes: int = 3) -> str:
     extra = f" --storm {storm:g}" if storm != 1.0 else ""
+    extra += f" --nodes {nodes}" if nodes != 3 else ""
     return (
         f"PYTHONPATH=src python -m tests.simulation --seed {seed} --steps {steps}{extra} --verbose"
     )
@@ -36,6 +37,7 @@ class Outcome:
     seed: int
     steps: int
     storm: float
+    nodes: int
     problems: list[str]
     actions: list[str]
     trace: dict[tuple[str, str], list[str]]
@@ -51,14 +53,14 @@ class Outcome:
     def report(self) -> str:
         lines = [f"seed {self.seed}: {len(self.problems)} invariant(s) broken"]
         lines += [f"  - {p}" for p in self.problems]
-        lines.append(f"  replay: {replay_command(self.seed, self.steps, self.storm)}")
+        lines.append(f"  replay: {replay_command(self.seed, self.steps, self.storm, self.nodes)}")
         return "\n".join(lines)
 
 
-async def run(seed: int, *, steps: int = 30, storm: float = 1.0) -> Outcome:
-    """Run the schedule of ``seed`` in a fresh copy of the baseline federation, with the
-    default faults ``storm`` times as often."""
-    base = await harness.baseline()
+async def run(seed: int, *, steps: int = 30, storm: float = 1.0, nodes: int = 3) -> Outcome:
+    """Run the schedule of ``seed`` in a fresh copy of the baseline federation of
+    ``nodes`` nodes, with the default faults ``storm`` times as often."""
+    base = await harness.baseline(nodes)
     rng = random.Random(seed)
     clock = FrozenClock()
     clock.advance(hours=1)
@@ -79,6 +81,7 @@ async def run(seed: int, *, steps: int = 30, storm: float = 1.0) -> Outcome:
         seed=seed,
         steps=steps,
         storm=storm,
+        nodes=nodes,
         problems=problems,
         actions=world.actions,
         trace=dict(network.trace),

@@ -24,6 +24,8 @@ from topmatch.ledger import bundle, note
 from topmatch.ledger import service as ledger
 
 PERIOD = "2026-Q4"
+#: a word boundary that no base64 or base64url alphabet character makes
+WORD_START, WORD_END = rb"(?<![a-z0-9+/_-])", rb"(?![a-z0-9+/_-])"
 DONE = {"accepted", "placed"}
 
 
@@ -233,15 +235,15 @@ async def statements_agree(fed: Federation) -> list[str]:
 def no_personal_data(wire: list[bytes], world: World) -> list[str]:
     """No name, BSN, birth date, address, phone or e-mail of any card-box client in any
     byte that crossed the network (raw or JSON-escaped, any case), as a whole word: not
-    a run of letters inside a longer one, such as a base64 signature, where a short name
-    turns up by chance now and then."""
+    inside a longer run of base64 or base64url characters (a signature, a nonce, a
+    sealed handover), where a short name turns up by chance now and then."""
     haystack = b"\n".join(wire).lower()
     problems = []
     for who in world.people:
         for secret in who.secrets():
             forms = {secret.lower(), json.dumps(secret)[1:-1].lower()}
             pattern = b"|".join(re.escape(f.encode()) for f in forms)
-            found = re.search(rb"(?<![a-z0-9])(?:" + pattern + rb")(?![a-z0-9])", haystack)
+            found = re.search(WORD_START + rb"(?:" + pattern + rb")" + WORD_END, haystack)
             if found:
                 context = haystack[max(0, found.start() - 80) : found.end() + 40]
                 shown = context.decode(errors="replace")

@@ -116,10 +116,10 @@ async def _event_after_a_lost_countersignature() -> list[str]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="found by the simulation (seed 410 --storm 2, before ledger proposals moved onto "
-    "the outbox; still so after): the event fails for good (422, 'not a placement in our "
-    "ledger') although the placement reaches alfa's log a round later; ledger code, "
-    "reported to the lead",
+    reason="found by the simulation (`python -m tests.simulation --seed 8181 --storm 2 "
+    "--steps 60`; seed 410 before ledger proposals moved onto the outbox): the event "
+    "fails for good (422, 'not a placement in our ledger') although the placement "
+    "reaches alfa's log a round later; ledger code, reported to the lead",
 )
 def test_an_event_on_a_placement_whose_countersignature_was_lost_arrives() -> None:
     problems = asyncio.run(_event_after_a_lost_countersignature())

@@ -196,9 +196,9 @@ def _bsn(number: int) -> str:
 
 
 def client_create(seeker: Mapping[str, Any], number: int) -> ClientCreate:
-    """The card-box record a consultant would type today. Not expressible yet, so left out:
-    ``hours_min``/``hours_max`` (one number, ``hours_recorded``, is what the record holds) and
-    ``dutch_level`` (only the languages spoken)."""
+    """The card-box record a consultant types: the hours as a range (``hours_min``/
+    ``hours_max``; ``hours_recorded`` is the single figure of older records) and the level of
+    Dutch (``dutch_level``, migration 0012)."""
     return ClientCreate(
         bsn=_bsn(number + 1),
         first_name="Werkzoekende",
@@ -211,21 +211,29 @@ def client_create(seeker: Mapping[str, Any], number: int) -> ClientCreate:
         education_level=seeker["education_level"],
         skills=seeker["skills"],
         desired_occupations=[Occupation(**o) for o in seeker["desired_occupations"]],
-        hours_per_week=seeker["hours_recorded"],
+        hours_min=seeker["hours_min"],
+        hours_max=seeker["hours_max"],
         max_travel_km=seeker["max_travel_km"],
         languages=seeker["languages"],
+        dutch_level=seeker["dutch_level"],
         driving_licences=seeker["driving_licences"],
     )
 
 
 def vacancy_create(opening: Mapping[str, Any], employer_id: str) -> VacancyCreate:
-    """The vacancy as a bureau enters it. ``requires`` (licence, Dutch level, certificate,
-    register only) has no field yet: it is in the description text, as bureaus write it."""
+    """The vacancy as a bureau enters it. Of ``requires``, the licence and the Dutch level
+    have fields (``driving_licences``, ``dutch_level``, migration 0012); the rest (other
+    languages, certificate, register only) has none yet: it is in the description text, as
+    bureaus write it."""
+    requires = opening.get("requires") or {}
+    licence = requires.get("licence")
     return VacancyCreate(
         employer_id=employer_id,
         title=opening["title"],
         occupation=Occupation(**opening["occupation"]),
         skills_required=opening["skills_required"],
+        driving_licences=[licence] if licence else [],
+        dutch_level=requires.get("dutch"),
         education_level=opening["education_level"],
         hours_min=opening["hours_min"],
         hours_max=opening["hours_max"],

@@ -18,6 +18,6 @@ mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 
 topmatch db upgrade
-exec uvicorn --factory topmatch.api.app:app_from_env \
+exec uvicorn --factory topmatch.app:app_from_env \
   --host "${TOPMATCH_HOST:-127.0.0.1}" --port "${TOPMATCH_PORT:-8000}" \
   --workers "${WEB_CONCURRENCY:-2}" "$@"

@@ -20,7 +20,7 @@ from tests.factories import FrozenClock
 from topmatch import db
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
-from topmatch.api.app import create_app
+from topmatch.app import create_app
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.identity import service as identity
 from topmatch.models import metadata

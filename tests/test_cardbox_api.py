@@ -409,3 +409,26 @@ def test_a_bad_node_id_is_explained_in_words(client: TestClient, admin: Headers)
         in (error["message"])
     )
     assert "pattern" not in error["message"]
+
+
+def test_client_hours_are_a_range_and_the_old_figure_still_reads(
+    client: TestClient, consultant: Headers
+) -> None:
+    data = {k: v for k, v in client_data().items() if k not in {"hours_min", "hours_max"}}
+    made = client.post("/api/v1/clients", json={**data, "hours_per_week": 36}, headers=consultant)
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert (body["hours_min"], body["hours_max"], body["hours_per_week"]) == (36, 36, 36)
+    patched = client.patch(
+        f"/api/v1/clients/{body['id']}",
+        json={"hours_min": None, "hours_max": 16},
+        headers={**consultant, "If-Match": '"1"'},
+    )
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["hours_min"], patched.json()["hours_max"]) == (None, 16)
+    assert patched.json()["hours_per_week"] is None  # the range replaced it
+    wrong = client.patch(
+        f"/api/v1/clients/{body['id']}", json={"hours_min": 20}, headers=consultant
+    )
+    assert wrong.status_code == 422
+    assert "hours_min (20) is more than hours_max (16)" in wrong.text

@@ -716,7 +716,7 @@ def test_workers_start_after_one_migration_with_a_clean_metrics_folder(tmp_path:
         PROMETHEUS_MULTIPROC_DIR=str(metrics),
     )
     assert code == 0
-    factory = "topmatch.api.app:app_from_env"
+    factory = "topmatch.app:app_from_env"
     assert log == [
         "topmatch;db;upgrade",
         f"uvicorn;--factory;{factory};--host;0.0.0.0;--port;8123;--workers;3;--proxy-headers",

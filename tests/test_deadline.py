@@ -25,7 +25,7 @@ from tests.factories import FrozenClock
 from tests.fednodes import FakePeer, page, vacancy_body
 from tests.test_metrics import scrape, value
 from tests.test_web_finance import sign_in
-from topmatch.api.app import create_app
+from topmatch.app import create_app
 from topmatch.errors import PeerTimeoutError
 from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient, SignatureAuth

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from tests.factories import BSNS, FrozenClock, client_data
 from tests.test_serve import free_port, wait_healthy
 from topmatch import logs
-from topmatch.api.app import create_app
+from topmatch.app import create_app
 from topmatch.cli import main
 from topmatch.settings import Settings
 
@@ -202,7 +202,7 @@ def test_a_served_node_logs_json_lines_without_query_strings(
             "-m",
             "uvicorn",
             "--factory",
-            "topmatch.api.app:app_from_env",
+            "topmatch.app:app_from_env",
             "--port",
             str(port),
         ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,11 @@ import respx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.factories import FrozenClock, client_data, employer_data, vacancy_data
+from tests.factories import BSNS, FrozenClock, client_data, employer_data, vacancy_data
 from tests.fednodes import FakePeer, page, vacancy_body
 from topmatch import db
 from topmatch.federation import replication
+from topmatch.matching import service as matching_service
 from topmatch.publishing.schemas import FeedPage
 from topmatch.settings import Settings
 
@@ -172,3 +173,185 @@ def test_client_matches_are_computed_locally(
     assert "Orderpicker magazijn" not in titles  # Groningen is beyond 30 km
     assert outbound.call_count == 0
     assert client.get("/api/v1/clients/nope/matches", headers=consultant).status_code == 404
+
+
+# --- Soft constraints and eligibility (issue 15) -----------------------------------------
+
+
+def _baanopening_body(summary_id: str, now: datetime, **overrides: Any) -> dict[str, Any]:
+    return {
+        "type": "baanopening",
+        "id": summary_id,
+        "origin": "werkpad",
+        "version": 1,
+        "updated_at": now.isoformat(),
+        "title": "Medewerker magazijn (baanopening)",
+        "hours_min": 36,
+        "hours_max": 36,
+        "place": {"municipality": "Waalwijk"},
+        "tasks": ["Orderpicken", "Dozen vouwen"],
+        **overrides,
+    }
+
+
+@pytest.fixture
+def nearby(engine: Engine, clock: FrozenClock, peer: FakePeer) -> None:
+    """Warehouse openings around Waalwijk: one that fits a 36-hour client with a 10 km
+    limit, one with other hours, one 1 km past the limit (Dongen, 11 km), one far past it
+    (Breda, 23 km), and a baanopening."""
+    now = clock()
+    _peer_openings(
+        engine,
+        now,
+        [
+            vacancy_body("werkpad", _sid(11), 1, now, title="Past", hours_min=36, hours_max=40,
+                         place={"municipality": "Waalwijk"}),
+            vacancy_body("werkpad", _sid(12), 1, now, title="Andere uren", hours_min=38,
+                         hours_max=40, place={"municipality": "Waalwijk"}),
+            vacancy_body("werkpad", _sid(13), 1, now, title="Net te ver", hours_min=36,
+                         hours_max=40, place={"municipality": "Dongen"}),
+            vacancy_body("werkpad", _sid(14), 1, now, title="Veel te ver", hours_min=36,
+                         hours_max=40, place={"municipality": "Breda"}),
+            _baanopening_body("b-" + "0" * 23 + "f", now),
+        ],
+    )  # fmt: skip
+
+
+def _matches(client: TestClient, consultant: Headers, **changes: Any) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "municipality": "Waalwijk",
+        "hours_min": 36,
+        "hours_max": 36,
+        "max_travel_km": 10,
+        "doelgroepregister": False,
+        "desired_occupations": [{"label": "Magazijnmedewerker", "isco08": "9321"}],
+    }
+    data = client_data(**{**facts, **changes})
+    response = client.post("/api/v1/clients", headers=consultant, json=data)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    result: dict[str, Any] = client.get(
+        f"/api/v1/clients/{created['id']}/matches", headers=consultant
+    ).json()
+    return result
+
+
+def _by_title(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {h["opening"]["title"]: h for h in result["hits"]}
+
+
+def test_work_just_outside_the_hours_or_the_limit_is_shown_lower_and_named(
+    client: TestClient, consultant: Headers, nearby: None
+) -> None:
+    hits = _by_title(_matches(client, consultant))
+    assert "Veel te ver" not in hits  # 23 km: past the 10 km limit and its 5 km tolerance
+    assert hits["Past"]["score"] > hits["Andere uren"]["score"]
+    assert hits["Past"]["score"] > hits["Net te ver"]["score"]
+    assert "38–40 uur, cliënt wil 36" in hits["Andere uren"]["reasons"]
+    assert "1 km verder dan de grens" in hits["Net te ver"]["reasons"]
+
+
+def test_an_empty_travel_limit_means_ask_not_25_km(
+    client: TestClient, consultant: Headers, nearby: None
+) -> None:
+    hits = _by_title(_matches(client, consultant, max_travel_km=None))
+    assert "Veel te ver" in hits
+    assert "reisafstand niet opgegeven" in hits["Veel te ver"]["reasons"]
+
+
+def test_baanopeningen_only_for_register_clients_and_lifted_for_them(
+    client: TestClient, consultant: Headers, nearby: None
+) -> None:
+    outside = _by_title(_matches(client, consultant))
+    assert not any(h["opening"]["type"] == "baanopening" for h in outside.values())
+    inside = _matches(client, consultant, doelgroepregister=True, bsn=BSNS[1])
+    baan = next(h for h in inside["hits"] if h["opening"]["type"] == "baanopening")
+    assert "voor het doelgroepregister" in baan["reasons"]
+    assert baan["score"] >= _by_title(inside)["Andere uren"]["score"]
+
+
+def test_a_short_list_is_not_padded_and_says_why(
+    client: TestClient, consultant: Headers, nearby: None
+) -> None:
+    result = _matches(
+        client,
+        consultant,
+        desired_occupations=[{"label": "Kok", "isco08": "5120"}],
+        skills=[],
+        hours_min=8,
+        hours_max=8,
+    )
+    assert result["min_score"] == matching_service.MIN_CLIENT_SCORE
+    assert all(h["score"] >= result["min_score"] for h in result["hits"])
+    assert result["left_out"] >= 1
+    assert result["short"].endswith("niet aangevuld.")
+
+
+def test_a_list_short_for_want_of_openings_says_so(
+    client: TestClient, consultant: Headers, nearby: None
+) -> None:
+    result = _matches(client, consultant)  # a good fit for every warehouse opening nearby
+    assert result["left_out"] == 0
+    assert result["short"] == (
+        "Er zijn geen andere openingen binnen bereik (afstand, doelgroepregister)."
+    )
+
+
+def test_a_required_licence_or_dutch_level_the_client_lacks_is_named_and_ranks_lower(
+    client: TestClient, consultant: Headers, engine: Engine, peer: FakePeer
+) -> None:
+    employer = client.post("/api/v1/employers", json=employer_data(), headers=consultant).json()
+    asked: list[tuple[str, dict[str, Any]]] = [
+        ("Zonder rijbewijs", {}),
+        ("Met rijbewijs C", {"driving_licences": ["C"]}),
+        ("Nederlands B1", {"dutch_level": "B1"}),
+    ]
+    for title, requirements in asked:
+        made = client.post(
+            "/api/v1/vacancies",
+            headers=consultant,
+            json=vacancy_data(
+                employer["id"],
+                published=True,
+                title=title,
+                municipality="Waalwijk",
+                **requirements,
+            ),
+        )
+        assert made.status_code == 201, made.text
+    hits = _by_title(_matches(client, consultant, driving_licences=["B"], dutch_level="A2"))
+    assert "Nederlands B1 gevraagd" in hits["Nederlands B1"]["reasons"]
+    assert hits["Nederlands B1"]["score"] < hits["Zonder rijbewijs"]["score"]
+    assert "Rijbewijs C" in hits["Met rijbewijs C"]["opening"]["skills_required"]
+    assert "rijbewijs C gevraagd" in hits["Met rijbewijs C"]["reasons"]
+    assert "rijbewijs C gevraagd" not in hits["Zonder rijbewijs"]["reasons"]
+    assert hits["Met rijbewijs C"]["score"] < hits["Zonder rijbewijs"]["score"]
+    holder = _by_title(_matches(client, consultant, driving_licences=["B", "C"], bsn=BSNS[1]))
+    assert "rijbewijs C gevraagd" not in holder["Met rijbewijs C"]["reasons"]
+
+
+def test_without_a_travel_limit_the_nearest_openings_are_retrieved_first(
+    client: TestClient,
+    consultant: Headers,
+    engine: Engine,
+    clock: FrozenClock,
+    peer: FakePeer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = clock()
+    older = now - timedelta(days=3)
+    _peer_openings(
+        engine,
+        now,
+        [
+            vacancy_body("werkpad", _sid(21), 1, older, title="Dichtbij", hours_min=36,
+                         hours_max=36, place={"municipality": "Waalwijk"}),
+            vacancy_body("werkpad", _sid(22), 1, now, title="Ver weg", hours_min=36,
+                         hours_max=36, place={"municipality": "Groningen"}),
+            vacancy_body("werkpad", _sid(23), 1, now, title="Nog verder", hours_min=36,
+                         hours_max=36, place={"municipality": "Maastricht"}),
+        ],
+    )  # fmt: skip
+    monkeypatch.setattr(matching_service, "CANDIDATES", 1)
+    hits = _by_title(_matches(client, consultant, max_travel_km=None))
+    assert set(hits) == {"Dichtbij"}  # the older, nearer one, not the newest far away

@@ -23,8 +23,8 @@ from tests.factories import FrozenClock, client_data
 from tests.fednodes import FakePeer
 from tests.test_serve import free_port, wait_healthy
 from topmatch import db
-from topmatch.api.app import create_app
 from topmatch.api.metrics import DatabaseCollector, Metrics
+from topmatch.app import create_app
 from topmatch.errors import ConfigurationError
 from topmatch.federation.models import PeerSyncState
 from topmatch.federation.peers import PeerRegistry
@@ -283,7 +283,7 @@ def test_uvicorn_workers_share_counts_through_the_multiprocess_folder(
         [sys.executable, "-m", "topmatch", *init], env=env, check=True, capture_output=True
     )
     port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "topmatch.api.app:app_from_env"]
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "topmatch.app:app_from_env"]
     argv += ["--port", str(port), "--workers", "2"]
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from topmatch import db
@@ -114,3 +115,34 @@ def test_proposals_pending_before_the_outbox_get_their_message(empty_engine: Eng
             "queued",
         )
     ]
+
+
+def test_0012_fills_the_client_hours_range_from_the_old_figure(empty_engine: Engine) -> None:
+    """A client recorded at 36 hours becomes 36-36; one without hours stays without."""
+    db.upgrade(empty_engine, "0011")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    clients = Table("cardbox_client", MetaData(), autoload_with=empty_engine)
+    row = {
+        "version": 1, "created_at": now, "updated_at": now, "first_name": "A",
+        "name_prefix": "", "last_name": "B", "bsn_encrypted": b"x",
+        "date_of_birth": date(1990, 1, 1), "phone": "", "email": "", "street": "",
+        "house_number": "", "postcode": "1234AB", "city": "", "municipality": "Waalwijk",
+        "benefit_type": "ww", "doelgroepregister": False, "skills": [],
+        "desired_occupations": [], "max_travel_km": None, "languages": [],
+        "driving_licences": [], "consent_share_profile": False, "notes": "",
+        "status": "active",
+    }  # fmt: skip
+    with empty_engine.begin() as connection:
+        connection.execute(
+            clients.insert(),
+            [
+                {**row, "id": "with", "bsn_index": "1", "hours_per_week": 36},
+                {**row, "id": "without", "bsn_index": "2", "hours_per_week": None},
+            ],
+        )
+    db.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT id, hours_min, hours_max, hours_per_week FROM cardbox_client ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in found] == [("with", 36, 36, 36), ("without", None, None, None)]

@@ -19,15 +19,20 @@ from topmatch.geography.places import EARTH_RADIUS_KM
 from topmatch.matching.scoring import (
     Match,
     Offered,
+    Reason,
     ReasonKind,
     Sought,
     Weights,
     age_band,
     explain,
     recall_at_k,
+    required_dutch,
+    required_licences,
     score,
+    tolerance_km,
 )
 from topmatch.matching.text import stems, term
+from topmatch.vocabulary import EDUCATION_SCALE, EducationLevel
 
 KM_PER_DEGREE = 2 * math.pi * EARTH_RADIUS_KM / 360
 HOME = (51.6866, 5.0619)  # roughly Waalwijk
@@ -120,7 +125,7 @@ def test_the_worked_example_in_the_docs() -> None:
     sought = client(skills=(term("orderpicken"), term("heftruck rijden"), term("koken")))
     match = score(sought, opening(location=north(10), text_rank=0.0))
     assert match is not None
-    assert match.score == 82.0  # 30 + 25 * 4/5 + 15 * 0.8 + 10 + 10 + 0
+    assert match.score == 83.5  # 30 + 25 * 4/5 + 15 * (1 - 0.5 * 10/50) + 10 + 10 + 0
 
 
 def test_reasons_are_ordered_by_contribution() -> None:
@@ -172,12 +177,12 @@ def test_ranking_clients_for_a_vacancy_uses_the_same_function() -> None:
         "underqualified": client(nlqf=1),
     }
     scores = {name: score(sought, vacancy) for name, sought in clients.items()}
-    assert scores["underqualified"] is None  # NLQF 3 required, 1 held
     ranked = sorted(
         (name for name, match in scores.items() if match is not None),
         key=lambda name: -(scores[name] or Match(0, ())).score,
     )
-    assert ranked == ["warehouse, nearby", "warehouse, far", "cook, nearby"]
+    # NLQF 3 required, 1 held: shown, with the gap named, below the same client qualified
+    assert ranked == ["warehouse, nearby", "warehouse, far", "underqualified", "cook, nearby"]
 
 
 # --- Hard filters ----------------------------------------------------------------------
@@ -191,27 +196,129 @@ def test_an_unwanted_contract_type_rules_an_opening_out() -> None:
     assert score(client(contract_types=frozenset({"vast"})), opening(contract_type=None))
 
 
-def test_an_opening_beyond_max_km_is_ruled_out() -> None:
-    assert score(client(max_km=25), opening(location=north(26))) is None
-    assert score(client(max_km=25), opening(location=north(24))) is not None
+def test_an_opening_past_max_km_and_its_tolerance_is_ruled_out() -> None:
+    assert tolerance_km(25) == 5.0  # at least 5 km
+    assert tolerance_km(50) == 10.0  # 20 %
+    assert score(client(max_km=25), opening(location=north(31))) is None
+    assert score(client(max_km=25), opening(location=north(29))) is not None
     assert score(client(max_km=25), opening(location=None)) is not None
     assert score(client(max_km=None), opening(location=north(500))) is not None
     assert score(client(origin=None, max_km=25), opening(location=north(500))) is not None
 
 
-def test_hours_that_do_not_overlap_rule_an_opening_out() -> None:
-    assert score(client(hours_min=36, hours_max=40), opening()) is None
-    assert score(client(hours_min=None, hours_max=20), opening()) is None
-    assert score(client(hours_min=33, hours_max=None), opening()) is None
-    assert score(client(hours_min=32, hours_max=40), opening()) is not None  # they touch
+def test_a_few_km_past_the_limit_costs_points_and_is_named() -> None:
+    within = score(client(max_km=25), opening(location=north(24)))
+    past = score(client(max_km=25), opening(location=north(29)))
+    assert within is not None
+    assert past is not None
+    assert past.score < within.score
+    assert past.gaps == 1
+    assert within.gaps == 0
+    texts = [r.text for r in past.reasons if r.kind == ReasonKind.distance]
+    assert texts == ["29 km van Waalwijk", "4 km verder dan de grens"]
+
+
+def test_an_empty_travel_limit_means_ask() -> None:
+    match = score(client(max_km=None), opening(location=north(30)))
+    assert match is not None
+    assert "reisafstand niet opgegeven" in explain(match)
+    assert match.gaps == 1
+    no_limit = score(client(max_km=None), opening(location=north(0)))
+    limit = score(client(max_km=50), opening(location=north(0)))
+    assert no_limit is not None
+    assert limit is not None
+    assert no_limit.score == limit.score  # asking costs nothing
+
+
+def test_hours_apart_cost_points_growing_with_the_gap() -> None:
+    touching = score(client(hours_min=32, hours_max=40), opening())
+    apart_4 = score(client(hours_min=36, hours_max=40), opening())
+    apart_8 = score(client(hours_min=40, hours_max=40), opening())
+    assert touching is not None
+    assert apart_4 is not None
+    assert apart_8 is not None
+    assert touching.gaps == 0
+    assert touching.score > apart_4.score > apart_8.score
+    assert apart_4.reasons[-1].text == "24–32 uur, cliënt wil 36–40"
+    at_most = score(client(hours_min=None, hours_max=16), opening())
+    assert at_most is not None
+    assert at_most.reasons[-1].text == "24–32 uur, cliënt wil hoogstens 16"
+    at_least = score(client(hours_min=33, hours_max=None), opening())
+    assert at_least is not None
+    assert at_least.reasons[-1].text == "24–32 uur, cliënt wil minstens 33"
     assert score(client(hours_min=None, hours_max=None), opening()) is not None
 
 
-def test_a_required_level_two_above_the_seekers_rules_an_opening_out() -> None:
-    assert score(client(nlqf=2), opening(nlqf=4)) is None
-    assert score(client(nlqf=2), opening(nlqf=3)) is not None
+def test_a_level_two_above_the_seekers_costs_points_and_is_named() -> None:
+    too_high = score(client(nlqf=2), opening(nlqf=4))
+    one_above = score(client(nlqf=2), opening(nlqf=3))
+    assert too_high is not None
+    assert one_above is not None
+    assert too_high.score < one_above.score
+    assert too_high.reasons[-1].text == "opleidingsniveau te laag (NLQF 2, gevraagd NLQF 4)"
     assert score(client(nlqf=None), opening(nlqf=8)) is not None
     assert score(client(nlqf=1), opening(nlqf=None)) is not None
+
+
+def test_below_nlqf_1_is_on_the_scale_not_unknown() -> None:
+    assert EDUCATION_SCALE[EducationLevel.praktijkonderwijs] == 0
+    assert EDUCATION_SCALE[EducationLevel.geen] == 0
+    assert EDUCATION_SCALE[EducationLevel.entree] == 1
+    one_above = score(client(nlqf=0), opening(nlqf=1))
+    assert reason(one_above, ReasonKind.education) == (
+        "opleidingsniveau één onder de eis (geen NLQF-niveau, gevraagd 1)"
+    )
+    gap = score(client(nlqf=0), opening(nlqf=3))
+    assert gap is not None
+    assert gap.reasons[-1].text == "opleidingsniveau te laag (geen NLQF-niveau, gevraagd NLQF 3)"
+
+
+def test_a_required_licence_not_held_costs_points_and_is_named() -> None:
+    truck = opening(skills_required=("Orderpicken", "Rijbewijs C"))
+    holder = score(client(driving_licences=frozenset({"C"}), licences_stated=True), truck)
+    lacking = score(client(driving_licences=frozenset({"B"}), licences_stated=True), truck)
+    assert holder is not None
+    assert lacking is not None
+    assert lacking.score < holder.score
+    assert lacking.reasons[-1] == Reason(ReasonKind.licence, "rijbewijs C gevraagd")
+    unknown = score(client(driving_licences=frozenset()), truck)  # a search form
+    assert unknown is not None
+    assert unknown.gaps == 0
+    assert required_licences(("Rijbewijs  ce", "Heftruck", "rijbewijs B", "Rijbewijs C1E")) == (
+        "CE",
+        "B",
+        "C1E",
+    )
+
+
+def test_a_dutch_level_above_the_seekers_costs_points_per_step_and_is_named() -> None:
+    b1 = opening(skills_required=("Orderpicken", "Nederlands B1"))
+    fits = score(client(dutch_level="B2"), b1)
+    one_below = score(client(dutch_level="A2"), b1)
+    two_below = score(client(dutch_level="A1"), b1)
+    assert fits is not None
+    assert one_below is not None
+    assert two_below is not None
+    assert fits.score > one_below.score > two_below.score
+    assert fits.gaps == 0
+    assert one_below.reasons[-1] == Reason(ReasonKind.language, "Nederlands B1 gevraagd")
+    assert score(client(dutch_level=None), b1) == score(client(dutch_level="C2"), b1)
+    assert required_dutch(("Nederlands niveau a2", "Nederlands  B1", "Engels B2")) == "B1"
+    assert required_dutch(("Heftruck",)) is None
+
+
+def test_register_only_openings_are_for_register_clients_and_lifted_for_them() -> None:
+    baan = opening(register_only=True)
+    assert score(client(register=False), baan) is None
+    inside = score(client(register=True), baan)
+    plain = score(client(register=True), opening())
+    assert inside is not None
+    assert plain is not None
+    assert inside.score > plain.score or inside.score == 100.0
+    assert reason(inside, ReasonKind.register) == "voor het doelgroepregister"
+    unknown = score(client(register=None), baan)  # a search: shown, and said so
+    assert unknown is not None
+    assert unknown.reasons[-1].text == "alleen doelgroepregister"
 
 
 # --- Occupation ------------------------------------------------------------------------
@@ -304,14 +411,33 @@ def test_a_driving_licence_the_opening_does_not_name_changes_nothing() -> None:
     assert points(client(skills=(), driving_licences=frozenset({"CE"})), wanted, "skills") == 0
 
 
+def test_a_driving_licence_alone_is_no_skill_match() -> None:
+    """A parcel driver's licence B does not make a security job fit: without a skill of the
+    seeker's own found, the licence adds nothing."""
+    van = opening(skills_required=("Pakketten bezorgen", "Rijbewijs B"))
+    guard = client(skills=(term("surveilleren"),), driving_licences=frozenset({"B"}))
+    assert points(guard, van, "skills") == 0.0
+    driver = client(skills=(term("pakketten bezorgen"),), driving_licences=frozenset({"B"}))
+    assert points(driver, van, "skills") == 100.0
+
+
 # --- Distance --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("km", "max_km", "expected"),
-    [(0, 50, 100.0), (10, 50, 80.0), (25, None, 50.0), (49, None, 2.0), (60, None, 0.0)],
+    [
+        (0, 50, 100.0),
+        (10, 50, 90.0),
+        (50, 50, 50.0),
+        (55, 50, 21.0),  # 25 points for the distance, 4 of the 8 penalty points
+        (60, 50, 0.0),
+        (25, None, 50.0),
+        (49, None, 2.0),
+        (60, None, 0.0),
+    ],
 )
-def test_distance_falls_linearly_to_max_km_or_50(
+def test_distance_falls_to_half_at_max_km_and_to_nothing_at_its_tolerance(
     km: float, max_km: float | None, expected: float
 ) -> None:
     sought = client(max_km=max_km)
@@ -330,9 +456,10 @@ def test_an_unknown_distance_gives_half() -> None:
     assert reason(match, ReasonKind.distance) == "afstand onbekend"
 
 
-def test_a_zero_max_km_allows_only_the_same_place() -> None:
+def test_a_zero_max_km_allows_the_same_place_and_its_tolerance() -> None:
     assert points(client(max_km=0), opening(), "distance") == 100.0
-    assert score(client(max_km=0), opening(location=north(1))) is None
+    assert score(client(max_km=0), opening(location=north(1))) is not None
+    assert score(client(max_km=0), opening(location=north(6))) is None
 
 
 # --- Hours -----------------------------------------------------------------------------
@@ -500,6 +627,8 @@ def seekers(draw: st.DrawFn) -> Sought:
         max_km=draw(st.one_of(st.none(), st.floats(0, 200))),
         available_from=draw(st.one_of(st.none(), st.dates(START, START + timedelta(days=200)))),
         driving_licences=frozenset(draw(st.sets(st.sampled_from(["B", "C", "CE"])))),
+        licences_stated=draw(st.booleans()),
+        register=draw(st.sampled_from([None, False, True])),
     )
 
 
@@ -519,6 +648,7 @@ def openings(draw: st.DrawFn) -> Offered:
         place_name=draw(st.sampled_from(["", "Waalwijk"])),
         start_date=draw(st.one_of(st.none(), st.dates(START, START + timedelta(days=100)))),
         text_rank=draw(st.floats(0, 1)),
+        register_only=draw(st.booleans()),
     )
 
 
@@ -633,3 +763,43 @@ def test_recall_at_k_refuses_what_is_undefined() -> None:
         recall_at_k(["a"], set())
     with pytest.raises(ValueError, match="k must be at least 1, got 0"):
         recall_at_k(["a"], {"a"}, k=0)
+
+
+# A gap of each kind, applied to an opening: (what changes in the opening, in the seeker).
+GAPS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "hours": ({"hours_min": 38, "hours_max": 40}, {"hours_min": 24, "hours_max": 32}),
+    "distance": ({"location": north(28)}, {"origin": HOME, "max_km": 25.0}),
+    "education": ({"nlqf": 5}, {"nlqf": 2}),
+    "licence": ({"skills_required": ("Rijbewijs C",)}, {"licences_stated": True}),
+    "dutch": ({"skills_required": ("Nederlands B2",)}, {"dutch_level": "A2"}),
+}
+
+
+@given(seekers(), openings(), st.sampled_from(sorted(GAPS)))
+def test_an_opening_with_a_gap_never_ranks_above_the_same_opening_without_it(
+    sought: Sought, offered: Offered, kind: str
+) -> None:
+    """Issue 15: no opening for which the seeker lacks hours, distance, level or licence
+    ranks above the same opening without that gap; the gap is named."""
+    opening_gap, seeker_facts = GAPS[kind]
+    sought = dataclasses.replace(
+        sought,
+        **seeker_facts,
+        skills=tuple(s for s in sought.skills if "rijbewijs" not in s and "nederland" not in s),
+        driving_licences=frozenset({"B"}),
+        contract_types=frozenset(),
+    )
+    fitting = {
+        "hours": {"hours_min": 24, "hours_max": 32},
+        "distance": {"location": north(5)},
+        "education": {"nlqf": 2},
+        "licence": {"skills_required": ("Rijbewijs B",)},
+        "dutch": {"skills_required": ("Nederlands A2",)},
+    }[kind]
+    without = score(sought, dataclasses.replace(offered, **fitting))
+    with_gap = score(sought, dataclasses.replace(offered, **opening_gap))
+    assert without is not None or with_gap is None
+    if with_gap is not None and without is not None:
+        assert with_gap.score <= without.score
+        assert with_gap.gaps >= 1
+        assert with_gap.gaps > without.gaps or with_gap.score < without.score

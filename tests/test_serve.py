@@ -114,7 +114,7 @@ def test_uvicorn_factory_entry_point(node_env: dict[str, str]) -> None:
         "-m",
         "uvicorn",
         "--factory",
-        "topmatch.api.app:app_from_env",
+        "topmatch.app:app_from_env",
         "--host",
         "127.0.0.1",
         "--port",

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from tests.factories import FrozenClock, client_data
-from topmatch.api.app import create_app
+from topmatch.app import create_app
 from topmatch.audit import service as audit_service
 from topmatch.audit.models import AuditEvent
 from topmatch.audit.service import Actor

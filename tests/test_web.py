@@ -158,6 +158,23 @@ def test_match_reasons_are_shown_in_english_on_an_english_page() -> None:
     assert reasons.in_language("iets nieuws", "en") == "iets nieuws"  # a newer peer's wording
 
 
+def test_every_mismatch_reason_is_shown_in_english() -> None:
+    dutch = (
+        "38–40 uur, cliënt wil 36; 10–15 uur, cliënt wil hoogstens 8; 4 km verder dan de grens; "
+        "reisafstand niet opgegeven; rijbewijs C/CE gevraagd; Nederlands B1 gevraagd; "
+        "alleen doelgroepregister; "
+        "voor het doelgroepregister; opleidingsniveau te laag (geen NLQF-niveau, gevraagd NLQF 3); "
+        "opleidingsniveau één onder de eis (geen NLQF-niveau, gevraagd 1)"
+    )
+    assert reasons.in_language(dutch, "en") == (
+        "38–40 hours, client wants 36; 10–15 hours, client wants at most 8; 4 km past the limit; "
+        "travel distance not asked yet; driving licence C/CE required; Dutch B1 required; "
+        "target group register only; for the target group register; "
+        "education level too low (no NLQF level, asked NLQF 3); "
+        "education level one below the requirement (no NLQF level, asked 1)"
+    )
+
+
 def test_a_peers_error_is_named_in_the_pages_language_with_the_raw_text_as_detail() -> None:
     dutch = i18n.translations("nl").gettext
     cases = {

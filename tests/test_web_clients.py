@@ -63,7 +63,8 @@ def _form(**overrides: Any) -> dict[str, Any]:
         if not isinstance(value, (bool, list)) and value is not None
     }
     posted |= {
-        "hours_per_week": str(data["hours_per_week"]),
+        "hours_min": str(data["hours_min"]),
+        "hours_max": str(data["hours_max"]),
         "max_travel_km": str(data["max_travel_km"]),
         "skills": ", ".join(data["skills"]),
         "languages": ", ".join(data["languages"]),
@@ -154,7 +155,7 @@ def test_invalid_input_comes_back_with_a_dutch_message_under_each_field(
         "phone": "bel me",
         "postcode": "51 JA",
         "municipality": "Walwijk",
-        "hours_per_week": "99",
+        "hours_max": "99",
         "max_travel_km": "ver",
         "languages": "nl, nederlands",
         "desired_occupations.0.isco08": "93",
@@ -170,7 +171,7 @@ def test_invalid_input_comes_back_with_a_dutch_message_under_each_field(
         "phone": "Vul een telefoonnummer in",
         "postcode": "Vul een Nederlandse postcode in, zoals 1234 AB.",
         "municipality": "Onbekende gemeente. Bedoelt u: Waalwijk",
-        "hours_per_week": "Vul hoogstens 60 in.",
+        "hours_max": "Vul hoogstens 60 in.",
         "max_travel_km": "Vul een heel getal in",
         "languages": "Gebruik taalcodes van twee letters",
         "desired_occupations.0.isco08": "Vul 4 cijfers in",

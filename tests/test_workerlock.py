@@ -21,9 +21,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from tests.factories import FrozenClock
+from topmatch import app as app_module
 from topmatch import worker as worker_module
 from topmatch import workerlock
-from topmatch.api import app as app_module
 from topmatch.cli import main
 from topmatch.cli.ops import run_worker
 from topmatch.federation.models import PeerSyncState

@@ -59,6 +59,25 @@ NLQF: dict[EducationLevel, int | None] = {
 }
 
 
+#: One ordered scale for comparing a seeker's education with what an opening asks: the NLQF
+#: level, and 0 for the levels below NLQF 1 (geen diploma, basisonderwijs,
+#: praktijkonderwijs), so that the lowest-educated are compared too, not left "unknown".
+EDUCATION_SCALE: dict[EducationLevel, int] = {
+    level: 0 if nlqf is None else nlqf for level, nlqf in NLQF.items()
+}
+
+
+class LanguageLevel(StrEnum):
+    """A language level on the Common European Framework of Reference (CEFR), lowest first."""
+
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+    C1 = "C1"
+    C2 = "C2"
+
+
 class ContractType(StrEnum):
     vast = "vast"
     tijdelijk = "tijdelijk"

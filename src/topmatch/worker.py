@@ -3,7 +3,7 @@ feed, every peer's feed) and the ledger round (fee agreements, witnessing). Ledg
 proposals are outbox messages: the round's outbox delivery sends them.
 
 Everything here takes a :class:`Node`, the collaborators the app factory builds
-(:func:`topmatch.api.app.create_app`), typed, so no round reaches into ``app.state``. One
+(:func:`topmatch.app.create_app`), typed, so no round reaches into ``app.state``. One
 process per database runs the loop (:mod:`topmatch.workerlock`); ``topmatch worker`` runs it
 without HTTP. Every peer's share of a round runs at once with the others' and within
 ``peer_round_seconds``, so a stalled peer delays no other.

@@ -30,7 +30,7 @@ from tests.simulation.network import DYING, Network, crashed_node
 from topmatch import db
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
-from topmatch.api.app import create_app
+from topmatch.app import create_app
 from topmatch.federation.peers import PeerRegistry
 from topmatch.identity import service as identity
 from topmatch.settings import Settings, load_settings

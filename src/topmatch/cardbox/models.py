@@ -91,9 +91,12 @@ class Client(Record, table=True):
     education_level: str | None = Field(default=None, max_length=30)
     skills: list[str] = _json()
     desired_occupations: list[dict[str, Any]] = _json()
-    hours_per_week: int | None = None
+    hours_min: int | None = None
+    hours_max: int | None = None
+    hours_per_week: int | None = None  # the old single figure, kept readable (migration 0011)
     max_travel_km: int | None = None
     languages: list[str] = _json()
+    dutch_level: str | None = Field(default=None, max_length=2)  # CEFR (migration 0012)
     driving_licences: list[str] = _json()
     available_from: date | None = None
     consent_share_profile: bool = False
@@ -116,6 +119,8 @@ class Vacancy(Record, table=True):
     occupation_esco_uri: str | None = Field(default=None, max_length=200)
     skills_required: list[str] = _json()
     skills_nice: list[str] = _json()
+    driving_licences: list[str] = _json()  # categories the work requires (migration 0012)
+    dutch_level: str | None = Field(default=None, max_length=2)  # CEFR level the work asks
     education_level: str | None = Field(default=None, max_length=30)
     hours_min: int
     hours_max: int

@@ -39,6 +39,7 @@ from topmatch.cardbox.validation import (
     normalise_postcode,
 )
 from topmatch.explain import SECTOR_RULE
+from topmatch.vocabulary import LanguageLevel
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SingleLine]
 Name = Annotated[
@@ -160,15 +161,35 @@ class ClientFields(Strict):
     education_level: EducationLevel | None = None
     skills: Skills = []
     desired_occupations: Annotated[list[Occupation], Field(max_length=20)] = []
-    hours_per_week: Hours | None = None
-    max_travel_km: Annotated[int, Field(ge=0, le=300)] | None = None
+    hours_min: Hours | None = Field(default=None, description="the fewest hours a week wanted")
+    hours_max: Hours | None = Field(default=None, description="the most hours a week possible")
+    hours_per_week: Hours | None = Field(
+        default=None,
+        description="the old single figure; without a range it stands for hours_min = hours_max",
+    )
+    max_travel_km: Annotated[int, Field(ge=0, le=300)] | None = Field(
+        default=None, description='empty: not asked yet ("ask"), never a default distance'
+    )
     languages: Annotated[list[LanguageCode], Field(max_length=20)] = []
+    dutch_level: LanguageLevel | None = Field(
+        default=None, description="the client's level of Dutch (CEFR)"
+    )
     driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] = []
     available_from: date | None = None
     consent_share_profile: bool = False
     consent_date: date | None = None
     notes: LongText = ""
     status: ClientStatus = ClientStatus.active
+
+    @model_validator(mode="after")
+    def _hours_range(self) -> Self:
+        """The old single figure fills an empty range; the range must be in order."""
+        if self.hours_min is None and self.hours_max is None and self.hours_per_week is not None:
+            self.hours_min = self.hours_max = self.hours_per_week
+        low, high = self.hours_min, self.hours_max
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"hours_min ({low}) is more than hours_max ({high})")
+        return self
 
 
 class ClientCreate(ClientFields):
@@ -194,9 +215,12 @@ class ClientUpdate(Strict):
     education_level: EducationLevel | None = None
     skills: Skills | None = None
     desired_occupations: Annotated[list[Occupation], Field(max_length=20)] | None = None
+    hours_min: Hours | None = None
+    hours_max: Hours | None = None
     hours_per_week: Hours | None = None
     max_travel_km: Annotated[int, Field(ge=0, le=300)] | None = None
     languages: Annotated[list[LanguageCode], Field(max_length=20)] | None = None
+    dutch_level: LanguageLevel | None = None
     driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] | None = None
     available_from: date | None = None
     consent_share_profile: bool | None = None
@@ -268,6 +292,12 @@ class VacancyFields(HoursRange):
     occupation: Occupation
     skills_required: Skills = []
     skills_nice: Skills = []
+    driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] = Field(
+        default=[], description='licence categories the work requires, e.g. ["C"]'
+    )
+    dutch_level: LanguageLevel | None = Field(
+        default=None, description="the level of Dutch the work asks (CEFR)"
+    )
     education_level: EducationLevel | None = None
     contract_type: ContractType
     wage_min: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
@@ -304,6 +334,8 @@ class VacancyUpdate(Strict):
     occupation: Occupation | None = None
     skills_required: Skills | None = None
     skills_nice: Skills | None = None
+    driving_licences: Annotated[list[DrivingLicence], Field(max_length=15)] | None = None
+    dutch_level: LanguageLevel | None = None
     education_level: EducationLevel | None = None
     hours_min: Hours | None = None
     hours_max: Hours | None = None

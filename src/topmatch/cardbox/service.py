@@ -339,6 +339,17 @@ def find_client_by_bsn(
     return client_public(client, vault) if client is not None else None
 
 
+def _hours_superseded(current: dict[str, Any], changes: ClientUpdate) -> dict[str, Any]:
+    """The stored hours a change replaces: a new range retires the old single figure, and a
+    single figure sent alone (an older client) replaces the range it would otherwise fill."""
+    changed = changes.model_fields_set
+    if changed & {"hours_min", "hours_max"}:
+        return {**current, "hours_per_week": None}
+    if "hours_per_week" in changed:
+        return {**current, "hours_min": None, "hours_max": None}
+    return current
+
+
 def update_client(
     *,
     session: Session,
@@ -352,7 +363,7 @@ def update_client(
     client = _get(session, Client, client_id)
     _check_version(client, body=changes.version, if_match=if_match)
     current = client_public(client, vault).model_dump(include=set(ClientCreate.model_fields))
-    merged = _revalidate(ClientCreate, current, changes)
+    merged = _revalidate(ClientCreate, _hours_superseded(current, changes), changes)
     _check_birth_date(merged.date_of_birth, now)
     merged = _check_consent(merged, now)
     if not merged.consent_share_profile and "consent_share_profile" in changes.model_fields_set:

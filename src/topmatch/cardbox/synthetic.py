@@ -186,6 +186,12 @@ def _employer(fake: Faker, rnd: random.Random) -> EmployerCreate:
     )
 
 
+def _hours_wish(hours: int) -> dict[str, int]:
+    """A client's hours as a range from one drawn figure (no extra draw: the same seed gives
+    the same records as before the range): up to 4 hours more, at most 40."""
+    return {"hours_min": hours, "hours_max": min(40, hours + 4)}
+
+
 def _client(fake: Faker, rnd: random.Random, now: datetime) -> ClientCreate:
     profession = rnd.choice(professions())
     municipality = rnd.choice(municipalities())
@@ -216,7 +222,8 @@ def _client(fake: Faker, rnd: random.Random, now: datetime) -> ClientCreate:
         ),
         skills=rnd.sample(profession.skills, k=min(2, len(profession.skills))),
         desired_occupations=[profession.occupation],
-        hours_per_week=rnd.choice([16, 20, 24, 32, 36, 40]),
+        # a wish as a range, the way consultants record it: "24-28", "36-40", "40"
+        **_hours_wish(rnd.choice([16, 20, 24, 32, 36, 40])),
         max_travel_km=rnd.choice([5, 10, 15, 25, 40]),
         languages=["nl"] + (["en"] if rnd.random() < 0.4 else []),  # noqa: PLR2004
         driving_licences=["B"] if rnd.random() < 0.5 else [],  # noqa: PLR2004

@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from topmatch import db, logs, wire_schemas
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
-from topmatch.api.app import create_app
+from topmatch.app import create_app
 from topmatch.audit import service as audit
 from topmatch.audit.service import Actor
 from topmatch.cardbox import synthetic

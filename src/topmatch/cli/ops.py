@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from topmatch import backup, logs
-from topmatch.api.app import create_app
+from topmatch.app import create_app
 from topmatch.cli import _session, app, out, state
 from topmatch.cli.formats import count, local_time
 from topmatch.clock import system_clock

@@ -56,13 +56,12 @@ from topmatch.matching.schemas import (
     CandidateQuery,
     VacancyProfile,
 )
-from topmatch.matching.service import DEFAULT_RADIUS_KM
 from topmatch.publishing import service as publishing
 from topmatch.publishing import summarise
 from topmatch.publishing.anonymise import Scrubber
 from topmatch.publishing.schemas import OccupationRef
 from topmatch.publishing.service import Publisher
-from topmatch.vocabulary import NLQF, EducationLevel
+from topmatch.vocabulary import EDUCATION_SCALE, NLQF, EducationLevel
 
 QUERY_PATH = "/federation/v1/candidate-queries"
 MIN_SCORE = 30.0  # below this a client does not "fit" and does not count for the group
@@ -207,16 +206,16 @@ def client_sought(client: Client) -> scoring.Sought:
             s for o in client.desired_occupations for s in mtext.stems(o["label"])
         ),
         skills=tuple(mtext.term(k) for k in client.skills),
-        nlqf=NLQF[level] if level else None,
-        hours_min=client.hours_per_week,
-        hours_max=client.hours_per_week,
+        nlqf=EDUCATION_SCALE[level] if level else None,
+        hours_min=client.hours_min,
+        hours_max=client.hours_max,
         origin=_location(client.municipality),
-        # Without a stated maximum, the same default radius as for the client's own matches.
-        max_km=float(client.max_travel_km)
-        if client.max_travel_km is not None
-        else DEFAULT_RADIUS_KM,
+        # Without a stated maximum: "ask", the same as for the client's own matches.
+        max_km=float(client.max_travel_km) if client.max_travel_km is not None else None,
         available_from=client.available_from,
         driving_licences=frozenset(client.driving_licences),
+        licences_stated=True,
+        # register stays None: a lift would let a peer read register status from scores
     )
 
 
@@ -257,7 +256,8 @@ def _candidate(
         ][:10],
         education_level=level,
         nlqf=NLQF[level] if level else None,
-        hours_per_week=client.hours_per_week,
+        # the old single figure on the wire: the most hours a week the client can work
+        hours_per_week=client.hours_max if client.hours_max is not None else client.hours_per_week,
         available_from=available,
         region=_region(client.municipality),
         age_band=scoring.age_band(client.date_of_birth, today),

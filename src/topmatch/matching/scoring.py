@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date
@@ -30,6 +31,25 @@ from topmatch.matching.text import stems, term, words
 
 #: The radius over which the distance score falls to zero when the seeker states no maximum.
 DEFAULT_RADIUS_KM = 50.0
+#: How far past the seeker's travel limit an opening is still shown: the larger of a share of
+#: the limit and a few km. Past the limit the distance share keeps falling and a penalty grows.
+DISTANCE_TOLERANCE_SHARE = 0.2
+DISTANCE_TOLERANCE_MIN_KM = 5.0
+#: The most points an opening loses for lying past the limit (at the edge of the tolerance).
+DISTANCE_PENALTY_MAX = 8.0
+#: Points lost per hour between the seeker's hours and the opening's, and at most.
+HOURS_PENALTY_PER_HOUR = 3.0
+HOURS_PENALTY_MAX = 30.0
+#: Points lost per education level the opening asks beyond one above the seeker's.
+EDUCATION_PENALTY_PER_LEVEL = 8.0
+#: Points lost when the opening requires a driving licence the seeker does not hold.
+LICENCE_PENALTY = 15.0
+#: Points lost per CEFR step the seeker's Dutch is below the level an opening asks.
+DUTCH_PENALTY_PER_STEP = 6.0
+#: The CEFR levels, lowest first.
+CEFR = ("A1", "A2", "B1", "B2", "C1", "C2")
+#: Points added to an opening for the doelgroepregister when the seeker is in the register.
+REGISTER_LIFT = 15.0
 #: Points taken off per (started) week that the seeker is available after the start date.
 LATE_START_POINTS_PER_WEEK = 1.0
 #: The most points a late availability can cost.
@@ -52,6 +72,9 @@ class ReasonKind(StrEnum):
     education = "education"
     text = "text"
     start = "start"
+    register = "register"
+    licence = "licence"
+    language = "language"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +97,13 @@ class Sought:
     - ``available_from``: the first day the seeker can start.
     - ``driving_licences``: categories held ("B", "CE"); each counts as a skill when an
       opening names it in a skill label ("Rijbewijs C").
+    - ``licences_stated``: ``driving_licences`` is the whole list (a client's record), so a
+      licence an opening requires and the list lacks is a gap. ``False`` for a search form.
+    - ``dutch_level``: the seeker's Dutch (CEFR, "A2"); ``None`` when not known.
+    - ``register``: in the doelgroepregister; ``None`` when not known (a search form). Only
+      then may openings for the register be shown, and they are lifted.
+    - ``nlqf`` may be 0: below NLQF 1 (geen, basisonderwijs, praktijkonderwijs), see
+      :data:`topmatch.vocabulary.EDUCATION_SCALE`.
     """
 
     isco08: tuple[str, ...] = ()
@@ -87,6 +117,9 @@ class Sought:
     max_km: float | None = None
     available_from: date | None = None
     driving_licences: frozenset[str] = frozenset()
+    licences_stated: bool = False
+    dutch_level: str | None = None
+    register: bool | None = None
 
     def __post_init__(self) -> None:
         _check_hours(self.hours_min, self.hours_max)
@@ -109,6 +142,7 @@ class Offered:
     - ``location``/``place_name``: (lat, lon) and the place, for the reason text.
     - ``start_date``: the first working day, if set.
     - ``text_rank``: 0..1 from the full-text engine, already normalised.
+    - ``register_only``: only for clients in the doelgroepregister (every baanopening).
     """
 
     isco08: str | None
@@ -123,6 +157,7 @@ class Offered:
     place_name: str
     start_date: date | None
     text_rank: float = 0.0
+    register_only: bool = False
 
     def __post_init__(self) -> None:
         _check_hours(self.hours_min, self.hours_max)
@@ -166,11 +201,13 @@ class Reason:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A score from 0 to 100 (one decimal) and its reasons, largest contribution first; a
-    late-start deduction, if any, comes last."""
+    """A score from 0 to 100 (one decimal) and its reasons: what fits, largest contribution
+    first, then what does not fit (each gap, with the points it costs, and a late start).
+    ``gaps`` counts the reasons that name a mismatch."""
 
     score: float
     reasons: tuple[Reason, ...]
+    gaps: int = 0
 
 
 class _Fit(NamedTuple):
@@ -181,9 +218,11 @@ class _Fit(NamedTuple):
 def score(sought: Sought, offered: Offered, *, weights: Weights = Weights()) -> Match | None:
     """How well ``offered`` fits ``sought``, or ``None`` if a hard filter rules it out.
 
-    Hard filters: a contract type that is not wanted; a distance beyond ``max_km``; hours
-    ranges that do not overlap; a required NLQF level more than one above the seeker's.
-    See ``docs/matching.md`` for each component and its weight.
+    Hard filters: a contract type that is not wanted; an opening for the doelgroepregister
+    when the seeker is known not to be in it; a distance past ``max_km`` plus its tolerance
+    (:func:`tolerance_km`). Everything else that does not fit (hours apart, a few km past
+    the limit, a level too high, a licence not held) costs points and is named in the
+    reasons. See ``docs/matching.md`` for each component, penalty and weight.
     """
     km = _km(sought.origin, offered.location)
     if _excluded(sought, offered, km):
@@ -199,11 +238,19 @@ def score(sought: Sought, offered: Offered, *, weights: Weights = Weights()) -> 
     total = weights.total
     scored = [(w / total * 100 * fit.share, Reason(kind, fit.text)) for w, kind, fit in components]
     scored = sorted((c for c in scored if c[0] > 0), key=lambda c: -c[0])  # stable on ties
-    late = _late_start(sought.available_from, offered.start_date)
-    if late is not None:
-        scored.append((-late.share, Reason(ReasonKind.start, late.text)))
-    points = sum(p for p, _ in scored)
-    return Match(round(min(100.0, max(0.0, points)), 1), tuple(r for _, r in scored))
+    lift = _register_lift(sought, offered)
+    if lift is not None:
+        scored.append((lift.share, Reason(ReasonKind.register, lift.text)))
+    gaps = _gaps(sought, offered, km)
+    points = sum(p for p, _ in scored) - sum(p for p, _ in gaps)
+    reasons = tuple(r for _, r in scored) + tuple(r for _, r in gaps)
+    return Match(round(min(100.0, max(0.0, points)), 1), reasons, gaps=len(gaps))
+
+
+def tolerance_km(limit: float) -> float:
+    """How far past a travel limit an opening is still shown (with a penalty): 20 % of the
+    limit, at least 5 km. 15 km gives 5 km, 40 km gives 8 km."""
+    return max(limit * DISTANCE_TOLERANCE_SHARE, DISTANCE_TOLERANCE_MIN_KM)
 
 
 def explain(match: Match) -> str:
@@ -215,13 +262,118 @@ def explain(match: Match) -> str:
 
 
 def _excluded(sought: Sought, offered: Offered, km: float | None) -> bool:
-    held, required = sought.nlqf, offered.nlqf
+    limit = sought.max_km
     return (
         _unwanted_contract(sought.contract_types, offered.contract_type)
-        or (km is not None and sought.max_km is not None and km > sought.max_km)
-        or (_sought_hours(sought) is not None and _hours_overlap(sought, offered) < 0)
-        or (held is not None and required is not None and required > held + 1)
+        or (offered.register_only and sought.register is False)
+        or (km is not None and limit is not None and km > limit + tolerance_km(limit))
     )
+
+
+# --- Gaps: what does not fit, each with the points it costs ----------------------------
+
+
+def _gaps(sought: Sought, offered: Offered, km: float | None) -> list[tuple[float, Reason]]:
+    """Every mismatch, in Dutch, with its penalty in points (0 for a fact that is only
+    missing, such as a travel limit never asked). A late start comes last."""
+    found = [
+        (ReasonKind.distance, _distance_gap(km, sought.max_km)),
+        (ReasonKind.hours, _hours_gap(sought, offered)),
+        (ReasonKind.education, _education_gap(sought.nlqf, offered.nlqf)),
+        (ReasonKind.licence, _licence_gap(sought, offered)),
+        (ReasonKind.language, _dutch_gap(sought.dutch_level, offered.skills_required)),
+        (ReasonKind.register, _register_gap(sought, offered)),
+        (ReasonKind.start, _late_start(sought.available_from, offered.start_date)),
+    ]
+    return [(fit.share, Reason(kind, fit.text)) for kind, fit in found if fit is not None]
+
+
+def _distance_gap(km: float | None, limit: float | None) -> _Fit | None:
+    if km is None:
+        return None  # "afstand onbekend" already says it
+    if limit is None:
+        return _Fit(0.0, "reisafstand niet opgegeven")
+    if km <= limit:
+        return None
+    over = km - limit
+    points = DISTANCE_PENALTY_MAX * min(1.0, over / tolerance_km(limit))
+    return _Fit(points, f"{max(1, round(over))} km verder dan de grens")
+
+
+def _hours_gap(sought: Sought, offered: Offered) -> _Fit | None:
+    wanted = _sought_hours(sought)
+    if wanted is None:
+        return None
+    apart = -_hours_overlap(sought, offered)
+    if apart <= 0:
+        return None
+    points = min(HOURS_PENALTY_MAX, apart * HOURS_PENALTY_PER_HOUR)
+    offered_range = _range_text(offered.hours_min, offered.hours_max)
+    return _Fit(points, f"{offered_range} uur, cliënt wil {_wish_text(*wanted)}")
+
+
+def _education_gap(held: int | None, required: int | None) -> _Fit | None:
+    if held is None or required is None or required <= held + 1:
+        return None
+    points = EDUCATION_PENALTY_PER_LEVEL * (required - held - 1)
+    return _Fit(points, f"opleidingsniveau te laag ({_level_text(held)}, gevraagd NLQF {required})")
+
+
+def _licence_gap(sought: Sought, offered: Offered) -> _Fit | None:
+    """A licence category the opening requires (a required skill "Rijbewijs C") that the
+    seeker's full list of licences lacks (a skill "rijbewijs c" counts as held)."""
+    if not sought.licences_stated:
+        return None
+    held = sought.driving_licences | set(required_licences(sought.skills))
+    missing = [c for c in required_licences(offered.skills_required) if c not in held]
+    if not missing:
+        return None
+    return _Fit(LICENCE_PENALTY, f"rijbewijs {'/'.join(missing)} gevraagd")
+
+
+def _dutch_gap(held: str | None, required_labels: Sequence[str]) -> _Fit | None:
+    """The Dutch level an opening asks (a required skill "Nederlands B1") above the seeker's:
+    6 points per CEFR step. Unknown on either side: no gap."""
+    asked = required_dutch(tuple(required_labels))
+    if held not in CEFR or asked is None:
+        return None
+    steps = CEFR.index(asked) - CEFR.index(held)
+    if steps <= 0:
+        return None
+    return _Fit(DUTCH_PENALTY_PER_STEP * steps, f"Nederlands {asked} gevraagd")
+
+
+_DUTCH = re.compile(r"^nederlands\s+(?:niveau\s+)?([abc][12])$")
+
+
+@functools.lru_cache(maxsize=65_536)
+def required_dutch(labels: tuple[str, ...]) -> str | None:
+    """The highest CEFR level of Dutch that required skill labels name ("Nederlands B1")."""
+    found = (_DUTCH.match(" ".join(label.lower().split())) for label in labels)
+    levels = [m.group(1).upper() for m in found if m is not None]
+    return max(levels, key=CEFR.index, default=None)
+
+
+def _register_gap(sought: Sought, offered: Offered) -> _Fit | None:
+    if offered.register_only and sought.register is None:
+        return _Fit(0.0, "alleen doelgroepregister")
+    return None
+
+
+def _register_lift(sought: Sought, offered: Offered) -> _Fit | None:
+    if offered.register_only and sought.register:
+        return _Fit(REGISTER_LIFT, "voor het doelgroepregister")
+    return None
+
+
+_LICENCE = re.compile(r"^rijbewijs\s+([a-z]{1,2}\d?[a-z]?)$")
+
+
+@functools.lru_cache(maxsize=65_536)
+def required_licences(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """The driving-licence categories named by required skill labels: "Rijbewijs C" -> "C"."""
+    found = (_LICENCE.match(" ".join(label.lower().split())) for label in labels)
+    return tuple(m.group(1).upper() for m in found if m is not None)
 
 
 def _unwanted_contract(wanted: frozenset[str], offered: str | None) -> bool:
@@ -270,7 +422,9 @@ def _skills(sought: Sought, offered: Offered) -> _Fit:
 
     Each sought skill weighs 2 when it is among the required skills, else 1; the share is
     the weight found over the weight sought. A held driving licence counts only when the
-    opening names it, so it can add to the share but never dilute it.
+    opening names it, so it can add to the share but never dilute it, and only alongside a
+    skill of the seeker's own that was found: a licence alone is a requirement met (or a
+    gap, :func:`_licence_gap`), not a sign that the work fits.
     """
     required = [(label, _label_stems(label)) for label in offered.skills_required]
     nice = [(label, _label_stems(label)) for label in offered.skills_nice]
@@ -282,6 +436,8 @@ def _skills(sought: Sought, offered: Offered) -> _Fit:
         label, weight = _find(needed, required, nice)
         if label is None and optional:
             continue
+        if optional and found == 0:
+            break  # no skill of the seeker's own was found: licences add nothing
         total += weight
         if label is not None:
             found += weight
@@ -335,11 +491,16 @@ def _point(lat_lon: tuple[float, float]) -> PlaceInfo:
 
 
 def _distance(km: float | None, limit: float | None, place_name: str) -> _Fit:
-    """Full at 0 km, falling linearly to nothing at ``limit`` (or at 50 km without one)."""
+    """Full at 0 km, half at ``limit``, nothing at the edge of its tolerance; without a
+    limit, falling linearly from full to nothing at 50 km."""
     if km is None:
         return _Fit(UNKNOWN, "afstand onbekend")
-    radius = DEFAULT_RADIUS_KM if limit is None else limit
-    share = max(0.0, 1.0 - km / radius) if radius > 0 else float(km == 0)
+    if limit is None:
+        share = max(0.0, 1.0 - km / DEFAULT_RADIUS_KM)
+    elif km <= limit:
+        share = 1.0 - 0.5 * km / limit if limit > 0 else 1.0
+    else:
+        share = max(0.0, 0.5 * (1.0 - (km - limit) / tolerance_km(limit)))
     where = f" van {place_name}" if place_name else ""
     return _Fit(share, f"{round(km)} km{where}")
 
@@ -370,7 +531,7 @@ def _hours(sought: Sought, offered: Offered) -> _Fit:
         return _Fit(UNKNOWN, "geen urenwens opgegeven")
     shorter = min(wanted[1] - wanted[0], offered.hours_max - offered.hours_min)
     # Hours are whole numbers: the range a-b holds b - a + 1 of them, a single figure one.
-    share = (_hours_overlap(sought, offered) + 1) / (shorter + 1)
+    share = max(0.0, (_hours_overlap(sought, offered) + 1) / (shorter + 1))
     fits = "passen bij" if share == 1 else "passen deels bij"
     offered_range = _range_text(offered.hours_min, offered.hours_max)
     return _Fit(share, f"uren {offered_range} {fits} {_wanted_text(*wanted)}")
@@ -378,6 +539,11 @@ def _hours(sought: Sought, offered: Offered) -> _Fit:
 
 def _range_text(low: float, high: float) -> str:
     return f"{low:g}" if low == high else f"{low:g}–{high:g}"
+
+
+def _wish_text(low: float, high: float) -> str:
+    """The seeker's wish in a gap reason: "36", "36-40" (en dash), "hoogstens 16", "minstens 20"."""
+    return _wanted_text(low, high).removesuffix(" uur")
 
 
 def _wanted_text(low: float, high: float) -> str:
@@ -392,11 +558,21 @@ def _wanted_text(low: float, high: float) -> str:
 
 
 def _education(held: int | None, required: int | None) -> _Fit:
+    """Full when the level asked is at or below the seeker's (0: below NLQF 1), half when
+    one above; more than one above gives nothing here and a penalty (:func:`_education_gap`)."""
     if held is None or required is None:
         return _Fit(UNKNOWN, "opleidingsniveau onbekend")
     if required <= held:
         return _Fit(1.0, f"opleidingsniveau past (NLQF {required})")
-    return _Fit(0.5, f"opleidingsniveau één onder de eis (NLQF {held}, gevraagd {required})")
+    if required == held + 1:
+        return _Fit(
+            0.5, f"opleidingsniveau één onder de eis ({_level_text(held)}, gevraagd {required})"
+        )
+    return _Fit(0.0, "")
+
+
+def _level_text(level: int) -> str:
+    return f"NLQF {level}" if level > 0 else "geen NLQF-niveau"
 
 
 def _text(rank: float) -> _Fit:

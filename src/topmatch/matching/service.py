@@ -12,7 +12,6 @@ and nothing about a client leaves the node.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import re
@@ -42,9 +41,11 @@ from topmatch.geography import places
 from topmatch.matching import scoring
 from topmatch.matching import text as mtext
 from topmatch.publishing.schemas import BaanopeningSummary, VacancySummary
-from topmatch.vocabulary import NLQF, EducationLevel
+from topmatch.vocabulary import EDUCATION_SCALE, EducationLevel
 
 CANDIDATES = 200
+#: Below this score an opening is not padded into a client's list (docs/matching.md).
+MIN_CLIENT_SCORE = 15.0
 _FTS = table("matching_fts", column("rowid"))
 KM_PER_DEGREE = 111.2
 DEFAULT_RADIUS_KM = 25.0
@@ -85,13 +86,40 @@ class SearchResult(BaseModel):
     hits: list[Hit]
     candidates: int = Field(description="openings that passed retrieval and were scored")
     place: str | None = None
+    short: str | None = Field(
+        default=None,
+        description="why a client's list is shorter than asked (Dutch), or null",
+    )
+    min_score: float = Field(default=0.0, description="nothing below this score is shown")
+    left_out: int = Field(default=0, description="openings scored below min_score")
+
+
+def _client_sought(client: ClientPublic, where: places.PlaceInfo | None) -> scoring.Sought:
+    """What this client looks for: the hours range, the travel limit (empty: "ask", no
+    default radius), education on the one scale, every licence held, the register."""
+    level = client.education_level
+    return scoring.Sought(
+        isco08=tuple(o.isco08 for o in client.desired_occupations if o.isco08),
+        occupation_words=tuple(w for o in client.desired_occupations for w in mtext.stems(o.label)),
+        skills=tuple(mtext.term(skill) for skill in client.skills),
+        nlqf=EDUCATION_SCALE[level] if level else None,
+        hours_min=client.hours_min,
+        hours_max=client.hours_max,
+        origin=(where.lat, where.lon) if where else None,
+        max_km=float(client.max_travel_km) if client.max_travel_km is not None else None,
+        available_from=client.available_from,
+        driving_licences=frozenset(client.driving_licences),
+        licences_stated=True,
+        dutch_level=client.dutch_level,
+        register=client.doelgroepregister,
+    )
 
 
 def _sought(request: SearchRequest, where: places.PlaceInfo | None) -> scoring.Sought:
     hours_min = hours_max = None
     if request.hours is not None:
         hours_min = hours_max = request.hours  # the hours a week the seeker wants
-    nlqf = NLQF[request.education] if request.education else None
+    nlqf = EDUCATION_SCALE[request.education] if request.education else None
     radius = request.radius_km if request.radius_km is not None else DEFAULT_RADIUS_KM
     return scoring.Sought(
         isco08=(request.isco08,) if request.isco08 else (),
@@ -131,12 +159,13 @@ def _filters(request: SearchRequest, sought: scoring.Sought) -> list[ColumnEleme
                 col(ReplicaSummary.contract_type).in_(request.contract_types),
             )
         )
-    if sought.hours_max is not None:
-        conditions.append(col(ReplicaSummary.hours_min) <= sought.hours_max)
+    if sought.register is False:
+        conditions.append(col(ReplicaSummary.type) != "baanopening")
     if sought.origin is not None and sought.max_km is not None:
         lat, lon = sought.origin
-        dlat = sought.max_km / KM_PER_DEGREE
-        dlon = sought.max_km / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
+        reach = sought.max_km + scoring.tolerance_km(sought.max_km)
+        dlat = reach / KM_PER_DEGREE
+        dlon = reach / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
         conditions.append(col(ReplicaSummary.lat).between(lat - dlat, lat + dlat))
         conditions.append(col(ReplicaSummary.lon).between(lon - dlon, lon + dlon))
     return conditions
@@ -147,6 +176,7 @@ class _Row(NamedTuple):
 
     origin: str
     summary_id: str
+    type: str
     title: str
     isco08: str | None
     nlqf: int | None
@@ -164,6 +194,7 @@ class _Row(NamedTuple):
 _RANKING: tuple[Any, ...] = (
     ReplicaSummary.origin,
     ReplicaSummary.summary_id,
+    ReplicaSummary.type,
     ReplicaSummary.title,
     ReplicaSummary.isco08,
     ReplicaSummary.nlqf,
@@ -222,22 +253,35 @@ def _retrieve_by_occupation(
     session: Session, conditions: list[ColumnElement[bool]], sought: scoring.Sought
 ) -> list[tuple[_Row, float]]:
     """Without words to search: the sought occupation first (its own indexed query), then
-    the newest of the rest, up to CANDIDATES in all."""
-    newest = col(ReplicaSummary.updated_at).desc()
+    the rest, up to CANDIDATES in all. The rest comes newest first, or nearest first when
+    there is a home but no travel limit (no place box narrows them: "ask", not a radius)."""
+    order: list[ColumnElement[Any]] = [col(ReplicaSummary.updated_at).desc()]
+    if sought.origin is not None and sought.max_km is None:
+        order.insert(0, _nearness(sought.origin))
     rows: list[Any] = []
     if sought.isco08:
         same = col(ReplicaSummary.isco08).in_(sought.isco08)
         rows = list(
             session.execute(
-                sa_select(*_RANKING).where(*conditions, same).order_by(newest).limit(CANDIDATES)
+                sa_select(*_RANKING).where(*conditions, same).order_by(*order).limit(CANDIDATES)
             ).all()
         )
         conditions = [*conditions, or_(col(ReplicaSummary.isco08).is_(None), ~same)]
     if len(rows) < CANDIDATES:
         rows += session.execute(
-            sa_select(*_RANKING).where(*conditions).order_by(newest).limit(CANDIDATES - len(rows))
+            sa_select(*_RANKING).where(*conditions).order_by(*order).limit(CANDIDATES - len(rows))
         ).all()
     return [(_Row(*row), 0.0) for row in rows]
+
+
+def _nearness(origin: tuple[float, float]) -> ColumnElement[Any]:
+    """An ascending sort key for closeness to ``origin`` (squared degrees, the longitude
+    scaled by its length at this latitude); openings without a place sort last."""
+    lat, lon = origin
+    scale = math.cos(math.radians(lat)) ** 2
+    dlat = col(ReplicaSummary.lat) - lat
+    dlon = col(ReplicaSummary.lon) - lon
+    return func.coalesce(dlat * dlat + dlon * dlon * scale, 1e9).asc()
 
 
 def _normalise_ranks(rows: list[tuple[_Row, float]], ranked: bool) -> list[tuple[_Row, float]]:
@@ -253,6 +297,7 @@ def _normalise_ranks(rows: list[tuple[_Row, float]], ranked: bool) -> list[tuple
 
 
 def _offered(row: _Row, text_rank: float) -> scoring.Offered:
+    # every baanopening is for the doelgroepregister (Wet banenafspraak)
     return scoring.Offered(
         isco08=row.isco08,
         occupation_words=_title_stems(row.title),
@@ -266,6 +311,7 @@ def _offered(row: _Row, text_rank: float) -> scoring.Offered:
         place_name=row.municipality,
         start_date=row.start_date,
         text_rank=text_rank,
+        register_only=row.type == "baanopening",
     )
 
 
@@ -276,13 +322,19 @@ def rank(
     sought: scoring.Sought,
     bureau_names: Mapping[str, str],
     weights: scoring.Weights = scoring.Weights(),
+    min_score: float = 0.0,
 ) -> SearchResult:
+    """The retrieved openings scored for ``sought``, best first; those below ``min_score``
+    are left out (and counted in :attr:`SearchResult.short` when the list is short)."""
     candidates = _retrieve(session, request, sought)
     scored = []
+    weak = 0
     for row, text_rank in candidates:
         match = scoring.score(sought, _offered(row, text_rank), weights=weights)
-        if match is not None:
+        if match is not None and match.score >= min_score:
             scored.append((match, row))
+        elif match is not None:
+            weak += 1
     scored.sort(
         key=lambda pair: (-pair[0].score, -pair[1].updated_at.timestamp(), pair[1].summary_id)
     )
@@ -304,7 +356,26 @@ def rank(
                 opening=opening,
             )
         )
-    return SearchResult(hits=hits, candidates=len(candidates))
+    short = _short_reason(len(hits), request.limit, weak, min_score)
+    return SearchResult(
+        hits=hits, candidates=len(candidates), short=short, min_score=min_score, left_out=weak
+    )
+
+
+def _short_reason(shown: int, limit: int, weak: int, min_score: float) -> str | None:
+    """Why fewer than ``limit`` openings are shown, in Dutch: none is padded in below the
+    minimum score, or there are no more within reach."""
+    if shown >= limit or min_score <= 0:
+        return None
+    if weak == 0:
+        return "Er zijn geen andere openingen binnen bereik (afstand, doelgroepregister)."
+    fits = "Geen opening past" if shown == 0 else f"Alleen {shown} openingen passen"
+    if shown == 1:
+        fits = "Alleen 1 opening past"
+    return (
+        f"{fits} goed genoeg (score {min_score:g} of hoger); {weak} zwakkere "
+        f"{'opening is' if weak == 1 else 'openingen zijn'} niet aangevuld."
+    )
 
 
 def search(
@@ -333,7 +404,7 @@ def request_for_client(
     return SearchRequest(
         place=client.municipality,
         radius_km=float(client.max_travel_km) if client.max_travel_km is not None else None,
-        hours=client.hours_per_week,
+        hours=client.hours_min if client.hours_min == client.hours_max else None,
         education=client.education_level,
         isco08=next((o.isco08 for o in client.desired_occupations if o.isco08), None),
         occupation_labels=tuple(o.label for o in client.desired_occupations),
@@ -354,16 +425,21 @@ def openings_for_client(
     weights: scoring.Weights = scoring.Weights(),
     origins: frozenset[str] | None = None,
 ) -> SearchResult:
-    """Every bureau's openings ranked for one of our clients; computed on our node only."""
+    """Every bureau's openings ranked for one of our clients; computed on our node only.
+
+    Openings scoring below :data:`MIN_CLIENT_SCORE` are not padded in; when the list is
+    shorter than ``limit``, :attr:`SearchResult.short` says why."""
     request = request_for_client(client, limit=limit, origins=origins)
     try:
         where: places.PlaceInfo | None = places.place(client.municipality)
     except places.UnknownPlaceError:
         where = None  # an unknown home municipality: rank without distance
-    sought = _sought(request, where)
-    codes = tuple(o.isco08 for o in client.desired_occupations if o.isco08)
-    sought = dataclasses.replace(sought, isco08=codes) if codes else sought
     result = rank(
-        session=session, request=request, sought=sought, bureau_names=bureau_names, weights=weights
+        session=session,
+        request=request,
+        sought=_client_sought(client, where),
+        bureau_names=bureau_names,
+        weights=weights,
+        min_score=MIN_CLIENT_SCORE,
     )
     return result.model_copy(update={"place": where.name if where else None})

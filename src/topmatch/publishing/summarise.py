@@ -48,6 +48,17 @@ def _employer_scrubber(scrubber: Scrubber, employer: Employer) -> Scrubber:
     return scrubber.with_names([employer.name, employer.contact_name])
 
 
+def _licence_labels(vacancy: Vacancy) -> list[str]:
+    """A required licence or Dutch level travels as a required skill ("Rijbewijs C",
+    "Nederlands B1"), the way bureaus write it, unless a skill label already names it: no new
+    wire field (matching reads them there)."""
+    named = {" ".join(s.lower().split()) for s in vacancy.skills_required}
+    labels = [f"Rijbewijs {category}" for category in vacancy.driving_licences]
+    if vacancy.dutch_level:
+        labels.append(f"Nederlands {vacancy.dutch_level}")
+    return [label for label in labels if label.lower() not in named]
+
+
 def vacancy_summary(
     *,
     vacancy: Vacancy,
@@ -71,7 +82,10 @@ def vacancy_summary(
             isco08=vacancy.occupation_isco08,
             esco_uri=vacancy.occupation_esco_uri,
         ),
-        skills_required=[scrub.scrub(s, max_length=100) for s in vacancy.skills_required],
+        skills_required=[
+            *(scrub.scrub(s, max_length=100) for s in vacancy.skills_required),
+            *_licence_labels(vacancy),
+        ][:100],
         skills_nice=[scrub.scrub(s, max_length=100) for s in vacancy.skills_nice],
         education_level=level,
         nlqf=NLQF[level] if level else None,

@@ -46,6 +46,7 @@ from topmatch.cardbox.validation import (
 from topmatch.errors import ConflictError, InputError, TopmatchError
 from topmatch.matching import service as matching
 from topmatch.publishing.republish import publish_all
+from topmatch.vocabulary import LanguageLevel
 from topmatch.web import forms, i18n
 from topmatch.web.core import ConsultantPage, CsrfChecked, error_page, language_of, render
 from topmatch.web.forms import N_, Errors, Field, Gettext
@@ -154,10 +155,16 @@ def client_groups(*, editing: bool) -> tuple[Group, ...]:
                       hint=N_("A name is enough; a 4-digit ISCO-08 code makes matching better.")),
                 Field("skills", N_("Skills"), kind="list", maxlength=5000,
                       hint=N_("separated by commas, such as orderpicking, forklift")),
-                Field("hours_per_week", N_("Hours a week"), kind="number", maxlength=2),
-                Field("max_travel_km", N_("Travels at most (km)"), kind="number", maxlength=3),
+                Field("hours_min", N_("Hours a week, at least"), kind="number", maxlength=2),
+                Field("hours_max", N_("Hours a week, at most"), kind="number", maxlength=2,
+                      hint=N_("Matching also shows work just outside these hours, and says so.")),
+                Field("max_travel_km", N_("Travels at most (km)"), kind="number", maxlength=3,
+                      hint=N_("Empty: not asked yet; the matches then say so.")),
                 Field("languages", N_("Languages"), kind="list", maxlength=200,
                       hint=N_("two-letter codes separated by commas, such as nl, en")),
+                Field("dutch_level", N_("Level of Dutch"), kind="select",
+                      choices=tuple((level.value, level.value) for level in LanguageLevel),
+                      hint=N_("CEFR, as in the language test: A1 (beginner) to C2.")),
                 Field("driving_licences", N_("Driving licences"), kind="checkboxes",
                       choices=tuple((d.value, d.value) for d in DrivingLicence)),
             ),
@@ -515,6 +522,7 @@ def _changes(before: ClientPublic, edit: ClientEdit) -> ClientUpdate:
     old["email"] = old["email"] or None  # stored as "" when there is none
     new = edit.model_dump(include=fields)
     changed = {name: value for name, value in new.items() if value != old[name]}
+    changed.pop("hours_per_week", None)  # the old single figure: not on the form, kept as it is
     if edit.bsn is not None and edit.bsn != before.bsn:
         changed["bsn"] = edit.bsn
     if changed.get("consent_share_profile") is True and "consent_date" not in changed:

@@ -20,6 +20,15 @@ _WANTED: tuple[tuple[str, str], ...] = (
 )
 
 
+def _level(held: str) -> str:
+    return "no NLQF level" if held == "geen NLQF-niveau" else held
+
+
+def _wish(found: re.Match[str]) -> str:
+    wish = found["wish"].replace("hoogstens", "at most").replace("minstens", "at least")
+    return f"{found['range']} hours, client wants {wish}"
+
+
 def _weeks(found: re.Match[str]) -> str:
     weeks = found["weeks"]
     unit = "week" if weeks == "1" else "weeks"
@@ -52,9 +61,20 @@ RULES: tuple[Rule, ...] = (
     (r"opleidingsniveau onbekend", "education level unknown"),
     (r"opleidingsniveau past \(NLQF (?P<n>\d+)\)", "education level fits (NLQF {n})"),
     (
-        r"opleidingsniveau één onder de eis \(NLQF (?P<h>\d+), gevraagd (?P<r>\d+)\)",
-        "education level one below the requirement (NLQF {h}, asked {r})",
+        r"opleidingsniveau één onder de eis \((?P<h>[^,]+), gevraagd (?P<r>\d+)\)",
+        lambda f: f"education level one below the requirement ({_level(f['h'])}, asked {f['r']})",
     ),
+    (
+        r"opleidingsniveau te laag \((?P<h>[^,]+), gevraagd NLQF (?P<r>\d+)\)",
+        lambda f: f"education level too low ({_level(f['h'])}, asked NLQF {f['r']})",
+    ),
+    (r"reisafstand niet opgegeven", "travel distance not asked yet"),
+    (r"(?P<km>\d+) km verder dan de grens", "{km} km past the limit"),
+    (r"(?P<range>[\d–]+) uur, cliënt wil (?P<wish>.+)", _wish),
+    (r"rijbewijs (?P<c>\S+) gevraagd", "driving licence {c} required"),
+    (r"Nederlands (?P<level>[ABC][12]) gevraagd", "Dutch {level} required"),
+    (r"voor het doelgroepregister", "for the target group register"),
+    (r"alleen doelgroepregister", "target group register only"),
     (r"tekst past bij de zoekvraag", "text matches the search"),
     (
         r"pas (?P<weeks>\d+) (?:week|weken) na de startdatum beschikbaar \((?P<points>[^)]+)\)",

@@ -1,4 +1,4 @@
-"""The application factory: ``uvicorn --factory topmatch.api.app:app_from_env``.
+"""The application factory: ``uvicorn --factory topmatch.app:app_from_env``.
 
 A composition root: it builds the collaborators (engine, signing peer client, outbox
 courier, publisher, the background worker's :class:`topmatch.worker.Node`), puts each in
@@ -14,22 +14,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import Annotated
 
 import httpx
-from fastapi import Depends, FastAPI, Query
-from pydantic import BaseModel
+from fastapi import Depends, FastAPI
 
 from topmatch import __version__, db, logs, workerlock
 from topmatch import worker as background
-from topmatch.accounts.models import Role
 from topmatch.api import docs, errors, metrics
-from topmatch.api.cardbox_deps import WorkerDep
-from topmatch.api.deps import AdminUser, CurrentUser, SessionDep
+from topmatch.api import node as node_api
 from topmatch.api.limits import BodySizeLimit, check_request_text
-from topmatch.audit import service as audit
-from topmatch.bounds import WholeNumber
 from topmatch.cardbox import api as cardbox_api
 from topmatch.cardbox.crypto import BsnVault
 from topmatch.clock import Clock, shifted_clock
@@ -55,35 +48,6 @@ log = logging.getLogger("topmatch")
 
 #: the routers, each with its ``router`` and, if peers call it, its ``peer_router``
 ROUTERS = (cardbox_api, federation_api, matching_api, ledger_api, referrals_api, settlement_api)
-
-
-class Health(BaseModel):
-    status: str
-    node_id: str
-    version: str
-
-
-class OutboxAttempt(BaseModel):
-    message_id: str
-    peer: str
-    kind: str
-    state: str
-    detail: str | None
-
-
-class Me(BaseModel):
-    name: str
-    role: Role
-
-
-class AuditEventPublic(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    entity: str
-    entity_id: str | None
-    detail: dict[str, object]
 
 
 def create_app(
@@ -183,7 +147,7 @@ def create_app(
         app.include_router(module.router)
         if hasattr(module, "peer_router"):
             app.include_router(module.peer_router)
-    _node_routes(app, node_id)
+    app.include_router(node_api.router_for(node_id))
     web.install(app)
     return app
 
@@ -198,63 +162,6 @@ def _require_node_settings(settings: Settings) -> str:
             "reach this node at (TOPMATCH_PUBLIC_URL, or run `topmatch init`)"
         )
     return settings.node_id
-
-
-def _node_routes(app: FastAPI, node_id: str) -> None:
-    """Health, who-am-I, the audit trail and the manual ledger round."""
-
-    @app.get("/healthz", tags=["node"])
-    def healthz() -> Health:
-        return Health(status="ok", node_id=node_id, version=__version__)
-
-    @app.get("/api/v1/me", tags=["node"])
-    def me(user: CurrentUser) -> Me:
-        return Me(name=user.name, role=user.role)
-
-    @app.post("/api/v1/ledger/round", tags=["ledger"])
-    async def run_ledger_round(node: WorkerDep, _: AdminUser) -> list[flows.WitnessResult]:
-        """Deliver what the outbox holds (proposals among it), then witness every peer
-        now (admin)."""
-        await background.deliver_outbox(node)
-        return await background.ledger_round(node)
-
-    @app.post("/api/v1/outbox/deliver", tags=["node"])
-    async def deliver_outbox_now(
-        node: WorkerDep,
-        _: AdminUser,
-        peer: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")] = None,
-    ) -> list[OutboxAttempt]:
-        """Deliver every due message in the outbox now (admin); the worker does this
-        every round (docs/adr/0013-outbox.md). With ``peer``: that peer's waiting
-        messages are due now, whatever their backoff (it is back)."""
-        if peer is not None:
-            await asyncio.to_thread(background.due_now, node, peer)
-        return [OutboxAttempt(**vars(d)) for d in await background.deliver_outbox(node)]
-
-    @app.get("/api/v1/outbox/failed", tags=["node"])
-    def failed_messages(session: SessionDep, _: AdminUser) -> list[OutboxAttempt]:
-        """The alarm: messages the outbox gave up on (past the horizon, or refused)."""
-        return [
-            OutboxAttempt(
-                message_id=m.message_id,
-                peer=m.peer,
-                kind=m.kind,
-                state=m.state,
-                detail=m.last_error,
-            )
-            for m in outbox.failed(session)
-        ]
-
-    @app.get("/api/v1/audit", tags=["node"])
-    def audit_events(
-        session: SessionDep,
-        _: AdminUser,
-        entity_id: Annotated[str | None, Query(max_length=32)] = None,
-        limit: Annotated[int, Query(), WholeNumber(1, 1000)] = 100,
-        offset: Annotated[int, Query(), WholeNumber(0)] = 0,
-    ) -> list[AuditEventPublic]:
-        rows = audit.events(session=session, entity_id=entity_id, limit=limit, offset=offset)
-        return [AuditEventPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 async def _finish(worker: asyncio.Task[None], grace: float = 30) -> None:

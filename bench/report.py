@@ -1,0 +1,158 @@
+"""Write the figures in docs/benchmarks.md from the JSON results, never by hand.
+
+Every figure section of docs/benchmarks.md sits between two markers::
+
+    <!-- generated: NAME -->
+    ...
+    <!-- end generated: NAME -->
+
+and is rendered here from ``bench/results/*.json``. Prose around the markers is written
+by people; it must not quote a figure that a generated section holds.
+
+    .venv/bin/python -m bench.report           rewrite the generated sections
+    .venv/bin/python -m bench.report --check   exit 1 when they differ from the JSON
+
+``tests/test_bench_report.py`` runs the check, so a result committed without its page,
+or a page edited by hand, fails the test command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+MARKER = re.compile(
+    r"(<!-- generated: (?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- end generated: (?P=name) -->)",
+    re.DOTALL,
+)
+
+Result = dict[str, Any]
+
+
+def load(name: str, results: Path = RESULTS) -> Result:
+    loaded: Result = json.loads((results / f"{name}.json").read_text())
+    return loaded
+
+
+def provenance(results: Path = RESULTS) -> str:
+    """One row per result file: what was run, at which commit, when, and how loaded."""
+    rows = [
+        "| Results | Benchmark | Commit | Run at (UTC) | Load (1 min) | Cores "
+        "| Uncommitted under src/ |",
+        "|---|---|---|---|---:|---:|---|",
+    ]
+    for path in sorted(results.glob("*.json")):
+        data = json.loads(path.read_text())
+        code = data.get("code", {})
+        machine = data.get("machine", {})
+        load_1 = (machine.get("loadavg_1_5_15") or ["?"])[0]
+        dirty = code.get("src_uncommitted") or []
+        rows.append(
+            f"| `{path.name}` | {data.get('benchmark', '?')} | `{code.get('commit', '?')[:7]}` "
+            f"| {str(data.get('run_at', '?'))[:16].replace('T', ' ')} | {load_1} "
+            f"| {machine.get('nproc', '?')} | {len(dirty)} file{'s' if len(dirty) != 1 else ''} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _metric_row(label: str, figures: Result, *, bold: bool = False) -> str:
+    cells = [
+        f"{figures[k]:.3f}"
+        for k in ("ndcg_at_10", "precision_at_5", "good_shown_top_50", "good_shown_at_all")
+    ]
+    if bold:
+        label, cells[0], cells[1] = f"**{label}**", f"**{cells[0]}**", f"**{cells[1]}**"
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+MATCHING_LABELS = {
+    "ours": ("ours: `openings_for_client`", "ours: `search` with the text in `q`"),
+    "bm25": ("BM25 on the text (occupations, skills, municipality)", "BM25 on the text"),
+    "nearby_recency": ("within the travel limit, newest first", ""),
+    "recency": ("every opening, newest first", "every opening, newest first"),
+    "random": ("random (seed 1)", "random (seed 1)"),
+}
+
+
+def matching_eval(results: Path = RESULTS) -> str:
+    """The judged-set tables: nDCG@10, precision@5 and good openings shown, per ranking."""
+    data = load("matching_eval", results)
+    params = data["params"]
+    out = [
+        f"Results at `{data['code']['commit'][:7]}` ({data['run_at'][:10]}, load "
+        f"{data['machine']['loadavg_1_5_15'][0]}), `{data['command']}`:",
+        "",
+    ]
+    for column, (part, count) in enumerate(
+        (("openings_for_client", params["openings_for_client"]), ("search", params["search"]))
+    ):
+        heading = "Openings for a client" if part == "openings_for_client" else "Free-text search"
+        out += [
+            f"| {heading} ({count}) | nDCG@10 | precision@5 | good in top 50 | good shown at all |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        order = [k for k in MATCHING_LABELS if k in data[part]]
+        order += sorted(k for k in data[part] if k not in MATCHING_LABELS)
+        for key in order:
+            figures = data[part][key]
+            label = MATCHING_LABELS.get(key, (key, key))[column] or key
+            out.append(_metric_row(label, figures, bold=key == "ours"))
+        ours, bm25 = data[part]["ours"], data[part]["bm25"]
+        out += [
+            "",
+            f"Ratio ours / BM25 on nDCG@10: **{ours['ndcg_at_10'] / bm25['ndcg_at_10']:.2f}x**; "
+            f"good openings never shown: "
+            f"{1 - ours['good_shown_at_all']:.1%}.".replace(".0%", "%"),
+            "",
+        ]
+    return "\n".join(out)
+
+
+SECTIONS: dict[str, Callable[[Path], str]] = {
+    "provenance": provenance,
+    "matching_eval": matching_eval,
+}
+
+
+def render(text: str, results: Path = RESULTS) -> str:
+    """``text`` with every generated section rewritten from ``results``."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name not in SECTIONS:
+            raise SystemExit(f"docs/benchmarks.md: no generator for section {name!r}")
+        return f"{match[1]}{SECTIONS[name](results)}{match[4]}"
+
+    return MARKER.sub(fill, text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail when the page is stale")
+    args = parser.parse_args(argv)
+    current = DOC.read_text()
+    fresh = render(current)
+    if args.check:
+        if fresh != current:
+            print(
+                "docs/benchmarks.md differs from bench/results/*.json: "
+                "run `.venv/bin/python -m bench.report`",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    DOC.write_text(fresh)
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

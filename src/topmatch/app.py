@@ -50,9 +50,17 @@ log = logging.getLogger("topmatch")
 ROUTERS = (cardbox_api, federation_api, matching_api, ledger_api, referrals_api, settlement_api)
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     """Build a node's app. Identity and the card-box secret are loaded here, so a node with
-    missing or unreadable keys fails at start with a message, not at the first request."""
+    missing or unreadable keys fails at start with a message, not at the first request.
+    ``transport`` carries every call to a peer (default: the network); the simulation
+    (tests/simulation) routes it to other nodes' apps in the same process."""
     clock = clock or shifted_clock(settings.clock_offset_days)
     node_id = _require_node_settings(settings)
     node_identity = identity.load_identity(settings)
@@ -72,6 +80,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, migrate: bool 
             auth=SignatureAuth(node_identity, clock),
             timeout=settings.peer_timeout_seconds,
             follow_redirects=False,
+            transport=transport,
         ) as http:
             client = PeerClient(
                 http=http,

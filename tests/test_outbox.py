@@ -40,8 +40,14 @@ from topmatch.identity import service as identity
 from topmatch.matching.schemas import AnonymousCandidate
 from topmatch.publishing.models import PublishedRecord
 from topmatch.referrals import sealed
+from topmatch.referrals import service as referrals_service
 from topmatch.referrals.models import Introduction
-from topmatch.referrals.schemas import Handover, IntroductionDecision, IntroductionRequest
+from topmatch.referrals.schemas import (
+    Handover,
+    IntroductionDecision,
+    IntroductionRequest,
+    IntroductionWithdrawal,
+)
 from topmatch.settings import Settings
 
 PEER = "http://werkpad.test"
@@ -70,6 +76,7 @@ class Network:
 
     def __init__(self, router: respx.MockRouter, peer: FakePeer, clock: FrozenClock) -> None:
         self.up = False
+        self.lose_answers = False
         self.status = 200
         self.received: list[httpx.Request] = []
         self.peer, self.clock = peer, clock
@@ -79,6 +86,8 @@ class Network:
         if not self.up:
             raise httpx.ConnectError("connection refused")
         self.received.append(request)
+        if self.lose_answers:  # it arrived; the answer did not come back
+            raise httpx.ReadError("connection reset while reading the answer")
         return self.peer.respond(request, {"ok": True}, status=self.status, now=self.clock())
 
     def paths(self) -> list[str]:
@@ -370,6 +379,56 @@ def test_past_the_horizon_failed_with_an_alarm_then_resent_or_cancelled(
     assert len(network.received) == 1  # a cancelled message is never sent
     again = client.post(f"/api/v1/introductions/{second}/cancel", headers=consultant)
     assert again.status_code == 409
+
+
+def test_a_cancel_after_a_lost_answer_withdraws_it_at_the_peer_too(
+    client: TestClient,
+    consultant: Headers,
+    admin: Headers,
+    vacancy: dict[str, Any],
+    engine: Engine,
+    clock: FrozenClock,
+    network: Network,
+) -> None:
+    """A request that may have arrived (its answer was lost) is withdrawn at the peer
+    when our consultant cancels it; one that never got a connection is not (above)."""
+    network.up, network.lose_answers = True, True
+    intro = _ask(client, consultant, vacancy).json()["id"]
+    assert network.paths() == ["/federation/v1/introductions"]  # it arrived
+    (request,) = _messages(engine)
+    assert request.state == "queued"
+    assert request.reached
+    cancelled = client.post(f"/api/v1/introductions/{intro}/cancel", headers=consultant)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["state"] == "cancelled"
+    network.lose_answers = False
+    clock.advance(hours=2)
+    _deliver(client, admin)
+    assert network.paths()[-1] == f"/federation/v1/introductions/{intro}/withdrawal"
+    assert json.loads(network.received[-1].content) == {"id": intro}
+    states = [(m.kind, m.state) for m in _messages(engine)]
+    assert states == [
+        ("introduction.request", "cancelled"),
+        ("introduction.withdrawal", "delivered"),
+    ]
+
+
+def test_a_withdrawal_cancels_what_we_were_asked_and_keeps_late_copies_out(
+    client: TestClient, vacancy: dict[str, Any], engine: Engine, clock: FrozenClock
+) -> None:
+    """Werkpad withdraws: ours is cancelled whatever we decided, what we had queued about
+    it is not sent; a withdrawal that overtook its request keeps the id cancelled."""
+    intro = _incoming(engine, vacancy, clock)
+    with db.transaction(engine) as session:
+        referrals_service.withdrawal_received(
+            session, IntroductionWithdrawal(id=intro), peer="werkpad", now=clock()
+        )
+        early = referrals_service.withdrawal_received(
+            session, IntroductionWithdrawal(id="f" * 32), peer="werkpad", now=clock()
+        )
+        assert early.state == "cancelled"
+    with Session(engine) as session:
+        assert session.get(Introduction, intro).state == "cancelled"  # type: ignore[union-attr]
 
 
 def test_one_peers_trouble_does_not_hold_another_peers_queue(

@@ -114,13 +114,6 @@ async def _event_after_a_lost_countersignature() -> list[str]:
             return await invariants.check(fed, world)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the simulation (`python -m tests.simulation --seed 8181 --storm 2 "
-    "--steps 60`; seed 410 before ledger proposals moved onto the outbox): the event "
-    "fails for good (422, 'not a placement in our ledger') although the placement "
-    "reaches alfa's log a round later; ledger code, reported to the lead",
-)
 def test_an_event_on_a_placement_whose_countersignature_was_lost_arrives() -> None:
     problems = asyncio.run(_event_after_a_lost_countersignature())
     assert problems == []
@@ -142,6 +135,9 @@ async def _cancelled_after_a_lost_answer() -> list[str]:
             await workload.sync(fed, world, rng, alfa)
             network.forced["alfa", "bravo"] = "lose_response"
             await workload.introduce(fed, world, rng, alfa)
+            # the withdrawal the cancel queues is lost on its first try: bravo's
+            # consultant accepts before it arrives (the two cross)
+            network.forced["alfa", "bravo"] = "drop"
             await workload.cancel(fed, world, rng, alfa)
             (asked,) = await workload._asked(fed, world, bravo)
             path = workload.DECISIONS_PATH.format(id=asked["id"])
@@ -151,14 +147,6 @@ async def _cancelled_after_a_lost_answer() -> list[str]:
             return await invariants.check(fed, world)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the simulation (`python -m tests.simulation --seed 6001 --storm 2`, "
-    "also 8026, 8045): "
-    "a cancel after a lost answer withdraws the introduction only at home; the peer "
-    "accepts it, and its decision and handover are refused (409) and fail; outbox code, "
-    "reported to the lead",
-)
 def test_a_cancelled_introduction_the_peer_did_receive_ends_the_same_on_both_sides() -> None:
     problems = asyncio.run(_cancelled_after_a_lost_answer())
     assert problems == []

@@ -144,6 +144,11 @@ class PeerUnavailableError(PeerError):
     code = "peer_unavailable"
 
 
+class PeerNotReachedError(PeerUnavailableError):
+    """No connection was made: the request cannot have reached the peer, so it cannot have
+    been applied there (unlike a timeout or a lost answer, after which it may have been)."""
+
+
 class PeerTimeoutError(PeerUnavailableError):
     """Keeps the code of its parent: API clients see a peer that is unavailable."""
 

@@ -20,7 +20,12 @@ from topmatch.ledger.bundle import Manifest
 from topmatch.ledger.schemas import SignedEntry
 from topmatch.matching.schemas import CandidateAnswer, CandidateQuery
 from topmatch.publishing.schemas import BaanopeningSummary, FeedPage, VacancySummary
-from topmatch.referrals.schemas import Handover, IntroductionDecision, IntroductionRequest
+from topmatch.referrals.schemas import (
+    Handover,
+    IntroductionDecision,
+    IntroductionRequest,
+    IntroductionWithdrawal,
+)
 from topmatch.settlement.schemas import (
     BilateralStatement,
     NettingProposal,
@@ -40,6 +45,7 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "fee-agreement": SignedAgreement,
     "feed-page": FeedPage,
     "introduction-decision": IntroductionDecision,
+    "introduction-withdrawal": IntroductionWithdrawal,
     "introduction-handover": Handover,
     "introduction-request": IntroductionRequest,
     "ledger-bundle-manifest": Manifest,

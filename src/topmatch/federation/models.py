@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, false
 from sqlmodel import Field, SQLModel
 
 from topmatch.dbtypes import UtcDateTime
@@ -119,6 +119,9 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: an attempt may have reached the peer (a timeout, a lost answer, any answer): a
+    #: cancel then has to tell the peer; False while every attempt failed to connect
+    reached: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ReceivedMessage(SQLModel, table=True):

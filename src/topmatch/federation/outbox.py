@@ -47,7 +47,7 @@ from sqlmodel import Session, col, select
 
 from topmatch import db
 from topmatch.clock import Clock
-from topmatch.errors import ConflictError, PeerError
+from topmatch.errors import ConflictError, PeerError, PeerNotReachedError
 from topmatch.federation.breaker import BreakerPolicy
 from topmatch.federation.models import OutboxMessage, ReceivedMessage
 from topmatch.federation.peers import PeerRegistry
@@ -458,11 +458,12 @@ async def _attempt(courier: Courier, peer: PeerDescriptor, message: OutboxMessag
         )
     except PeerError as e:
         detail = describe_peer_problem(peer, e)
-        return await asyncio.to_thread(_retry_later, courier, message, detail)
+        reached = not isinstance(e, PeerNotReachedError)
+        return await asyncio.to_thread(_retry_later, courier, message, detail, reached=reached)
     except Exception as e:  # a bug must not lose the message: it is tried again later
         log.exception("outbox: sending %s failed", message.message_id)
         return await asyncio.to_thread(
-            _retry_later, courier, message, describe_peer_problem(peer, e)
+            _retry_later, courier, message, describe_peer_problem(peer, e), reached=True
         )
     try:
         return await asyncio.to_thread(_settle, courier, peer, message, response)
@@ -530,11 +531,14 @@ def _refused(
         on_answer(session, row, answer)  # the message failed whatever the domain says
 
 
-def _retry_later(courier: Courier, message: OutboxMessage, detail: str) -> Delivery:
+def _retry_later(
+    courier: Courier, message: OutboxMessage, detail: str, *, reached: bool = True
+) -> Delivery:
     now = courier.clock()
     with db.transaction(courier.engine) as session:
         row = session.get(OutboxMessage, message.seq)
         assert row is not None  # noqa: S101 - messages are never deleted
+        row.reached = row.reached or reached
         if row.state == MessageState.sent:  # not cancelled or expired meanwhile
             row.state = MessageState.queued
             row.next_attempt_at = now + BACKOFF.wait(row.attempts, courier.rand())

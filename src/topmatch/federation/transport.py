@@ -25,6 +25,7 @@ from topmatch.clock import Clock
 from topmatch.errors import (
     PeerDataError,
     PeerError,
+    PeerNotReachedError,
     PeerTimeoutError,
     PeerUnavailableError,
     TopmatchError,
@@ -179,6 +180,10 @@ class PeerClient:
                 body = await self._read_capped(peer, response)
             finally:
                 await response.aclose()
+        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+            raise PeerNotReachedError(
+                peer.node_id, f"onbereikbaar: {e}", address=peer_address(peer)
+            ) from e
         except httpx.TimeoutException as e:
             raise PeerTimeoutError(
                 peer.node_id,

@@ -36,6 +36,7 @@ from topmatch.referrals.schemas import (
     IntroductionDecision,
     IntroductionPublic,
     IntroductionRequest,
+    IntroductionWithdrawal,
     NewIntroduction,
 )
 
@@ -129,6 +130,23 @@ def receive_handover(
     )
     outbox.record_received(
         session, peer=sender, message_id=message_id, kind=service.HANDOVER, now=now
+    )
+    return _answer(row)
+
+
+@peer_router.post("/{introduction_id}/withdrawal")
+def receive_withdrawal(
+    introduction_id: str, peer: VerifiedPeer, session: SessionDep, now: NowDep
+) -> dict[str, str]:
+    withdrawal = _parse(IntroductionWithdrawal, peer.body)
+    if withdrawal.id != introduction_id:
+        raise InputError("the withdrawal names another introduction", field="id")
+    sender, message_id = peer.peer.node_id, _message_id(peer)
+    if outbox.already_received(session, peer=sender, message_id=message_id):
+        return _answer(service.get(session, introduction_id, sender))
+    row = service.withdrawal_received(session, withdrawal, peer=sender, now=now)
+    outbox.record_received(
+        session, peer=sender, message_id=message_id, kind=service.WITHDRAWAL, now=now
     )
     return _answer(row)
 
@@ -227,13 +245,24 @@ def resend(
 def cancel(
     introduction_id: str,
     session: SessionDep,
+    settings: SettingsDep,
     actor: ActorDep,
     now: NowDep,
+    courier: CourierDep,
+    tasks: BackgroundTasks,
     _: ConsultantUser,
 ) -> IntroductionPublic:
     """Cancel the queued or failed messages about this introduction (409 if none wait);
-    an unsent request withdraws the introduction (state ``cancelled``)."""
-    row = service.withdraw(session, introduction_id=introduction_id, actor=actor, now=now)
+    a cancelled request withdraws the introduction (state ``cancelled``), at the other
+    bureau too if the request may have reached it."""
+    row = service.withdraw(
+        session,
+        introduction_id=introduction_id,
+        actor=actor,
+        now=now,
+        outgoing=service.outgoing(settings),
+    )
+    tasks.add_task(outbox.kick, courier, row.peer)
     return service.view(session, row)
 
 

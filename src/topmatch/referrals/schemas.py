@@ -45,6 +45,13 @@ class IntroductionDecision(Wire):
     reason: Annotated[str, FreeText(max_length=500)] = ""
 
 
+class IntroductionWithdrawal(Wire):
+    """The bureau that asked withdraws its request after it may have arrived (a cancel
+    after an attempt whose answer never came): the other side marks it cancelled."""
+
+    id: IntroductionId
+
+
 class Handover(Wire):
     """One side's part, sealed to the other node's X25519 key (topmatch.referrals.sealed)."""
 

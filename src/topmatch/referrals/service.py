@@ -10,6 +10,7 @@ opened only when a consultant looks at it, which the audit trail records.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from topmatch.referrals.schemas import (
     IntroductionDecision,
     IntroductionPublic,
     IntroductionRequest,
+    IntroductionWithdrawal,
     NewIntroduction,
     public,
 )
@@ -263,8 +265,10 @@ def receive_decision(
     if row.role != "requester":
         raise ConflictError("a decision is for the bureau that asked")
     if row.state != "requested":
-        if row.state == decision.decision:
-            return row  # a repeated message
+        if row.state in {decision.decision, "cancelled"}:
+            # a repeated message; or we withdrew and our withdrawal crossed their
+            # decision: it tells them, so their decision changes nothing here
+            return row
         raise ConflictError(f"introduction is already {row.state}")
     row.state, row.updated_at = decision.decision, now
     session.add(row)
@@ -340,6 +344,8 @@ def receive_handover(
     row = _get(session, handover.id, peer)
     if row.handover_in is not None:
         return row  # a repeated message: the first copy is kept
+    if row.state == "cancelled":
+        return row  # withdrawn meanwhile (our withdrawal tells them): the part is not kept
     if row.state not in {"accepted", "placed"}:
         raise ConflictError(f"a handover before acceptance is refused (state {row.state})")
     box = base64.b64decode(handover.sealed)
@@ -434,6 +440,7 @@ def mark_handed_over(session: Session, introduction_id: str, *, now: datetime) -
 REQUEST = "introduction.request"
 DECISION = "introduction.decision"
 HANDOVER = "introduction.handover"
+WITHDRAWAL = "introduction.withdrawal"
 PATH = "/federation/v1/introductions"
 
 
@@ -679,15 +686,34 @@ def handover_received(
 
 
 def withdraw(
-    session: Session, *, introduction_id: str, actor: Actor, now: datetime
+    session: Session,
+    *,
+    introduction_id: str,
+    actor: Actor,
+    now: datetime,
+    outgoing: Outgoing | None = None,
 ) -> Introduction:
     """Cancel what we still have to send about this introduction; an unsent request
-    withdraws the introduction itself."""
+    withdraws the introduction itself. A request that may have arrived (an attempt
+    reached the peer, its answer never came) is withdrawn at the other bureau too: a withdrawal is
+    queued behind it (with ``outgoing``)."""
     row = _get(session, introduction_id)
     cancelled = outbox.cancel(session, reference=row.id)
-    if row.role == "requester" and any(m.kind == REQUEST for m in cancelled):
+    request = next((m for m in cancelled if m.kind == REQUEST), None)
+    if row.role == "requester" and request is not None:
         row.state, row.updated_at = "cancelled", now
         session.add(row)
+        if request.reached and outgoing is not None:
+            outbox.enqueue(
+                session,
+                peer=row.peer,
+                kind=WITHDRAWAL,
+                path=f"{PATH}/{row.id}/withdrawal",
+                body=IntroductionWithdrawal(id=row.id).model_dump_json().encode(),
+                reference=row.id,
+                now=now,
+                horizon=outgoing.horizon,
+            )
     audit.record(
         session=session,
         now=now,
@@ -697,6 +723,37 @@ def withdraw(
         entity_id=row.id,
         detail={"cancelled": [m.kind for m in cancelled]},
     )
+    return row
+
+
+def withdrawal_received(
+    session: Session, withdrawal: IntroductionWithdrawal, *, peer: str, now: datetime
+) -> Introduction:
+    """The bureau that asked withdrew: the introduction is cancelled here too, whatever we
+    decided (nothing was placed yet), and what we still had to send about it is not
+    sent. A withdrawal that overtook its request keeps the id as cancelled, so a late
+    copy of the request finds it so."""
+    row = session.get(Introduction, withdrawal.id)
+    if row is None:
+        return _new(
+            session,
+            id=withdrawal.id,
+            peer=peer,
+            role="responder",
+            kind="client_for_opening",
+            state="cancelled",
+            created_at=now,
+            updated_at=now,
+        )
+    if row.peer != peer or row.role != "responder":
+        raise ConflictError("a withdrawal is from the bureau that asked")
+    if row.state == "placed":
+        raise ConflictError("the introduction led to a placement; it cannot be withdrawn")
+    if row.state != "cancelled":
+        with contextlib.suppress(ConflictError):  # nothing waiting is fine
+            outbox.cancel(session, reference=row.id)
+        row.state, row.updated_at = "cancelled", now
+        session.add(row)
     return row
 
 

@@ -339,9 +339,14 @@ async def cancel_messages(
     user: WebUser,
     names: BureauNames,
     _csrf: CsrfChecked,
+    tasks: BackgroundTasks,
+    *,
     here: NodeDep,
+    settings: SettingsDep,
+    courier: CourierDep,
 ) -> HTMLResponse:
-    """Cancel the messages about this introduction that still wait (queued or failed)."""
+    """Cancel the messages about this introduction that still wait (queued or failed); a
+    request that may have arrived is withdrawn at the other bureau too."""
 
     def record() -> Introduction:
         with db.transaction(here.engine) as session:
@@ -350,10 +355,12 @@ async def cancel_messages(
                 introduction_id=introduction_id,
                 actor=Actor(name=user.name),
                 now=here.clock(),
+                outgoing=referrals.outgoing(settings),
             )
 
     async def act() -> Notice:
         row = await run_in_threadpool(record)
+        tasks.add_task(outbox.kick, courier, row.peer)
         return Notice("cancel", "cancelled", peer=row.peer)
 
     return await _act_then_show(request, user, names, here, act)

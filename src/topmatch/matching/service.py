@@ -38,7 +38,7 @@ from sqlmodel import Session, col
 from topmatch.cardbox.schemas import ClientPublic
 from topmatch.federation.models import ReplicaSummary
 from topmatch.geography import places
-from topmatch.matching import scoring
+from topmatch.matching import occupations, scoring
 from topmatch.matching import text as mtext
 from topmatch.publishing.schemas import BaanopeningSummary, VacancySummary
 from topmatch.vocabulary import EDUCATION_SCALE, EducationLevel
@@ -99,8 +99,8 @@ def _client_sought(client: ClientPublic, where: places.PlaceInfo | None) -> scor
     default radius), education on the one scale, every licence held, the register."""
     level = client.education_level
     return scoring.Sought(
-        isco08=tuple(o.isco08 for o in client.desired_occupations if o.isco08),
-        occupation_words=tuple(w for o in client.desired_occupations for w in mtext.stems(o.label)),
+        isco08=_wanted_codes([(o.label, o.isco08) for o in client.desired_occupations]),
+        occupation_words=occupations.key_stems(*(o.label for o in client.desired_occupations)),
         skills=tuple(mtext.term(skill) for skill in client.skills),
         nlqf=EDUCATION_SCALE[level] if level else None,
         hours_min=client.hours_min,
@@ -115,6 +115,13 @@ def _client_sought(client: ClientPublic, where: places.PlaceInfo | None) -> scor
     )
 
 
+def _wanted_codes(wanted: Sequence[tuple[str, str | None]]) -> tuple[str, ...]:
+    """The ISCO-08 unit groups of wanted occupations: the code recorded, else those the
+    vocabulary recognises in the label ("Facilitair medewerker" -> 5153)."""
+    found = ([code] if code else sorted(occupations.codes(label)) for label, code in wanted)
+    return tuple(dict.fromkeys(code for codes in found for code in codes))
+
+
 def _sought(request: SearchRequest, where: places.PlaceInfo | None) -> scoring.Sought:
     hours_min = hours_max = None
     if request.hours is not None:
@@ -122,10 +129,12 @@ def _sought(request: SearchRequest, where: places.PlaceInfo | None) -> scoring.S
     nlqf = EDUCATION_SCALE[request.education] if request.education else None
     radius = request.radius_km if request.radius_km is not None else DEFAULT_RADIUS_KM
     return scoring.Sought(
-        isco08=(request.isco08,) if request.isco08 else (),
-        occupation_words=tuple(
-            w for label in request.occupation_labels for w in mtext.stems(label)
+        isco08=_wanted_codes(
+            [("", request.isco08)]
+            if request.isco08
+            else [(label, None) for label in request.occupation_labels]
         ),
+        occupation_words=occupations.key_stems(*request.occupation_labels),
         skills=tuple(mtext.term(skill) for skill in request.skills),
         nlqf=nlqf,
         hours_min=hours_min,
@@ -189,6 +198,7 @@ class _Row(NamedTuple):
     start_date: date | None
     skills: list[str]
     updated_at: datetime
+    label: str | None  # the occupation label of a vacancy (from the body)
 
 
 _RANKING: tuple[Any, ...] = (
@@ -207,12 +217,22 @@ _RANKING: tuple[Any, ...] = (
     ReplicaSummary.start_date,
     ReplicaSummary.skills,
     ReplicaSummary.updated_at,
+    ReplicaSummary.body["occupation"]["label"].as_string(),
 )
 
 
 @functools.lru_cache(maxsize=65_536)
-def _title_stems(title: str) -> tuple[str, ...]:
-    return tuple(mtext.stems(title))
+def _title_stems(title: str, label: str | None) -> tuple[str, ...]:
+    """The key stems of an opening's title and occupation label (generic words dropped)."""
+    return occupations.key_stems(title, label or "")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _title_code(title: str, label: str | None) -> str | None:
+    """The unit group the vocabulary recognises in an uncoded opening's label or title
+    (the label first: it names the occupation; the title may name a shift or a place)."""
+    found = occupations.codes(label or "") or occupations.codes(title)
+    return min(found) if found else None
 
 
 def _retrieve(
@@ -299,8 +319,8 @@ def _normalise_ranks(rows: list[tuple[_Row, float]], ranked: bool) -> list[tuple
 def _offered(row: _Row, text_rank: float) -> scoring.Offered:
     # every baanopening is for the doelgroepregister (Wet banenafspraak)
     return scoring.Offered(
-        isco08=row.isco08,
-        occupation_words=_title_stems(row.title),
+        isco08=row.isco08 or _title_code(row.title, row.label),
+        occupation_words=_title_stems(row.title, row.label),
         skills_required=tuple(row.skills),
         skills_nice=(),
         nlqf=row.nlqf,

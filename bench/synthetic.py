@@ -106,7 +106,11 @@ EXTRA_OCCUPATIONS: list[Occupation] = [
 ]
 
 #: Every occupation the generator uses (the demo card-box's 12 and the 40 above).
-OCCUPATIONS: list[Occupation] = [*cardbox_synthetic.OCCUPATIONS, *EXTRA_OCCUPATIONS]
+# The card-box demo's professions (cardbox/data/vacatureteksten.toml), each in its first sector.
+OCCUPATIONS: list[Occupation] = [
+    *((p.label, p.isco08, p.sectors[0], list(p.skills)) for p in cardbox_synthetic.professions()),
+    *EXTRA_OCCUPATIONS,
+]
 
 # Inhabitants in thousands of the largest municipalities (CBS, 1 January 2024, rounded):
 # sampling weights only. Every other municipality gets an equal share of the rest.

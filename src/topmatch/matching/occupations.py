@@ -190,14 +190,34 @@ def related(a: str, b: str) -> bool:
 
 
 def expansions(word: str) -> tuple[str, ...]:
-    """Folded words that a query word also stands for: the names of the occupations it
-    names or the topic it is ("zorg" -> "verzorgende", "thuiszorgmedewerker",
-    "verpleegkundige", ...), generic words left out. Empty for other words."""
+    """Folded words that a query word also stands for, generic words left out; empty for
+    other words:
+
+    - the names of the occupations it names ("heftruckchauffeur" -> "forklift", ...);
+    - the names of the occupations of the topic it is ("zorg" -> "verzorgende",
+      "thuiszorgmedewerker", "verpleegkundige", ...);
+    - the vocabulary's compounds that have it as a part ("chauffeur" ->
+      "vrachtwagenchauffeur"), which a prefix search cannot find.
+    """
     stems = key_stems(word)
-    if len(stems) != 1:
+    if not stems:
         return ()
-    groups = _data().topics.get(stems[0], frozenset()) | _codes(stems)
-    return _names_of(groups)
+    groups = _codes(stems)
+    if len(stems) == 1:
+        groups |= _data().topics.get(stems[0], frozenset())
+    return tuple(dict.fromkeys([*_names_of(groups), *_compounds_of(mtext.fold(word))]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _compounds_of(word: str) -> tuple[str, ...]:
+    lexicon = _data().lexicon
+    return tuple(
+        sorted(
+            other
+            for other in lexicon
+            if other != word and word in other and word in (_split(other, lexicon) or ())
+        )
+    )
 
 
 @functools.cache

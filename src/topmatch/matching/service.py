@@ -480,6 +480,19 @@ def _read_query(request: SearchRequest) -> SearchRequest:
     )
 
 
+def occupation_choices() -> list[tuple[str, str]]:
+    """(Dutch label, ISCO-08 unit group) of every occupation of the vocabulary, by label:
+    what an occupation picker offers instead of a code field."""
+    return occupations.labels()
+
+
+def request_for_label(label: str) -> tuple[str | None, tuple[str, ...]]:
+    """The unit group and the labels to search for an occupation picked by its Dutch label
+    (an unknown label is searched by its words only)."""
+    code = next((c for name, c in occupations.labels() if name == label), None)
+    return code, (label,) if label else ()
+
+
 def request_for_client(
     client: ClientPublic, *, limit: int = 20, origins: frozenset[str] | None = None
 ) -> SearchRequest:

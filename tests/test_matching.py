@@ -141,6 +141,58 @@ def test_occupation_code_ranks_the_same_job_first(
     assert result["hits"][0]["opening"]["title"] == "Kok in restaurant"
 
 
+def _search(client: TestClient, consultant: Headers, q: str) -> dict[str, Any]:
+    response = client.get("/api/v1/search", params={"q": q}, headers=consultant)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_a_place_in_the_text_is_a_place_filter_not_a_word(
+    client: TestClient, consultant: Headers, openings: None
+) -> None:
+    result = _search(client, consultant, "orderpicker Groningen")
+    assert result["place"] == "Groningen"
+    assert [h["opening"]["title"] for h in result["hits"]] == ["Orderpicker magazijn"]
+
+
+def test_hours_in_the_text_are_a_wish_not_a_word(
+    client: TestClient, consultant: Headers, openings: None
+) -> None:
+    result = _search(client, consultant, "kok 32 uur")
+    assert [h["opening"]["title"] for h in result["hits"]] == ["Kok in restaurant"]
+    assert any("uur" in reason for reason in result["hits"][0]["reasons"])
+
+
+def test_synonyms_and_compounds_expand_the_words(
+    client: TestClient, consultant: Headers, openings: None
+) -> None:
+    # "warehouse" is an English title of the orderpicker and warehouse worker (9333)
+    titles = {h["opening"]["title"] for h in _search(client, consultant, "warehouse")["hits"]}
+    assert {"Orderpicker magazijn", "Magazijnmedewerkers gezocht"} <= titles
+    assert "Kok in restaurant" not in titles
+
+
+def test_all_words_are_required_with_a_labelled_fallback(
+    client: TestClient, consultant: Headers, openings: None
+) -> None:
+    both = _search(client, consultant, "orderpicker magazijn Groningen")
+    assert [h["opening"]["title"] for h in both["hits"]] == ["Orderpicker magazijn"]
+    assert both["fallback"] is None
+    some = _search(client, consultant, "kok heftruck")  # no opening has both words
+    assert "Kok in restaurant" in {h["opening"]["title"] for h in some["hits"]}
+    assert some["fallback"] == (
+        "Geen resultaten met alle woorden; resultaten met een deel van de woorden."
+    )
+
+
+def test_a_generic_word_is_not_required(
+    client: TestClient, consultant: Headers, openings: None
+) -> None:
+    titles = [h["opening"]["title"] for h in _search(client, consultant, "medewerker kok")["hits"]]
+    assert titles == ["Kok in restaurant"]
+
+
 def test_unknown_place_is_a_422_with_suggestions(client: TestClient, consultant: Headers) -> None:
     response = client.get("/api/v1/search", params={"place": "Walwijk"}, headers=consultant)
     assert response.status_code == 422

@@ -324,12 +324,18 @@ def test_register_only_openings_are_for_register_clients_and_lifted_for_them() -
 # --- Occupation ------------------------------------------------------------------------
 
 
+def test_a_shared_two_digit_group_alone_is_not_related_work() -> None:
+    """9311 (mining labourers) shares only "93" with 9321 (packers): no occupation credit."""
+    sought = client(isco08=("9311",), occupation_words=())
+    assert points(sought, opening(), "occupation") == 0.0
+
+
 @pytest.mark.parametrize(
     ("wanted", "expected", "text"),
     [
         ("9321", 100.0, "zelfde beroep (ISCO 9321)"),
         ("9329", 66.7, "verwant beroep (ISCO 932)"),
-        ("9311", 33.3, "beroep in hetzelfde vakgebied (ISCO 93)"),
+        ("9333", 33.3, "verwant werk (ISCO 9321)"),
     ],
 )
 def test_isco_groups_give_a_full_two_thirds_or_one_third(

@@ -112,6 +112,19 @@ def test_search_shows_ranked_openings_with_reasons(
     assert "Niets gevonden" in empty.text or "openingen" in empty.text
 
 
+def test_the_search_form_offers_dutch_occupation_names_not_an_isco_field(
+    client: TestClient, consultant_token: str
+) -> None:
+    web_sign_in(client, consultant_token)
+    page = client.get("/zoeken")
+    assert '<select id="occupation" name="occupation">' in page.text
+    assert '<option value="Orderpicker" >Orderpicker</option>' in page.text
+    assert "ISCO" not in page.text
+    picked = client.get("/zoeken", params={"occupation": "Kok"})
+    assert picked.status_code == 200
+    assert '<option value="Kok" selected>Kok</option>' in picked.text
+
+
 # --- one language: times, hours, plurals, reasons, peers' errors, the icon ---------------
 
 
@@ -155,6 +168,7 @@ def test_match_reasons_are_shown_in_english_on_an_english_page() -> None:
         "available only 1 week after the start date (−2); distance unknown"
     )
     assert reasons.in_language("uren 16 passen bij 16 uur", "en") == "hours 16 fit 16 hours"
+    assert reasons.in_language("verwant werk (ISCO 8344)", "en") == "related work (ISCO 8344)"
     assert reasons.in_language("iets nieuws", "en") == "iets nieuws"  # a newer peer's wording
 
 

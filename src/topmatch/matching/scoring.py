@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Literal, NamedTuple
 
 from topmatch.geography.places import PlaceInfo, distance_km
+from topmatch.matching import occupations
 from topmatch.matching.text import stems, term, words
 
 #: The radius over which the distance score falls to zero when the seeker states no maximum.
@@ -60,7 +61,7 @@ UNKNOWN = 0.5
 # The share of the occupation weight per shared ISCO-08 prefix length: unit group (4
 # digits), minor group (3), sub-major group (2). Word overlap is worth at most WORDS_SHARE.
 _ISCO_SHARE = {4: 1.0, 3: 2 / 3, 2: 1 / 3}
-_ISCO_GROUP = {4: "zelfde beroep", 3: "verwant beroep", 2: "beroep in hetzelfde vakgebied"}
+_ISCO_GROUP = {4: "zelfde beroep", 3: "verwant beroep"}
 WORDS_SHARE = 0.5
 
 
@@ -391,12 +392,17 @@ def _occupation(sought: Sought, offered: Offered) -> _Fit:
 
 
 def _isco_fit(wanted: Sequence[str], offered: str | None) -> _Fit:
+    """Same unit group, same minor group (3 digits), or related work by the explicit table
+    of :func:`topmatch.matching.occupations.related` (a shared 2-digit group alone counts
+    for nothing: a parcel driver's 8322 is not a truck driver's 8332)."""
     if offered is None:
         return _Fit(0.0, "")
     digits = max((_shared_prefix(code, offered) for code in wanted), default=0)
-    if digits < 2:  # noqa: PLR2004 - the sub-major group (2 digits) is the widest we credit
-        return _Fit(0.0, "")
-    return _Fit(_ISCO_SHARE[digits], f"{_ISCO_GROUP[digits]} (ISCO {offered[:digits]})")
+    if digits >= 3:  # noqa: PLR2004 - the minor group (3 digits) is the widest prefix credited
+        return _Fit(_ISCO_SHARE[digits], f"{_ISCO_GROUP[digits]} (ISCO {offered[:digits]})")
+    if any(occupations.related(code, offered) for code in wanted):
+        return _Fit(_ISCO_SHARE[2], f"verwant werk (ISCO {offered})")
+    return _Fit(0.0, "")
 
 
 def _shared_prefix(a: str, b: str) -> int:

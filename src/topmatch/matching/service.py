@@ -15,8 +15,8 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -38,7 +38,7 @@ from sqlmodel import Session, col
 from topmatch.cardbox.schemas import ClientPublic
 from topmatch.federation.models import ReplicaSummary
 from topmatch.geography import places
-from topmatch.matching import scoring
+from topmatch.matching import occupations, query, scoring
 from topmatch.matching import text as mtext
 from topmatch.publishing.schemas import BaanopeningSummary, VacancySummary
 from topmatch.vocabulary import EDUCATION_SCALE, EducationLevel
@@ -49,6 +49,8 @@ MIN_CLIENT_SCORE = 15.0
 _FTS = table("matching_fts", column("rowid"))
 KM_PER_DEGREE = 111.2
 DEFAULT_RADIUS_KM = 25.0
+#: Said above the results when no opening had every word of the query.
+PARTIAL_WORDS = "Geen resultaten met alle woorden; resultaten met een deel van de woorden."
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,10 @@ class SearchResult(BaseModel):
         description="why a client's list is shorter than asked (Dutch), or null",
     )
     min_score: float = Field(default=0.0, description="nothing below this score is shown")
+    fallback: str | None = Field(
+        default=None,
+        description="set (Dutch) when no opening had every word and some words were used",
+    )
     left_out: int = Field(default=0, description="openings scored below min_score")
 
 
@@ -99,8 +105,8 @@ def _client_sought(client: ClientPublic, where: places.PlaceInfo | None) -> scor
     default radius), education on the one scale, every licence held, the register."""
     level = client.education_level
     return scoring.Sought(
-        isco08=tuple(o.isco08 for o in client.desired_occupations if o.isco08),
-        occupation_words=tuple(w for o in client.desired_occupations for w in mtext.stems(o.label)),
+        isco08=_wanted_codes([(o.label, o.isco08) for o in client.desired_occupations]),
+        occupation_words=occupations.key_stems(*(o.label for o in client.desired_occupations)),
         skills=tuple(mtext.term(skill) for skill in client.skills),
         nlqf=EDUCATION_SCALE[level] if level else None,
         hours_min=client.hours_min,
@@ -115,6 +121,13 @@ def _client_sought(client: ClientPublic, where: places.PlaceInfo | None) -> scor
     )
 
 
+def _wanted_codes(wanted: Sequence[tuple[str, str | None]]) -> tuple[str, ...]:
+    """The ISCO-08 unit groups of wanted occupations: the code recorded, else those the
+    vocabulary recognises in the label ("Facilitair medewerker" -> 5153)."""
+    found = ([code] if code else sorted(occupations.codes(label)) for label, code in wanted)
+    return tuple(dict.fromkeys(code for codes in found for code in codes))
+
+
 def _sought(request: SearchRequest, where: places.PlaceInfo | None) -> scoring.Sought:
     hours_min = hours_max = None
     if request.hours is not None:
@@ -122,10 +135,12 @@ def _sought(request: SearchRequest, where: places.PlaceInfo | None) -> scoring.S
     nlqf = EDUCATION_SCALE[request.education] if request.education else None
     radius = request.radius_km if request.radius_km is not None else DEFAULT_RADIUS_KM
     return scoring.Sought(
-        isco08=(request.isco08,) if request.isco08 else (),
-        occupation_words=tuple(
-            w for label in request.occupation_labels for w in mtext.stems(label)
+        isco08=_wanted_codes(
+            [("", request.isco08)]
+            if request.isco08
+            else [(label, None) for label in request.occupation_labels]
         ),
+        occupation_words=occupations.key_stems(*request.occupation_labels),
         skills=tuple(mtext.term(skill) for skill in request.skills),
         nlqf=nlqf,
         hours_min=hours_min,
@@ -138,11 +153,27 @@ def _sought(request: SearchRequest, where: places.PlaceInfo | None) -> scoring.S
     )
 
 
-def _fts_expression(terms: Sequence[str], dialect: str) -> str:
-    safe = [t for t in (re.sub(r"[^0-9a-z]", "", term) for term in terms) if t]
-    if dialect == "postgresql":
-        return " | ".join(f"{t}:*" for t in safe)
-    return " OR ".join(f'"{t}"*' for t in safe)
+def _fts_expression(groups: Sequence[Sequence[str]], dialect: str, *, every: bool) -> str:
+    """A full-text query: each group's words OR-ed (prefix matches), the groups AND-ed when
+    ``every`` (all words required) and OR-ed otherwise. SQLite FTS5 gets stems (its index
+    holds stems); PostgreSQL gets folded words (``to_tsquery('dutch', ...)`` stems them)."""
+    parts = []
+    for group in groups:
+        if dialect == "postgresql":
+            terms = _safe(group)
+            parts.append("(" + " | ".join(f"{t}:*" for t in terms) + ")" if terms else "")
+        else:
+            terms = _safe(mtext.stems(" ".join(group)))
+            parts.append("(" + " OR ".join(f'"{t}"*' for t in terms) + ")" if terms else "")
+    parts = [part for part in parts if part]
+    joint = (
+        (" & " if every else " | ") if dialect == "postgresql" else (" AND " if every else " OR ")
+    )
+    return joint.join(parts)
+
+
+def _safe(terms: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(t for t in (re.sub(r"[^0-9a-z]", "", term) for term in terms) if t))
 
 
 def _filters(request: SearchRequest, sought: scoring.Sought) -> list[ColumnElement[bool]]:
@@ -189,6 +220,7 @@ class _Row(NamedTuple):
     start_date: date | None
     skills: list[str]
     updated_at: datetime
+    label: str | None  # the occupation label of a vacancy (from the body)
 
 
 _RANKING: tuple[Any, ...] = (
@@ -207,46 +239,71 @@ _RANKING: tuple[Any, ...] = (
     ReplicaSummary.start_date,
     ReplicaSummary.skills,
     ReplicaSummary.updated_at,
+    ReplicaSummary.body["occupation"]["label"].as_string(),
 )
 
 
 @functools.lru_cache(maxsize=65_536)
-def _title_stems(title: str) -> tuple[str, ...]:
-    return tuple(mtext.stems(title))
+def _title_stems(title: str, label: str | None) -> tuple[str, ...]:
+    """The key stems of an opening's title and occupation label (generic words dropped)."""
+    return occupations.key_stems(title, label or "")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _title_code(title: str, label: str | None) -> str | None:
+    """The unit group the vocabulary recognises in an uncoded opening's label or title
+    (the label first: it names the occupation; the title may name a shift or a place)."""
+    found = occupations.codes(label or "") or occupations.codes(title)
+    return min(found) if found else None
 
 
 def _retrieve(
     session: Session, request: SearchRequest, sought: scoring.Sought
-) -> list[tuple[_Row, float]]:
-    """At most CANDIDATES rows with their text rank (0..1), filtered in SQL."""
+) -> tuple[list[tuple[_Row, float]], bool]:
+    """At most CANDIDATES rows with their text rank (0..1), filtered in SQL, and whether
+    the text search fell back to some of the words (none had them all)."""
     conditions = _filters(request, sought)
-    terms = mtext.query_terms(request.q or "")
+    groups = query.parse(request.q or "").groups
+    if not groups:
+        return _retrieve_by_occupation(session, conditions, sought), False
+    rows = _text_rows(session, conditions, groups, every=True)
+    if rows or len(groups) == 1:
+        return rows, False
+    return _text_rows(session, conditions, groups, every=False), True
+
+
+def _text_rows(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    groups: Sequence[Sequence[str]],
+    *,
+    every: bool,
+) -> list[tuple[_Row, float]]:
     dialect = session.get_bind().dialect.name
-    if terms and dialect == "postgresql":
-        tsquery = func.to_tsquery("dutch", _fts_expression(mtext.words(request.q or ""), dialect))
+    expression = _fts_expression(groups, dialect, every=every)
+    if not expression:
+        return []
+    if dialect == "postgresql":
+        tsquery = func.to_tsquery("dutch", expression)
         vector: ColumnElement[Any] = literal_column("federation_summary.search_vector")
         pg_rank = func.ts_rank(vector, tsquery)
-        query = (
+        statement = (
             sa_select(*_RANKING, pg_rank)
             .where(*conditions, vector.op("@@")(tsquery))
             .order_by(pg_rank.desc())
         )
-    elif terms:
+    else:
         # FTS5: bm25() is lower for better matches; negated so that higher is better.
         fts_rank = literal_column("-bm25(matching_fts)", Float)
-        match = text("matching_fts MATCH :q").bindparams(
-            bindparam("q", _fts_expression(terms, dialect))
-        )
-        query = (
+        match = text("matching_fts MATCH :q").bindparams(bindparam("q", expression))
+        statement = (
             sa_select(*_RANKING, fts_rank)
             .join(_FTS, _FTS.c.rowid == literal_column("federation_summary.rowid"))
             .where(*conditions, match)
             .order_by(fts_rank.desc())
         )
-    else:
-        return _retrieve_by_occupation(session, conditions, sought)
-    rows = session.execute(query.limit(CANDIDATES)).all()
-    return _normalise_ranks([(_Row(*row[:-1]), float(row[-1] or 0.0)) for row in rows], bool(terms))
+    rows = session.execute(statement.limit(CANDIDATES)).all()
+    return _normalise_ranks([(_Row(*row[:-1]), float(row[-1] or 0.0)) for row in rows], True)
 
 
 def _retrieve_by_occupation(
@@ -299,8 +356,8 @@ def _normalise_ranks(rows: list[tuple[_Row, float]], ranked: bool) -> list[tuple
 def _offered(row: _Row, text_rank: float) -> scoring.Offered:
     # every baanopening is for the doelgroepregister (Wet banenafspraak)
     return scoring.Offered(
-        isco08=row.isco08,
-        occupation_words=_title_stems(row.title),
+        isco08=row.isco08 or _title_code(row.title, row.label),
+        occupation_words=_title_stems(row.title, row.label),
         skills_required=tuple(row.skills),
         skills_nice=(),
         nlqf=row.nlqf,
@@ -326,7 +383,7 @@ def rank(
 ) -> SearchResult:
     """The retrieved openings scored for ``sought``, best first; those below ``min_score``
     are left out (and counted in :attr:`SearchResult.short` when the list is short)."""
-    candidates = _retrieve(session, request, sought)
+    candidates, partial = _retrieve(session, request, sought)
     scored = []
     weak = 0
     for row, text_rank in candidates:
@@ -358,7 +415,12 @@ def rank(
         )
     short = _short_reason(len(hits), request.limit, weak, min_score)
     return SearchResult(
-        hits=hits, candidates=len(candidates), short=short, min_score=min_score, left_out=weak
+        hits=hits,
+        candidates=len(candidates),
+        short=short,
+        min_score=min_score,
+        left_out=weak,
+        fallback=PARTIAL_WORDS if partial and hits else None,
     )
 
 
@@ -385,7 +447,11 @@ def search(
     bureau_names: Mapping[str, str],
     weights: scoring.Weights = scoring.Weights(),
 ) -> SearchResult:
-    """Rank every bureau's openings for a consultant's search."""
+    """Rank every bureau's openings for a consultant's search. A place and "NN uur" in the
+    text become the place and hours (unless the form gives them); the other words must all
+    occur, each as itself or a name the vocabulary gives it, with a fallback to some of the
+    words (:attr:`SearchResult.fallback`) when no opening has them all."""
+    request = _read_query(request)
     where = places.place(request.place) if request.place else None
     result = rank(
         session=session,
@@ -395,6 +461,36 @@ def search(
         weights=weights,
     )
     return result.model_copy(update={"place": where.name if where else None})
+
+
+def _read_query(request: SearchRequest) -> SearchRequest:
+    """The request with the place, hours and occupation its text names (form fields win)."""
+    if not request.q:
+        return request
+    read = query.parse(request.q)
+    labels = request.occupation_labels
+    if not labels and not request.isco08 and occupations.codes(read.text):
+        labels = (read.text,)
+    return replace(
+        request,
+        place=request.place or read.place,
+        hours=request.hours if request.hours is not None else read.hours,
+        type=request.type or read.type,
+        occupation_labels=labels,
+    )
+
+
+def occupation_choices() -> list[tuple[str, str]]:
+    """(Dutch label, ISCO-08 unit group) of every occupation of the vocabulary, by label:
+    what an occupation picker offers instead of a code field."""
+    return occupations.labels()
+
+
+def request_for_label(label: str) -> tuple[str | None, tuple[str, ...]]:
+    """The unit group and the labels to search for an occupation picked by its Dutch label
+    (an unknown label is searched by its words only)."""
+    code = next((c for name, c in occupations.labels() if name == label), None)
+    return code, (label,) if label else ()
 
 
 def request_for_client(

@@ -180,7 +180,7 @@ def search_page(
     hours: Annotated[str, Query(max_length=2)] = "",
     education: Annotated[str, Query(max_length=20)] = "",
     contract_type: Annotated[str, Query(max_length=30)] = "",
-    occupation: Annotated[str, Query(max_length=4)] = "",
+    occupation: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     """Ranked openings of every bureau, with why each matches (one request, no script)."""
     if user.role == Role.finance and request.url.path == "/":
@@ -203,6 +203,7 @@ def search_page(
         "problem": None,
         "educations": [e.value for e in EducationLevel],
         "contract_types": [c.value for c in ContractType],
+        "occupations": [label for label, _ in matching.occupation_choices()],
     }
     if asked:
         try:
@@ -219,6 +220,7 @@ def search_page(
 
 
 def _search_request(form: dict[str, str], origins: frozenset[str]) -> matching.SearchRequest:
+    isco08, labels = matching.request_for_label(form["occupation"])
     try:
         return matching.SearchRequest(
             q=form["q"] or None,
@@ -229,7 +231,8 @@ def _search_request(form: dict[str, str], origins: frozenset[str]) -> matching.S
             contract_types=frozenset([ContractType(form["contract_type"])])
             if form["contract_type"]
             else frozenset(),
-            isco08=form["occupation"] or None,
+            isco08=isco08,
+            occupation_labels=labels,
             limit=20,
             origins=origins,
         )

@@ -44,10 +44,7 @@ Rule = tuple[str, str | Callable[[re.Match[str]], str]]
 RULES: tuple[Rule, ...] = (
     (r"zelfde beroep \(ISCO (?P<c>\d+)\)", "same occupation (ISCO {c})"),
     (r"verwant beroep \(ISCO (?P<c>\d+)\)", "related occupation (ISCO {c})"),
-    (
-        r"beroep in hetzelfde vakgebied \(ISCO (?P<c>\d+)\)",
-        "occupation in the same field (ISCO {c})",
-    ),
+    (r"verwant werk \(ISCO (?P<c>\d+)\)", "related work (ISCO {c})"),
     (r"beroepsnaam komt overeen", "occupation name matches"),
     (
         r"beroepsnaam komt overeen \((?P<f>\d+) van (?P<n>\d+) woorden\)",

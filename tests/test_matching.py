@@ -382,6 +382,37 @@ def test_a_required_licence_or_dutch_level_the_client_lacks_is_named_and_ranks_l
     assert "rijbewijs C gevraagd" not in holder["Met rijbewijs C"]["reasons"]
 
 
+def test_no_opening_with_an_unmet_requirement_ranks_above_one_without(
+    client: TestClient, consultant: Headers, engine: Engine, peer: FakePeer
+) -> None:
+    """The issue's rule: a licence the client lacks puts an opening after every opening
+    without such a gap, even one that scores higher (here: the client's own occupation
+    against other work)."""
+    employer = client.post("/api/v1/employers", json=employer_data(), headers=consultant).json()
+    for title, isco, requirements in (
+        ("Magazijnmedewerker met rijbewijs C", "9321", {"driving_licences": ["C"]}),
+        ("Schoonmaker", "9112", {}),
+    ):
+        made = client.post(
+            "/api/v1/vacancies",
+            headers=consultant,
+            json=vacancy_data(
+                employer["id"],
+                published=True,
+                title=title,
+                municipality="Waalwijk",
+                occupation={"label": title, "isco08": isco},
+                **requirements,
+            ),
+        )
+        assert made.status_code == 201, made.text
+    hits = _matches(client, consultant, driving_licences=["B"])["hits"]
+    titles = [h["opening"]["title"] for h in hits]
+    assert titles.index("Schoonmaker") < titles.index("Magazijnmedewerker met rijbewijs C")
+    unmet = [any("gevraagd" in r for r in h["reasons"]) for h in hits]
+    assert unmet == sorted(unmet)  # every opening with an unmet requirement comes last
+
+
 def test_without_a_travel_limit_the_nearest_openings_are_retrieved_first(
     client: TestClient,
     consultant: Headers,

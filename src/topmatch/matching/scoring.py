@@ -209,6 +209,9 @@ class Match:
     score: float
     reasons: tuple[Reason, ...]
     gaps: int = 0
+    #: requirements the seeker does not meet (a licence, an education or Dutch level, the
+    #: doelgroepregister): a list puts every opening with one after those without
+    unmet: int = 0
 
 
 class _Fit(NamedTuple):
@@ -245,7 +248,14 @@ def score(sought: Sought, offered: Offered, *, weights: Weights = Weights()) -> 
     gaps = _gaps(sought, offered, km)
     points = sum(p for p, _ in scored) - sum(p for p, _ in gaps)
     reasons = tuple(r for _, r in scored) + tuple(r for _, r in gaps)
-    return Match(round(min(100.0, max(0.0, points)), 1), reasons, gaps=len(gaps))
+    unmet = sum(1 for _, reason in gaps if reason.kind in REQUIREMENTS)
+    return Match(round(min(100.0, max(0.0, points)), 1), reasons, gaps=len(gaps), unmet=unmet)
+
+
+#: the gaps that are requirements of the opening, not preferences of the seeker
+REQUIREMENTS = frozenset(
+    {ReasonKind.education, ReasonKind.licence, ReasonKind.language, ReasonKind.register}
+)
 
 
 def tolerance_km(limit: float) -> float:

@@ -393,7 +393,12 @@ def rank(
         elif match is not None:
             weak += 1
     scored.sort(
-        key=lambda pair: (-pair[0].score, -pair[1].updated_at.timestamp(), pair[1].summary_id)
+        key=lambda pair: (
+            pair[0].unmet > 0,  # a requirement not met: after every opening without one
+            -pair[0].score,
+            -pair[1].updated_at.timestamp(),
+            pair[1].summary_id,
+        )
     )
     hits = []
     for match, row in scored[: request.limit]:

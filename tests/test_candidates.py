@@ -315,3 +315,62 @@ def test_only_open_vacancies_are_offered_for_candidates(
     response = client.post(f"/api/v1/vacancies/{vacancy['id']}/candidate-query", headers=consultant)
     assert response.status_code == 409
     assert "only open vacancies" in response.json()["detail"]
+
+
+def test_candidate_answers_read_occupations_with_the_vocabulary(
+    client: TestClient, peer: FakePeer, clock: FrozenClock, consultant: Headers
+) -> None:
+    """A client who wants "Productiemedewerker" (no code recorded) is the same occupation
+    as a peer's "Medewerker productie" (no code either): compounds are split and the
+    vocabulary gives both the unit group, as in the client's own matches (issue 15)."""
+    for bsn in BSNS[:3]:
+        created = client.post(
+            "/api/v1/clients",
+            headers=consultant,
+            json=client_data(
+                bsn=bsn,
+                municipality="Tilburg",
+                desired_occupations=[{"label": "Productiemedewerker"}],
+                skills=["inpakken"],
+            ),
+        )
+        assert created.status_code == 201, created.text
+    query = CandidateQuery(
+        query_id=secrets.token_urlsafe(18),
+        origin="werkpad",
+        vacancy=VacancyProfile(
+            occupation=OccupationRef(label="Medewerker productie"),
+            skills_required=[],
+            hours_min=16,
+            hours_max=32,
+            contract_type="tijdelijk",
+            place=Place(municipality="Tilburg"),
+        ),
+    )
+    answer = CandidateAnswer.model_validate_json(_ask(client, peer, clock, query).content)
+    assert answer.status == "answered"
+    assert len(answer.candidates) == 3
+    assert all("zelfde beroep" in c.explanation for c in answer.candidates)
+
+
+def test_a_client_seen_from_the_card_box_row_and_the_public_view_seeks_the_same() -> None:
+    """The candidate side (card-box row) and the client's own matches (public view) build
+    what a client looks for in one place; only the register is left out for peers."""
+    from topmatch.cardbox.models import Client  # noqa: PLC0415
+    from topmatch.cardbox.schemas import ClientPublic  # noqa: PLC0415
+    from topmatch.matching import service  # noqa: PLC0415
+
+    data = client_data(desired_occupations=[{"label": "Heftruckchauffeur", "isco08": None}])
+    stamps = {
+        "id": "c1",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+    row = Client.model_validate({**data, **stamps, "bsn_encrypted": "x", "bsn_index": "y"})
+    public = ClientPublic.model_validate({**data, **stamps, "version": 1, "nlqf": 2})
+    from_row = candidates.client_sought(row)
+    from_public = service.Seeker.of(public).sought(service.Seeker.of(public).where())
+    assert from_row.isco08 == from_public.isco08 == ("8344",)
+    assert from_row.occupation_words == from_public.occupation_words
+    assert from_public.register is True
+    assert from_row.register is None

@@ -11,10 +11,12 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
 from tests.factories import BSNS, FrozenClock, client_data, employer_data, vacancy_data
 from tests.fednodes import FakePeer, page, vacancy_body
 from topmatch import db
+from topmatch.audit.models import AuditEvent
 from topmatch.federation import replication
 from topmatch.matching import service as matching_service
 from topmatch.publishing.schemas import FeedPage
@@ -438,3 +440,76 @@ def test_without_a_travel_limit_the_nearest_openings_are_retrieved_first(
     monkeypatch.setattr(matching_service, "CANDIDATES", 1)
     hits = _by_title(_matches(client, consultant, max_travel_km=None))
     assert set(hits) == {"Dichtbij"}  # the older, nearer one, not the newest far away
+
+
+# --- One opening, and my clients who fit it (issue 15, item 5) ---------------------------
+
+
+def test_an_opening_opens_with_my_clients_scored_as_on_their_own_lists(
+    client: TestClient, consultant: Headers, openings: None, engine: Engine
+) -> None:
+    fits = client.post(
+        "/api/v1/clients",
+        headers=consultant,
+        json=client_data(municipality="Waalwijk", max_travel_km=30, bsn=BSNS[0]),
+    ).json()
+    cook = client.post(
+        "/api/v1/clients",
+        headers=consultant,
+        json=client_data(
+            municipality="Waalwijk",
+            bsn=BSNS[1],
+            first_name="Kees",
+            desired_occupations=[{"label": "Kok", "isco08": "5120"}],
+            skills=["koken"],
+        ),
+    ).json()
+    own_list = client.get(f"/api/v1/clients/{fits['id']}/matches", headers=consultant).json()
+    hit = next(h for h in own_list["hits"] if h["opening"]["origin"] == "werkpad")
+    address = f"/api/v1/openings/werkpad/{hit['opening']['id']}"
+    found = client.get(address, params={"client": cook["id"]}, headers=consultant)
+    assert found.status_code == 200, found.text
+    details = found.json()
+    assert details["bureau"] == "Werkpad"
+    assert details["own"] is False
+    assert details["opening"] == hit["opening"]
+    listed = {c["client_id"]: c for c in details["clients"]}
+    assert listed[fits["id"]]["score"] == hit["score"]  # the same ranking as the client's list
+    assert listed[fits["id"]]["name"] == "Sanne van Dijk"
+    assert details["clients"][0]["client_id"] == fits["id"]  # best first
+    assert details["fit"]["client_id"] == cook["id"]  # the client asked about, scored
+    assert details["fit"]["score"] < hit["score"]  # a cook fits a warehouse job less
+    with Session(engine) as session:  # listing clients is audited, as every listing is
+        event = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
+    assert event is not None
+    assert event.action == "list"
+    assert fits["id"] in event.detail["ids"]
+
+
+def test_an_unknown_opening_or_client_is_a_404_naming_it(
+    client: TestClient, consultant: Headers, openings: None, finance: Headers
+) -> None:
+    missing = client.get(f"/api/v1/openings/werkpad/{_sid(99)}", headers=consultant)
+    assert missing.status_code == 404
+    assert _sid(99) in missing.json()["detail"]
+    nobody = client.get(
+        f"/api/v1/openings/werkpad/{_sid(1)}", params={"client": "nope"}, headers=consultant
+    )
+    assert nobody.status_code == 404
+    assert "nope" in nobody.json()["detail"]
+    assert client.get(f"/api/v1/openings/werkpad/{_sid(1)}", headers=finance).status_code == 403
+
+
+def test_the_occupation_filter_takes_a_dutch_name_or_a_code(
+    client: TestClient, consultant: Headers, openings: None
+) -> None:
+    names = client.get("/api/v1/occupations", headers=consultant).json()
+    assert {"label": "Kok", "isco08": "5120"} in names
+    by_name = client.get(
+        "/api/v1/search", params={"occupation": "Kok", "place": "Waalwijk"}, headers=consultant
+    ).json()
+    by_code = client.get(
+        "/api/v1/search", params={"occupation": "5120", "place": "Waalwijk"}, headers=consultant
+    ).json()
+    assert by_name["hits"][0]["opening"]["title"] == "Kok in restaurant"
+    assert by_code["hits"][0]["opening"]["title"] == "Kok in restaurant"

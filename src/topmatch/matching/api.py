@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -34,7 +35,7 @@ from topmatch.errors import (
     input_error,
 )
 from topmatch.federation.inbound import VerifiedPeer
-from topmatch.matching import candidates, service
+from topmatch.matching import candidates, details, service
 from topmatch.matching.schemas import MAX_RESULTS, CandidateAnswer, CandidateQuery
 from topmatch.publishing import service as publishing
 from topmatch.settings import Settings
@@ -55,6 +56,56 @@ def _skills(raw: str | None) -> tuple[str, ...]:
     return skills
 
 
+def _occupation(asked: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """An ISCO-08 code as given; a name: its unit group when the vocabulary knows it, and
+    the name's words either way."""
+    if not asked:
+        return None, ()
+    if re.fullmatch(r"\d{4}", asked):
+        return asked, ()
+    return service.request_for_label(asked.strip())
+
+
+@router.get("/occupations", response_model=list[service.OccupationChoice])
+def occupations(_: ConsultantUser) -> list[service.OccupationChoice]:
+    """Every occupation of the vocabulary by its Dutch name, with its ISCO-08 unit group:
+    what the ``occupation`` filter of a search accepts."""
+    return [
+        service.OccupationChoice(label=label, isco08=code)
+        for label, code in service.occupation_choices()
+    ]
+
+
+@router.get("/openings/{origin}/{summary_id}", response_model=details.OpeningDetails)
+def opening(
+    origin: str,
+    summary_id: str,
+    session: SessionDep,
+    names: BureauNames,
+    origins: Visible,
+    settings: SettingsDep,
+    actor: ActorDep,
+    now: NowDep,
+    _: ConsultantUser,
+    client: Annotated[
+        str | None, Query(max_length=64, description="score it for this client")
+    ] = None,
+) -> details.OpeningDetails:
+    """One opening of any bureau from our copy, with the clients of ours it fits best (the
+    same scores as their own lists). Nothing is asked of the other bureau."""
+    return details.opening_details(
+        session=session,
+        origin=origin,
+        summary_id=summary_id,
+        own_node=settings.node_id or "",
+        bureau_names=names,
+        actor=actor,
+        now=now,
+        client_id=client,
+        origins=origins,
+    )
+
+
 @router.get("/search", response_model=service.SearchResult)
 def search(
     session: SessionDep,
@@ -69,12 +120,21 @@ def search(
     ] = None,
     education: EducationLevel | None = None,
     contract_type: Annotated[list[ContractType] | None, Query()] = None,
-    occupation: Annotated[str | None, Query(pattern=r"^\d{4}$", description="ISCO-08")] = None,
+    occupation: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="an occupation: its Dutch name from the vocabulary "
+            "(GET /api/v1/occupations), or an ISCO-08 unit group (4 digits)",
+        ),
+    ] = None,
     skills: Annotated[str | None, Query(max_length=2000, description="comma-separated")] = None,
     type: Literal["vacancy", "baanopening"] | None = None,
     limit: Annotated[int, Query(), WholeNumber(1, 100)] = 20,
 ) -> service.SearchResult:
     """Rank every bureau's openings (ours included), each hit with why it matched."""
+    isco08, labels = _occupation(occupation)
     request = service.SearchRequest(
         q=q,
         place=place,
@@ -82,7 +142,8 @@ def search(
         hours=hours,
         education=education,
         contract_types=frozenset(contract_type or ()),
-        isco08=occupation,
+        isco08=isco08,
+        occupation_labels=labels,
         skills=_skills(skills),
         type=type,
         limit=limit,

@@ -47,8 +47,7 @@ from topmatch.errors import (
 from topmatch.federation.transport import PeerClient
 from topmatch.geography import places
 from topmatch.identity.descriptor import PeerDescriptor
-from topmatch.matching import scoring
-from topmatch.matching import text as mtext
+from topmatch.matching import occupations, scoring, service
 from topmatch.matching.models import CandidateHandle, CandidateQueryLog
 from topmatch.matching.schemas import (
     AnonymousCandidate,
@@ -61,7 +60,7 @@ from topmatch.publishing import summarise
 from topmatch.publishing.anonymise import Scrubber
 from topmatch.publishing.schemas import OccupationRef
 from topmatch.publishing.service import Publisher
-from topmatch.vocabulary import EDUCATION_SCALE, NLQF, EducationLevel
+from topmatch.vocabulary import NLQF, EducationLevel
 
 QUERY_PATH = "/federation/v1/candidate-queries"
 MIN_SCORE = 30.0  # below this a client does not "fit" and does not count for the group
@@ -175,8 +174,8 @@ def log_query(
 def _offered(profile: VacancyProfile) -> scoring.Offered:
     location = _location(profile.place.municipality)
     return scoring.Offered(
-        isco08=profile.occupation.isco08,
-        occupation_words=tuple(mtext.stems(profile.occupation.label)),
+        isco08=profile.occupation.isco08 or service.unit_group(profile.occupation.label),
+        occupation_words=occupations.key_stems(profile.occupation.label),
         skills_required=tuple(profile.skills_required),
         skills_nice=tuple(profile.skills_nice),
         nlqf=profile.nlqf,
@@ -198,25 +197,12 @@ def _location(municipality: str) -> tuple[float, float] | None:
 
 
 def client_sought(client: Client) -> scoring.Sought:
-    """What this client looks for, from the private profile (it never leaves the node)."""
-    level = EducationLevel(client.education_level) if client.education_level else None
-    return scoring.Sought(
-        isco08=tuple(o["isco08"] for o in client.desired_occupations if o.get("isco08")),
-        occupation_words=tuple(
-            s for o in client.desired_occupations for s in mtext.stems(o["label"])
-        ),
-        skills=tuple(mtext.term(k) for k in client.skills),
-        nlqf=EDUCATION_SCALE[level] if level else None,
-        hours_min=client.hours_min,
-        hours_max=client.hours_max,
-        origin=_location(client.municipality),
-        # Without a stated maximum: "ask", the same as for the client's own matches.
-        max_km=float(client.max_travel_km) if client.max_travel_km is not None else None,
-        available_from=client.available_from,
-        driving_licences=frozenset(client.driving_licences),
-        licences_stated=True,
-        # register stays None: a lift would let a peer read register status from scores
-    )
+    """What this client looks for, from the private profile (it never leaves the node):
+    the same reading as the client's own matches (:class:`service.Seeker`), except the
+    register, which stays unknown: a lift would let a peer read register status from
+    scores."""
+    seeker = service.Seeker.of(client)
+    return seeker.sought(seeker.where(), with_register=False)
 
 
 def _region(municipality: str) -> str:

@@ -222,16 +222,23 @@ def _compounds_of(word: str) -> tuple[str, ...]:
 
 @functools.cache
 def _names_of(groups: frozenset[str]) -> tuple[str, ...]:
+    """The names of the occupations of ``groups``, each as the phrase of its specific words
+    ("Order picker" -> "order picker", "Medewerker klantenservice" -> "klantenservice"): a
+    name of two words is searched as a phrase, never as two loose words ("order" alone
+    would find every order)."""
     return tuple(
         dict.fromkeys(
-            word
+            phrase
             for occupation in _data().occupations
             if occupation.isco08 in groups
             for name in (occupation.label, *occupation.synonyms)
-            for word in mtext.words(name)
-            if word not in GENERIC and word not in mtext.STOPWORDS and len(word) >= _MIN_PART
+            if len(phrase := " ".join(_specific_words(name))) >= _MIN_PART
         )
     )
+
+
+def _specific_words(name: str) -> list[str]:
+    return [w for w in mtext.words(name) if w not in GENERIC and w not in mtext.STOPWORDS]
 
 
 def labels() -> list[tuple[str, str]]:

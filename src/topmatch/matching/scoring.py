@@ -116,6 +116,8 @@ class Sought:
     contract_types: frozenset[str] = frozenset()
     origin: tuple[float, float] | None = None
     max_km: float | None = None
+    #: ``max_km`` is a search radius, a hard edge, not a client's travel limit
+    radius: bool = False
     available_from: date | None = None
     driving_licences: frozenset[str] = frozenset()
     licences_stated: bool = False
@@ -264,6 +266,16 @@ def tolerance_km(limit: float) -> float:
     return max(limit * DISTANCE_TOLERANCE_SHARE, DISTANCE_TOLERANCE_MIN_KM)
 
 
+def reach_km(sought: Sought) -> float | None:
+    """The farthest an opening may be and still be shown: a client's travel limit plus
+    its tolerance; a search radius exactly (the consultant drew that circle)."""
+    if sought.max_km is None:
+        return None
+    if sought.radius:
+        return sought.max_km
+    return sought.max_km + tolerance_km(sought.max_km)
+
+
 def explain(match: Match) -> str:
     """The reasons of ``match`` as one line: "zelfde beroep (ISCO 9321); 12 km van Waalwijk"."""
     return "; ".join(reason.text for reason in match.reasons)
@@ -277,7 +289,7 @@ def _excluded(sought: Sought, offered: Offered, km: float | None) -> bool:
     return (
         _unwanted_contract(sought.contract_types, offered.contract_type)
         or (offered.register_only and sought.register is False)
-        or (km is not None and limit is not None and km > limit + tolerance_km(limit))
+        or (km is not None and limit is not None and km > (reach_km(sought) or limit))
     )
 
 

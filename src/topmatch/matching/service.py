@@ -36,6 +36,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from topmatch.cardbox.schemas import ClientPublic
+from topmatch.errors import InputError
 from topmatch.federation.models import ReplicaSummary
 from topmatch.geography import places
 from topmatch.matching import occupations, query, scoring
@@ -100,25 +101,79 @@ class SearchResult(BaseModel):
     left_out: int = Field(default=0, description="openings scored below min_score")
 
 
+@dataclass(frozen=True)
+class Seeker:
+    """What ranking reads of one of our clients, whether it comes from the card-box row
+    or the decrypted public view; the one place both become a :class:`scoring.Sought`."""
+
+    wanted: tuple[tuple[str, str | None], ...]  # (label, ISCO-08 code or None)
+    skills: tuple[str, ...]
+    education_level: str | None
+    hours_min: int | None
+    hours_max: int | None
+    municipality: str
+    max_travel_km: float | None
+    available_from: date | None
+    driving_licences: frozenset[str]
+    dutch_level: str | None
+    register: bool
+
+    @classmethod
+    def of(cls, client: Any) -> Seeker:
+        """From a :class:`~topmatch.cardbox.schemas.ClientPublic` or a card-box row
+        (whose desired occupations are plain dicts)."""
+        wanted = tuple(
+            (o["label"], o.get("isco08")) if isinstance(o, dict) else (o.label, o.isco08)
+            for o in client.desired_occupations
+        )
+        return cls(
+            wanted=wanted,
+            skills=tuple(client.skills),
+            education_level=client.education_level,
+            hours_min=client.hours_min,
+            hours_max=client.hours_max,
+            municipality=client.municipality,
+            max_travel_km=float(client.max_travel_km) if client.max_travel_km is not None else None,
+            available_from=client.available_from,
+            driving_licences=frozenset(client.driving_licences),
+            dutch_level=client.dutch_level,
+            register=bool(client.doelgroepregister),
+        )
+
+    def where(self) -> places.PlaceInfo | None:
+        """The home municipality, or None when it is unknown (rank without distance)."""
+        try:
+            return places.place(self.municipality)
+        except InputError:  # unknown or ambiguous: rank without distance
+            return None
+
+    def sought(
+        self, where: places.PlaceInfo | None, *, with_register: bool = True
+    ) -> scoring.Sought:
+        """What this client looks for: the hours range, the travel limit (empty: "ask", no
+        default radius), education on the one scale, every licence held, the register
+        (left out, ``with_register=False``, where a score leaves the node)."""
+        level = EducationLevel(self.education_level) if self.education_level else None
+        return scoring.Sought(
+            isco08=_wanted_codes(self.wanted),
+            occupation_words=occupations.key_stems(*(label for label, _ in self.wanted)),
+            skills=tuple(mtext.term(skill) for skill in self.skills),
+            nlqf=EDUCATION_SCALE[level] if level else None,
+            hours_min=self.hours_min,
+            hours_max=self.hours_max,
+            origin=(where.lat, where.lon) if where else None,
+            max_km=self.max_travel_km,
+            available_from=self.available_from,
+            driving_licences=self.driving_licences,
+            licences_stated=True,
+            dutch_level=self.dutch_level,
+            register=self.register if with_register else None,
+        )
+
+
 def _client_sought(client: ClientPublic, where: places.PlaceInfo | None) -> scoring.Sought:
-    """What this client looks for: the hours range, the travel limit (empty: "ask", no
-    default radius), education on the one scale, every licence held, the register."""
-    level = client.education_level
-    return scoring.Sought(
-        isco08=_wanted_codes([(o.label, o.isco08) for o in client.desired_occupations]),
-        occupation_words=occupations.key_stems(*(o.label for o in client.desired_occupations)),
-        skills=tuple(mtext.term(skill) for skill in client.skills),
-        nlqf=EDUCATION_SCALE[level] if level else None,
-        hours_min=client.hours_min,
-        hours_max=client.hours_max,
-        origin=(where.lat, where.lon) if where else None,
-        max_km=float(client.max_travel_km) if client.max_travel_km is not None else None,
-        available_from=client.available_from,
-        driving_licences=frozenset(client.driving_licences),
-        licences_stated=True,
-        dutch_level=client.dutch_level,
-        register=client.doelgroepregister,
-    )
+    """What this client looks for (:meth:`Seeker.sought`)."""
+    return Seeker.of(client).sought(where)
 
 
 def _wanted_codes(wanted: Sequence[tuple[str, str | None]]) -> tuple[str, ...]:
@@ -148,6 +203,7 @@ def _sought(request: SearchRequest, where: places.PlaceInfo | None) -> scoring.S
         contract_types=request.contract_types,
         origin=(where.lat, where.lon) if where else None,
         max_km=radius if where else None,
+        radius=True,
         available_from=request.available_from,
         driving_licences=request.driving_licences,
     )
@@ -159,17 +215,25 @@ def _fts_expression(groups: Sequence[Sequence[str]], dialect: str, *, every: boo
     holds stems); PostgreSQL gets folded words (``to_tsquery('dutch', ...)`` stems them)."""
     parts = []
     for group in groups:
-        if dialect == "postgresql":
-            terms = _safe(group)
-            parts.append("(" + " | ".join(f"{t}:*" for t in terms) + ")" if terms else "")
-        else:
-            terms = _safe(mtext.stems(" ".join(group)))
-            parts.append("(" + " OR ".join(f'"{t}"*' for t in terms) + ")" if terms else "")
+        terms = [t for t in dict.fromkeys(_fts_term(term, dialect) for term in group) if t]
+        joined = " | ".join(terms) if dialect == "postgresql" else " OR ".join(terms)
+        parts.append(f"({joined})" if terms else "")
     parts = [part for part in parts if part]
     joint = (
         (" & " if every else " | ") if dialect == "postgresql" else (" AND " if every else " OR ")
     )
     return joint.join(parts)
+
+
+def _fts_term(term: str, dialect: str) -> str:
+    """One word, or a name of several words as a phrase, its last word a prefix: SQLite
+    FTS5 gets stems (its index holds stems), PostgreSQL folded words (``to_tsquery('dutch',
+    ...)`` stems them)."""
+    if dialect == "postgresql":
+        words = _safe(term.split())
+        return " <-> ".join(words) + ":*" if words else ""
+    stems = _safe(mtext.stems(term))
+    return '"' + " ".join(stems) + '"*' if stems else ""
 
 
 def _safe(terms: Iterable[str]) -> list[str]:
@@ -194,7 +258,7 @@ def _filters(request: SearchRequest, sought: scoring.Sought) -> list[ColumnEleme
         conditions.append(col(ReplicaSummary.type) != "baanopening")
     if sought.origin is not None and sought.max_km is not None:
         lat, lon = sought.origin
-        reach = sought.max_km + scoring.tolerance_km(sought.max_km)
+        reach = scoring.reach_km(sought) or sought.max_km
         dlat = reach / KM_PER_DEGREE
         dlon = reach / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
         conditions.append(col(ReplicaSummary.lat).between(lat - dlat, lat + dlat))
@@ -249,6 +313,11 @@ def _title_stems(title: str, label: str | None) -> tuple[str, ...]:
     return occupations.key_stems(title, label or "")
 
 
+def unit_group(label: str) -> str | None:
+    """The ISCO-08 unit group the vocabulary recognises in an occupation label, if any."""
+    return _title_code("", label)
+
+
 @functools.lru_cache(maxsize=65_536)
 def _title_code(title: str, label: str | None) -> str | None:
     """The unit group the vocabulary recognises in an uncoded opening's label or title
@@ -279,31 +348,102 @@ def _text_rows(
     *,
     every: bool,
 ) -> list[tuple[_Row, float]]:
+    """Up to CANDIDATES openings with the words (or the names the vocabulary gives them),
+    best text rank first.
+
+    Ranking every match costs time in proportion to the matches times the names searched:
+    "magazijn" with its 40 names matches a fifth of a 100,000-opening federation. So when
+    more than :data:`RANK_ALL` openings match, the words as typed are ranked (few names,
+    the strongest signal) and the rest of the places are filled with openings that have
+    only a name the vocabulary gives, newest first, each ranked as the weakest typed-word
+    match: a synonym never outranks the word itself."""
     dialect = session.get_bind().dialect.name
     expression = _fts_expression(groups, dialect, every=every)
     if not expression:
         return []
+    typed = _fts_expression([group[:1] for group in groups], dialect, every=every)
+    if typed == expression or not _more_than(session, dialect, expression, RANK_ALL):
+        return _ranked(session, dialect, conditions, expression, CANDIDATES)
+    rows = _ranked(session, dialect, conditions, typed, CANDIDATES - SYNONYM_PLACES)
+    floor = min((rank for _, rank in rows), default=0.0)
+    others = _newest(
+        session,
+        dialect,
+        conditions,
+        only=_but_not(dialect, expression, typed),
+        limit=CANDIDATES - len(rows),
+    )
+    return rows + [(row, floor) for row in others]
+
+
+#: More matches than this are not all ranked (see :func:`_text_rows`).
+RANK_ALL = 2_000
+#: Places kept for openings found only by a name the vocabulary gives, when there are many.
+SYNONYM_PLACES = CANDIDATES // 4
+
+
+def _fts_match(dialect: str, expression: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The match condition and the text rank (higher is better) of ``expression``."""
     if dialect == "postgresql":
         tsquery = func.to_tsquery("dutch", expression)
         vector: ColumnElement[Any] = literal_column("federation_summary.search_vector")
-        pg_rank = func.ts_rank(vector, tsquery)
-        statement = (
-            sa_select(*_RANKING, pg_rank)
-            .where(*conditions, vector.op("@@")(tsquery))
-            .order_by(pg_rank.desc())
-        )
+        return vector.op("@@")(tsquery), func.ts_rank(vector, tsquery)
+    # FTS5: bm25() is lower for better matches; negated so that higher is better.
+    match = text("matching_fts MATCH :q").bindparams(bindparam("q", expression))
+    return match, literal_column("-bm25(matching_fts)", Float)  # type: ignore[return-value]
+
+
+def _from(statement: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return statement
+    return statement.join(_FTS, _FTS.c.rowid == literal_column("federation_summary.rowid"))
+
+
+def _more_than(session: Session, dialect: str, expression: str, count: int) -> bool:
+    """Whether more than ``count`` openings match ``expression`` (tombstones included:
+    this only decides how to rank). SQLite asks the full-text index alone."""
+    match, _ = _fts_match(dialect, expression)
+    if dialect == "postgresql":
+        some: Any = sa_select(literal_column("1")).select_from(ReplicaSummary).where(match)
     else:
-        # FTS5: bm25() is lower for better matches; negated so that higher is better.
-        fts_rank = literal_column("-bm25(matching_fts)", Float)
-        match = text("matching_fts MATCH :q").bindparams(bindparam("q", expression))
-        statement = (
-            sa_select(*_RANKING, fts_rank)
-            .join(_FTS, _FTS.c.rowid == literal_column("federation_summary.rowid"))
-            .where(*conditions, match)
-            .order_by(fts_rank.desc())
-        )
-    rows = session.execute(statement.limit(CANDIDATES)).all()
+        some = sa_select(_FTS.c.rowid).where(match)
+    found = session.execute(
+        sa_select(func.count()).select_from(some.limit(count + 1).subquery())
+    ).scalar_one()
+    return bool(found > count)
+
+
+def _ranked(
+    session: Session,
+    dialect: str,
+    conditions: list[ColumnElement[bool]],
+    expression: str,
+    limit: int,
+) -> list[tuple[_Row, float]]:
+    match, rank = _fts_match(dialect, expression)
+    statement = _from(sa_select(*_RANKING, rank), dialect).where(*conditions, match)
+    rows = session.execute(statement.order_by(rank.desc()).limit(limit)).all()
     return _normalise_ranks([(_Row(*row[:-1]), float(row[-1] or 0.0)) for row in rows], True)
+
+
+def _newest(
+    session: Session, dialect: str, conditions: list[ColumnElement[bool]], *, only: str, limit: int
+) -> list[_Row]:
+    """Openings matching the full-text expression ``only``, newest first."""
+    if limit <= 0:
+        return []
+    match, _ = _fts_match(dialect, only)
+    statement = _from(sa_select(*_RANKING), dialect).where(*conditions, match)
+    order = col(ReplicaSummary.updated_at).desc()
+    if dialect != "postgresql":  # the index's own order: no sort of every match
+        order = literal_column("matching_fts.rowid").desc()
+    return [_Row(*row) for row in session.execute(statement.order_by(order).limit(limit)).all()]
+
+
+def _but_not(dialect: str, expression: str, without: str) -> str:
+    if dialect == "postgresql":
+        return f"({expression}) & !({without})"
+    return f"({expression}) NOT ({without})"
 
 
 def _retrieve_by_occupation(
@@ -372,6 +512,22 @@ def _offered(row: _Row, text_rank: float) -> scoring.Offered:
     )
 
 
+#: The columns ranking reads, for a use case that scores one opening the same way.
+RANKING_COLUMNS = _RANKING
+
+
+def offered_of(row: Any) -> scoring.Offered:
+    """What a row of :data:`RANKING_COLUMNS` offers, as ranking scores it (no text rank)."""
+    return _offered(_Row(*row), 0.0)
+
+
+def opening_of(full: ReplicaSummary) -> VacancySummary | BaanopeningSummary:
+    """The published summary a replica row holds."""
+    if full.type == "vacancy":
+        return VacancySummary.model_validate(full.body)
+    return BaanopeningSummary.model_validate(full.body)
+
+
 def rank(
     *,
     session: Session,
@@ -404,11 +560,7 @@ def rank(
     for match, row in scored[: request.limit]:
         full = session.get(ReplicaSummary, (row.origin, row.summary_id))
         assert full is not None  # noqa: S101 - read in this same transaction
-        opening: VacancySummary | BaanopeningSummary = (
-            VacancySummary.model_validate(full.body)
-            if full.type == "vacancy"
-            else BaanopeningSummary.model_validate(full.body)
-        )
+        opening = opening_of(full)
         hits.append(
             Hit(
                 score=match.score,
@@ -483,6 +635,11 @@ def _read_query(request: SearchRequest) -> SearchRequest:
         type=request.type or read.type,
         occupation_labels=labels,
     )
+
+
+class OccupationChoice(BaseModel):
+    label: str = Field(description="the Dutch name")
+    isco08: str = Field(description="its ISCO-08 unit group")
 
 
 def occupation_choices() -> list[tuple[str, str]]:

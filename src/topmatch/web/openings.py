@@ -38,6 +38,7 @@ from topmatch.api.deps import (
     PeerClientDep,
     PeersDep,
     SettingsDep,
+    Visible,
     get_clock,
     get_engine,
 )
@@ -51,7 +52,7 @@ from topmatch.cardbox.schemas import (
     VacancyUpdate,
 )
 from topmatch.errors import TopmatchError
-from topmatch.matching import candidates
+from topmatch.matching import candidates, details
 from topmatch.publishing.republish import publish
 from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
 
@@ -91,6 +92,42 @@ def openings_page(
         "changed": changed,
     }
     return render(request, "openings.html", context, user=user)
+
+
+@router.get("/openingen/{origin}/{summary_id}", response_class=HTMLResponse)
+def opening_page(
+    request: Request,
+    origin: str,
+    summary_id: str,
+    user: WebUser,
+    names: BureauNames,
+    origins: Visible,
+    client: Annotated[str, Query(max_length=64)] = "",
+    *,
+    settings: SettingsDep,
+    engine: EngineDep,
+    clock: ClockDep,
+) -> HTMLResponse:
+    """One opening of any bureau, from our copy, with the clients of ours it fits and the
+    introduce buttons for those who consented (a search result or a client's list opens
+    it; ``client`` is the client the consultant came from)."""
+    try:
+        requires(user, *CONSULTANTS)
+        with db.transaction(engine) as session:
+            found = details.opening_details(
+                session=session,
+                origin=origin,
+                summary_id=summary_id,
+                own_node=settings.node_id or "",
+                bureau_names=names,
+                actor=Actor(name=user.name),
+                now=clock(),
+                client_id=client or None,
+                origins=origins,
+            )
+    except TopmatchError as e:
+        return error_page(request, e, user=user)
+    return render(request, "opening.html", {"details": found, "came_from": client}, user=user)
 
 
 @router.post("/vacatures/{vacancy_id}/publiceren", response_model=None)

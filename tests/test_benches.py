@@ -26,6 +26,7 @@ from bench import (
     recall_eval,
     report,
     search_bench,
+    search_compare,
     search_profile,
     settlement_bench,
     web_bench,
@@ -186,3 +187,18 @@ def test_web_bench_tiny(tmp_path: Path) -> None:
         assert data[kind]["n"] == 2
     for key in ("ratio_search_page_to_api_p50", "ratio_client_page_to_api_p50"):
         assert isinstance(data[key], float)
+
+
+@SQLITE_ONLY
+def test_search_compare_tiny(tmp_path: Path, cache: Path) -> None:
+    """Both versions answer in one run; HEAD as the baseline, which every clone has."""
+    argv = [*SEARCH_SIZE, "--queries", "8", "--warm-up", "1", "--rounds", "2"]
+    argv += ["--baseline", "HEAD", "--cache-dir", str(cache), "--results-dir", str(tmp_path)]
+    assert search_compare.main(argv) == 0
+    data = results(tmp_path, "search_compare", "bench.search_compare")
+    assert set(data["baseline"]) == set(data["now"]) == LATENCY
+    assert data["now"]["n"] == data["baseline"]["n"] == 16  # 8 queries, 2 rounds each
+    assert len(data["p50_by_round_ms"]["now"]) == 2
+    assert set(data["p50_by_kind_ms"]["now"]) == set(search_bench.KINDS)
+    assert isinstance(data["ratio_p50"], float)
+    assert data["limit_ratio"] == 1.10

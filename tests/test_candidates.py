@@ -360,7 +360,9 @@ def test_a_client_seen_from_the_card_box_row_and_the_public_view_seeks_the_same(
     from topmatch.cardbox.schemas import ClientPublic  # noqa: PLC0415
     from topmatch.matching import service  # noqa: PLC0415
 
-    data = client_data(desired_occupations=[{"label": "Heftruckchauffeur", "isco08": None}])
+    data = client_data(
+        desired_occupations=[{"label": "Heftruckchauffeur", "isco08": None}], dutch_level="A2"
+    )
     stamps = {
         "id": "c1",
         "created_at": "2026-01-01T00:00:00Z",
@@ -374,3 +376,5 @@ def test_a_client_seen_from_the_card_box_row_and_the_public_view_seeks_the_same(
     assert from_row.occupation_words == from_public.occupation_words
     assert from_public.register is True
     assert from_row.register is None
+    assert from_public.dutch_level == "A2"
+    assert from_row.dutch_level is None  # a peer could read it from scores otherwise

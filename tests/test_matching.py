@@ -513,3 +513,15 @@ def test_the_occupation_filter_takes_a_dutch_name_or_a_code(
     ).json()
     assert by_name["hits"][0]["opening"]["title"] == "Kok in restaurant"
     assert by_code["hits"][0]["opening"]["title"] == "Kok in restaurant"
+
+
+def test_a_malformed_opening_address_is_a_422_naming_the_part(
+    client: TestClient, consultant: Headers
+) -> None:
+    bad_origin = client.get(f"/api/v1/openings/Geen%20Bureau/{_sid(1)}", headers=consultant)
+    assert bad_origin.status_code == 422
+    assert "origin" in bad_origin.text
+    bad_id = client.get(f"/api/v1/openings/werkpad/{'x' * 500}", headers=consultant)
+    assert bad_id.status_code == 422
+    assert "summary_id" in bad_id.text
+    assert client.get(f"/api/v1/openings/werkpad/{_sid(1)}").status_code == 401

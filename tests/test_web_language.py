@@ -30,7 +30,7 @@ from babel.messages.pofile import read_po
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.factories import FrozenClock, client_data, web_sign_in
+from tests.factories import FrozenClock, client_data, vacancy_data, web_sign_in
 from tests.test_web_finance import ledger_q4, settings, werkpad  # noqa: F401 - fixtures
 from tests.test_web_work import incoming, vacancy  # noqa: F401 - fixtures
 from topmatch.settlement import exports
@@ -297,7 +297,14 @@ class Foreign:
 
 
 #: what people typed (the fixtures' data) and examples of Dutch names: not interface text
-TYPED = frozenset({client_data()["notes"], "de cliënt is na een week gestopt", "such as van or de"})
+TYPED = frozenset(
+    {
+        client_data()["notes"],
+        vacancy_data("e")["description"],
+        "de cliënt is na een week gestopt",
+        "such as van or de",
+    }
+)
 
 
 def words_of(texts: list[str], words: frozenset[str]) -> list[str]:
@@ -336,7 +343,13 @@ def node(
     fees; Werkpad is down."""
     created = client.post("/api/v1/clients", json=client_data(), headers=consultant)
     assert created.status_code == 201, created.text
-    return {"client": created.json()["id"], "introduction": incoming}
+    found = client.get("/api/v1/search", params={"q": "magazijn"}, headers=consultant).json()
+    opening = found["hits"][0]["opening"]
+    return {
+        "client": created.json()["id"],
+        "introduction": incoming,
+        "opening": f"{opening['origin']}/{opening['id']}",
+    }
 
 
 def _sign_in(client: TestClient, headers: Headers, language: str) -> str:
@@ -364,6 +377,9 @@ def _pages(ids: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
         ("/clienten/{client_id}/bewerken", f"/clienten/{client_id}/bewerken"),
         ("/clienten/{client_id}", "/clienten/bestaat-niet"),  # 404
         ("/openingen", "/openingen"),
+        ("/openingen/{origin}/{summary_id}", f"/openingen/{ids['opening']}"),
+        ("/openingen/{origin}/{summary_id}", f"/openingen/{ids['opening']}?client={client_id}"),
+        ("/openingen/{origin}/{summary_id}", "/openingen/werkpad/v-" + "0" * 24),  # 404
         ("/voorstellen", "/voorstellen"),
         ("/voorstellen/{introduction_id}", f"/voorstellen/{intro}"),
         ("/voorstellen/{introduction_id}", f"/voorstellen/{'9' * 32}"),  # 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -34,10 +34,12 @@ from topmatch.errors import (
     RateLimitedError,
     input_error,
 )
+from topmatch.explain import NODE_ID_PATTERN
 from topmatch.federation.inbound import VerifiedPeer
 from topmatch.matching import candidates, details, service
 from topmatch.matching.schemas import MAX_RESULTS, CandidateAnswer, CandidateQuery
 from topmatch.publishing import service as publishing
+from topmatch.publishing.schemas import SUMMARY_ID_PATTERN
 from topmatch.settings import Settings
 from topmatch.vocabulary import ContractType, EducationLevel
 
@@ -78,8 +80,8 @@ def occupations(_: ConsultantUser) -> list[service.OccupationChoice]:
 
 @router.get("/openings/{origin}/{summary_id}", response_model=details.OpeningDetails)
 def opening(
-    origin: str,
-    summary_id: str,
+    origin: Annotated[str, Path(pattern=NODE_ID_PATTERN, description="the bureau's node id")],
+    summary_id: Annotated[str, Path(pattern=SUMMARY_ID_PATTERN)],
     session: SessionDep,
     names: BureauNames,
     origins: Visible,

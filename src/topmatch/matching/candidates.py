@@ -198,11 +198,11 @@ def _location(municipality: str) -> tuple[float, float] | None:
 
 def client_sought(client: Client) -> scoring.Sought:
     """What this client looks for, from the private profile (it never leaves the node):
-    the same reading as the client's own matches (:class:`service.Seeker`), except the
-    register, which stays unknown: a lift would let a peer read register status from
-    scores."""
+    the same reading as the client's own matches (:class:`service.Seeker`), except what
+    the anonymised profile leaves out (register, Dutch level), which a peer could otherwise
+    read from the scores."""
     seeker = service.Seeker.of(client)
-    return seeker.sought(seeker.where(), with_register=False)
+    return seeker.sought(seeker.where(), for_peer=True)
 
 
 def _region(municipality: str) -> str:

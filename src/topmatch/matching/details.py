@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from topmatch.audit import service as audit
 from topmatch.audit.service import Actor
@@ -78,15 +77,10 @@ def opening_details(
     whose openings are hidden (``origins``: a suspended peer)."""
     if origins is not None and origin not in origins:
         raise NotFoundError(f"no opening {summary_id} of {origin} is shown here")
-    row = session.execute(
-        sa_select(*service.RANKING_COLUMNS).where(
-            col(ReplicaSummary.origin) == origin, col(ReplicaSummary.summary_id) == summary_id
-        )
-    ).first()
     full = session.get(ReplicaSummary, (origin, summary_id))
-    if row is None or full is None or full.deleted:
+    if full is None or full.deleted:
         raise NotFoundError(f"no opening {summary_id} of {origin} in our copy of the openings")
-    offered = service.offered_of(row)
+    offered = service.offered_of(full)
     clients = session.exec(select(Client).where(Client.status == ClientStatus.active.value)).all()
     fits = [f for f in (_fit(c, offered) for c in clients) if f is not None]
     fits.sort(key=lambda f: (f.unmet, -f.score, f.name, f.client_id))
@@ -94,6 +88,7 @@ def opening_details(
     asked = next((f for f in fits if f.client_id == client_id), None) if client_id else None
     if client_id and asked is None and session.get(Client, client_id) is None:
         raise NotFoundError(f"no client {client_id}")
+    shown = [f.client_id for f in listed[:MAX_CLIENTS]] + ([asked.client_id] if asked else [])
     audit.record(
         session=session,
         now=now,
@@ -101,7 +96,7 @@ def opening_details(
         action=audit.Action.list,
         entity="client",
         detail={
-            "ids": [f.client_id for f in listed[:MAX_CLIENTS]],
+            "ids": list(dict.fromkeys(shown)),
             "opening": f"{origin}/{summary_id}",
         },
     )

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from topmatch.cardbox.models import Client
 from topmatch.cardbox.schemas import ClientPublic
 from topmatch.errors import InputError
 from topmatch.federation.models import ReplicaSummary
@@ -119,7 +120,7 @@ class Seeker:
     register: bool
 
     @classmethod
-    def of(cls, client: Any) -> Seeker:
+    def of(cls, client: ClientPublic | Client) -> Seeker:
         """From a :class:`~topmatch.cardbox.schemas.ClientPublic` or a card-box row
         (whose desired occupations are plain dicts)."""
         wanted = tuple(
@@ -147,12 +148,12 @@ class Seeker:
         except InputError:  # unknown or ambiguous: rank without distance
             return None
 
-    def sought(
-        self, where: places.PlaceInfo | None, *, with_register: bool = True
-    ) -> scoring.Sought:
+    def sought(self, where: places.PlaceInfo | None, *, for_peer: bool = False) -> scoring.Sought:
         """What this client looks for: the hours range, the travel limit (empty: "ask", no
-        default radius), education on the one scale, every licence held, the register
-        (left out, ``with_register=False``, where a score leaves the node)."""
+        default radius), education on the one scale, every licence held, the Dutch level
+        and the register. ``for_peer``: the score goes to another bureau, which must not
+        read from it what the anonymised profile leaves out (register, Dutch level: it could
+        ask twice, with and without a requirement, and compare)."""
         level = EducationLevel(self.education_level) if self.education_level else None
         return scoring.Sought(
             isco08=_wanted_codes(self.wanted),
@@ -166,14 +167,9 @@ class Seeker:
             available_from=self.available_from,
             driving_licences=self.driving_licences,
             licences_stated=True,
-            dutch_level=self.dutch_level,
-            register=self.register if with_register else None,
+            dutch_level=None if for_peer else self.dutch_level,
+            register=None if for_peer else self.register,
         )
-
-
-def _client_sought(client: ClientPublic, where: places.PlaceInfo | None) -> scoring.Sought:
-    """What this client looks for (:meth:`Seeker.sought`)."""
-    return Seeker.of(client).sought(where)
 
 
 def _wanted_codes(wanted: Sequence[tuple[str, str | None]]) -> tuple[str, ...]:
@@ -429,13 +425,14 @@ def _ranked(
 def _newest(
     session: Session, dialect: str, conditions: list[ColumnElement[bool]], *, only: str, limit: int
 ) -> list[_Row]:
-    """Openings matching the full-text expression ``only``, newest first."""
+    """Openings matching the full-text expression ``only``: on PostgreSQL the newest first,
+    on SQLite in the index's own order, latest added first (no sort of every match)."""
     if limit <= 0:
         return []
     match, _ = _fts_match(dialect, only)
     statement = _from(sa_select(*_RANKING), dialect).where(*conditions, match)
     order = col(ReplicaSummary.updated_at).desc()
-    if dialect != "postgresql":  # the index's own order: no sort of every match
+    if dialect != "postgresql":
         order = literal_column("matching_fts.rowid").desc()
     return [_Row(*row) for row in session.execute(statement.order_by(order).limit(limit)).all()]
 
@@ -512,13 +509,13 @@ def _offered(row: _Row, text_rank: float) -> scoring.Offered:
     )
 
 
-#: The columns ranking reads, for a use case that scores one opening the same way.
-RANKING_COLUMNS = _RANKING
-
-
-def offered_of(row: Any) -> scoring.Offered:
-    """What a row of :data:`RANKING_COLUMNS` offers, as ranking scores it (no text rank)."""
-    return _offered(_Row(*row), 0.0)
+def offered_of(full: ReplicaSummary) -> scoring.Offered:
+    """What one replica row offers, read as ranking reads it (no text rank)."""
+    occupation = full.body.get("occupation") or {}
+    row = _Row._make(
+        [*(getattr(full, name) for name in _Row._fields[:-1]), occupation.get("label")]
+    )
+    return _offered(row, 0.0)
 
 
 def opening_of(full: ReplicaSummary) -> VacancySummary | BaanopeningSummary:
@@ -688,14 +685,12 @@ def openings_for_client(
     Openings scoring below :data:`MIN_CLIENT_SCORE` are not padded in; when the list is
     shorter than ``limit``, :attr:`SearchResult.short` says why."""
     request = request_for_client(client, limit=limit, origins=origins)
-    try:
-        where: places.PlaceInfo | None = places.place(client.municipality)
-    except places.UnknownPlaceError:
-        where = None  # an unknown home municipality: rank without distance
+    seeker = Seeker.of(client)
+    where = seeker.where()  # an unknown home municipality: rank without distance
     result = rank(
         session=session,
         request=request,
-        sought=_client_sought(client, where),
+        sought=seeker.sought(where),
         bureau_names=bureau_names,
         weights=weights,
         min_score=MIN_CLIENT_SCORE,

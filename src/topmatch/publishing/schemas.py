@@ -18,7 +18,8 @@ from topmatch.vocabulary import ContractType, EducationLevel, SbiSection
 from topmatch.wiretext import FreeText
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
-SummaryId = Annotated[str, StringConstraints(pattern=r"^[vb]-[0-9a-f]{24}$")]
+SUMMARY_ID_PATTERN = r"^[vb]-[0-9a-f]{24}$"
+SummaryId = Annotated[str, StringConstraints(pattern=SUMMARY_ID_PATTERN)]
 #: A place or region name from the geography data: a code list, not free text.
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 #: An occupation label or a skill: free text, scrubbed (topmatch.wiretext).

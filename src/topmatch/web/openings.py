@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -52,8 +52,10 @@ from topmatch.cardbox.schemas import (
     VacancyUpdate,
 )
 from topmatch.errors import TopmatchError
+from topmatch.explain import NODE_ID_PATTERN
 from topmatch.matching import candidates, details
 from topmatch.publishing.republish import publish
+from topmatch.publishing.schemas import SUMMARY_ID_PATTERN
 from topmatch.web.core import CsrfChecked, WebUser, error_page, render, requires
 
 router = APIRouter(include_in_schema=False)
@@ -97,8 +99,8 @@ def openings_page(
 @router.get("/openingen/{origin}/{summary_id}", response_class=HTMLResponse)
 def opening_page(
     request: Request,
-    origin: str,
-    summary_id: str,
+    origin: Annotated[str, Path(pattern=NODE_ID_PATTERN)],
+    summary_id: Annotated[str, Path(pattern=SUMMARY_ID_PATTERN)],
     user: WebUser,
     names: BureauNames,
     origins: Visible,

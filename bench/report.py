@@ -116,9 +116,35 @@ def matching_eval(results: Path = RESULTS) -> str:
     return "\n".join(out)
 
 
+def search_compare(results: Path = RESULTS) -> str:
+    """Search now against the commit before issue 15: p50 per kind and the ratio."""
+    data = load("search_compare", results)
+    baseline = data["baseline_commit"][:7]
+    out = [
+        f"Results at `{data['code']['commit'][:7]}` ({data['run_at'][:10]}, load "
+        f"{data['machine']['loadavg_1_5_15'][0]}), `{data['command']}`:",
+        "",
+        f"| p50 (ms) | `{baseline}` | now |",
+        "|---|---:|---:|",
+        f"| **all {data['now']['n']} timed searches** | **{data['baseline']['p50_ms']:.1f}** "
+        f"| **{data['now']['p50_ms']:.1f}** |",
+    ]
+    for kind, old in data["p50_by_kind_ms"]["baseline"].items():
+        out.append(f"| {kind} | {old:.1f} | {data['p50_by_kind_ms']['now'][kind]:.1f} |")
+    verdict = "within" if data["ratio_p50"] <= data["limit_ratio"] else "**over**"
+    out += [
+        "",
+        f"Ratio now / `{baseline}` on p50: **{data['ratio_p50']:.2f}** ({verdict} the "
+        f"issue's limit of {data['limit_ratio']:.2f}).",
+        "",
+    ]
+    return "\n".join(out)
+
+
 SECTIONS: dict[str, Callable[[Path], str]] = {
     "provenance": provenance,
     "matching_eval": matching_eval,
+    "search_compare": search_compare,
 }
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, text
+from sqlalchemy import BigInteger, func, literal, text
 from sqlmodel import Session, col, select
 
 from topmatch import wiretext
@@ -188,7 +188,9 @@ def checkpoint(
 def entries(
     session: Session, *, party: str | None = None, after: int = -1, limit: int = 500
 ) -> Sequence[LedgerEntry]:
-    query = select(LedgerEntry).where(col(LedgerEntry.seq) > after)
+    # ``after`` may be any 64-bit whole number (the API's bound); bound as a BIGINT so that
+    # PostgreSQL compares it with the 32-bit column instead of refusing to cast it.
+    query = select(LedgerEntry).where(col(LedgerEntry.seq) > literal(after, BigInteger))
     if party is not None:
         query = query.where((LedgerEntry.payer == party) | (LedgerEntry.payee == party))
     return session.exec(query.order_by(col(LedgerEntry.seq)).limit(limit)).all()

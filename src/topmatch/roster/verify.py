@@ -263,13 +263,26 @@ def verify_chain(rosters: Sequence[Roster], *, now: datetime) -> Roster:
     threshold), each next one a valid update of the one before, the last not expired."""
     if not rosters:
         raise RosterError("no roster to verify")
-    ordered = sorted(rosters, key=lambda r: r.signed.version)
+    ordered = _distinct_versions(rosters)
     current = verify_pinned(ordered[0])
     for new in ordered[1:]:
         _verify_step(current, new)
         current = new
     require_not_expired(current, now=now)
     return current
+
+
+def _distinct_versions(rosters: Sequence[Roster]) -> list[Roster]:
+    """The rosters by version, a version given twice counted once (the later copy: it may
+    carry more signatures). Two different ``signed`` parts with one version number are
+    refused: the federation forked (or someone tried)."""
+    by_version: dict[int, Roster] = {}
+    for roster in rosters:
+        seen = by_version.get(roster.signed.version)
+        if seen is not None and seen.signed != roster.signed:
+            raise RosterVersionError(f"two different rosters claim version {roster.signed.version}")
+        by_version[roster.signed.version] = roster
+    return [by_version[v] for v in sorted(by_version)]
 
 
 # --- answers from the roster in force ----------------------------------------------------

@@ -217,8 +217,11 @@ def test_round_trip_and_normal_form() -> None:
 
 
 def test_threshold_above_members_is_refused() -> None:
-    with pytest.raises(ValueError, match="threshold 4 is more than the 3 members"):
+    with pytest.raises(RosterError, match="threshold 4 is more than the 3 members"):
         first(threshold=4)
+    v1 = signed_by(first(threshold=3), "alfa", "bravo", "charlie")
+    with pytest.raises(RosterError, match="threshold 3 is more than the 2 members"):
+        edit.propose(v1, issued_at=T0, remove=["charlie"])
 
 
 def test_keys_for_and_trusted_descriptors() -> None:

@@ -109,16 +109,13 @@ def _first_version(
 ) -> Roster:
     if not federation or not members or expires is None:
         raise InputError("version 1 needs --federation, at least one --add and --expires")
-    try:
-        return edit.genesis(
-            federation=federation,
-            members=members,
-            threshold=threshold or len(members) // 2 + 1,
-            issued_at=now,
-            expires=expires,
-        )
-    except ValueError as e:
-        raise InputError(str(e).splitlines()[-1]) from e
+    return edit.genesis(
+        federation=federation,
+        members=members,
+        threshold=threshold or len(members) // 2 + 1,
+        issued_at=now,
+        expires=expires,
+    )
 
 
 @roster_app.command("sign")

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from pydantic import ValidationError
+
+from topmatch.errors import input_error
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.roster.errors import RosterError
 from topmatch.roster.models import ALL_PURPOSES, Roster, RosterKey, RosterMember, RosterSigned
@@ -72,7 +75,7 @@ def propose(
     ``current``'s, counted from ``issued_at``."""
     old = current.signed
     lifetime = old.expires - old.issued_at
-    signed = RosterSigned(
+    return _draft(
         federation=old.federation,
         version=old.version + 1,
         issued_at=issued_at,
@@ -80,7 +83,6 @@ def propose(
         threshold=threshold or old.threshold,
         members=_members(old.members, add, remove),
     )
-    return Roster(signed=signed, signatures=[])
 
 
 def genesis(
@@ -92,7 +94,7 @@ def genesis(
     expires: datetime,
 ) -> Roster:
     """Version 1 of a new federation, unsigned."""
-    signed = RosterSigned(
+    return _draft(
         federation=federation,
         version=1,
         issued_at=issued_at,
@@ -100,4 +102,29 @@ def genesis(
         threshold=threshold,
         members=sorted(members, key=lambda m: m.node_id),
     )
+
+
+def _draft(
+    *,
+    federation: str,
+    version: int,
+    issued_at: datetime,
+    expires: datetime,
+    threshold: int,
+    members: list[RosterMember],
+) -> Roster:
+    """An unsigned roster; :class:`RosterError` when it would not be valid (a threshold
+    above the number of members, an expiry before ``issued_at``)."""
+    try:
+        signed = RosterSigned(
+            federation=federation,
+            version=version,
+            issued_at=issued_at,
+            expires=expires,
+            threshold=threshold,
+            members=members,
+        )
+    except ValidationError as e:
+        problem = input_error(e, "the draft is not a valid roster")
+        raise RosterError(problem.message, field=problem.field) from e
     return Roster(signed=signed, signatures=[])

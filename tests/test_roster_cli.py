@@ -33,7 +33,7 @@ def bureaus(tmp_path: Path) -> Path:
         descriptor = PeerDescriptor(
             node_id=name,
             name=f"Bureau {name.title()}",
-            base_url=f"https://{name}.example",  # type: ignore[arg-type]  # pydantic parses it
+            base_url=f"https://{name}.example",
             keys=[
                 PublicKey(
                     key_id=keys.key_id(public),

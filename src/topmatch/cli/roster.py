@@ -8,7 +8,7 @@ refused (the message names the rule) or cannot be read, 2 on a usage error.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from topmatch.cli import app, out, state
+from topmatch.cli import _registry, _session, app, out, state
 from topmatch.cli.formats import count
 from topmatch.clock import system_clock
 from topmatch.errors import ConfigurationError, InputError
@@ -24,6 +24,7 @@ from topmatch.identity import keys
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.roster import edit, files, verify
+from topmatch.roster import service as roster_service
 from topmatch.roster.models import Roster, RosterMember
 
 roster_app = typer.Typer(
@@ -216,4 +217,34 @@ def roster_verify(
         f"(chain {versions[0]}..{versions[-1]}), signed by {', '.join(valid)} "
         f"(threshold {roster.signed.threshold} of {len(roster.signed.members)}), "
         f"expires {roster.signed.expires.isoformat()}"
+    )
+
+
+@roster_app.command("accept")
+def roster_accept(file: Annotated[Path, typer.Argument(help="A newer roster version.")]) -> None:
+    """Take a newer roster version into this node (checked against the one it holds, as a
+    peer's offer would be) and queue it for every other member. Also the way to renew a
+    roster that expired, when peers can no longer offer it."""
+    settings = state.settings()
+    store = _registry(settings).roster
+    try:
+        body = file.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read {file}: {e.strerror}") from e
+    with _session(settings) as session:
+        accepted = roster_service.receive(
+            session,
+            store=store,
+            body=body,
+            me=settings.node_id or "",
+            sender=None,
+            now=system_clock(),
+            horizon=timedelta(days=settings.outbox_horizon_days),
+        )
+    if not accepted.changed:
+        out.print(f"version {accepted.version} is the version this node holds already")
+        return
+    out.print(
+        f"version {accepted.version} accepted; queued for "
+        f"{', '.join(accepted.forwarded_to) or 'no other member'}"
     )

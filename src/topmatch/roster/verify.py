@@ -261,6 +261,14 @@ def verify_update(current: Roster, new: Roster, *, now: datetime) -> Roster:
 def verify_chain(rosters: Sequence[Roster], *, now: datetime) -> Roster:
     """The roster in force at the end of a chain: ``rosters[0]`` is pinned (signed by its own
     threshold), each next one a valid update of the one before, the last not expired."""
+    current = follow_chain(rosters)
+    require_not_expired(current, now=now)
+    return current
+
+
+def follow_chain(rosters: Sequence[Roster]) -> Roster:
+    """:func:`verify_chain` without the expiry check: the last version the chain validly
+    reaches, expired or not (what a node holds and serves)."""
     if not rosters:
         raise RosterError("no roster to verify")
     ordered = _distinct_versions(rosters)
@@ -268,7 +276,6 @@ def verify_chain(rosters: Sequence[Roster], *, now: datetime) -> Roster:
     for new in ordered[1:]:
         _verify_step(current, new)
         current = new
-    require_not_expired(current, now=now)
     return current
 
 

@@ -186,3 +186,37 @@ def test_sign_as_this_node(
     assert code == 0, output
     assert "signed version 1 as werkpad" in output
     assert run(capsys, "roster", "verify", str(draft))[0] == 0
+
+
+def test_accept_takes_a_newer_version_into_the_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TOPMATCH_DATA_DIR", str(tmp_path / "node"))
+    assert main(["init", "--node-id", "werkpad", "--name", "W", "--url", "https://w.example"]) == 0
+    v1, v2 = tmp_path / "v1.json", tmp_path / "v2.json"
+    node_json = str(tmp_path / "node" / "node.json")
+    run(
+        capsys,
+        "roster",
+        "propose",
+        "--federation",
+        "Solo",
+        "--add",
+        node_json,
+        "--expires",
+        "2099-01-01",
+        "-o",
+        str(v1),
+    )
+    run(capsys, "roster", "sign", str(v1))
+    monkeypatch.setenv("TOPMATCH_ROSTER_FILE", str(v1))
+    run(capsys, "roster", "propose", "--from", str(v1), "-o", str(v2))
+    code, _, error = run(capsys, "roster", "accept", str(v2))
+    assert code == 1
+    assert "needs signatures of 1 of the 1 members of version 1" in error
+    run(capsys, "roster", "sign", str(v2))
+    code, output, _ = run(capsys, "roster", "accept", str(v2))
+    assert code == 0, output
+    assert "version 2 accepted; queued for no other member" in output
+    assert (tmp_path / "node" / "roster" / "2.json").exists()
+    assert "holds already" in run(capsys, "roster", "accept", str(v2))[1]

@@ -63,3 +63,15 @@ def test_demo_roster_with_loopback_urls_verifies(node_id: str) -> None:
     assert member is not None
     assert member.base_url == "http://127.0.0.1:8123"
     assert verify.verify_pinned(roster) == roster
+
+
+def test_topmatch_demo_roster_is_a_valid_update_of_the_committed_one() -> None:
+    pinned = files.load_roster(DEMO / "roster.json")
+    urls = {n: f"http://127.0.0.1:{8100 + i}" for i, (n, _) in enumerate(demo.BUREAUS)}
+    current = demo.with_urls(pinned, urls, issued_at=NOW)
+    assert verify.verify_chain([pinned, current], now=NOW) == current
+    werkpad = demo.descriptor("werkpad", urls["werkpad"])
+    member = current.signed.member("werkpad")
+    assert member is not None
+    assert [k.key_id for k in werkpad.keys] == [k.key_id for k in member.keys]
+    assert werkpad.encryption_key == member.encryption_key

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from topmatch.identity import keys
+from topmatch.identity.descriptor import PeerDescriptor, PublicKey
 from topmatch.roster import edit, verify
 from topmatch.roster.models import ALL_PURPOSES, Roster, RosterKey, RosterMember
 
@@ -92,6 +93,35 @@ def roster(base_urls: Mapping[str, str] | None = None) -> Roster:
     for node_id, _ in BUREAUS:
         draft = verify.sign(draft, node_id=node_id, key=signing_key(node_id))
     return draft
+
+
+def with_urls(pinned: Roster, base_urls: Mapping[str, str], *, issued_at: datetime) -> Roster:
+    """The version after ``pinned`` in which the bureaus have the addresses ``base_urls``
+    (``topmatch demo`` runs them on loopback ports), signed by all three demo keys."""
+    names = dict(BUREAUS)
+    draft = edit.propose(
+        pinned,
+        issued_at=issued_at,
+        add=[_member(n, names[n], url) for n, url in base_urls.items()],
+    )
+    for node_id, _ in BUREAUS:
+        draft = verify.sign(draft, node_id=node_id, key=signing_key(node_id))
+    return draft
+
+
+def descriptor(node_id: str, base_url: str) -> PeerDescriptor:
+    """The demo bureau's ``node.json`` with its demo keys."""
+    member = _member(node_id, dict(BUREAUS)[node_id], base_url)
+    return PeerDescriptor(
+        node_id=member.node_id,
+        name=member.name,
+        base_url=member.base_url,
+        keys=[
+            PublicKey(key_id=k.key_id, public_key=k.public_key, valid_from=k.valid_from)
+            for k in member.keys
+        ],
+        encryption_key=member.encryption_key,
+    )
 
 
 def _pem(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:

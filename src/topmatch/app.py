@@ -30,7 +30,7 @@ from topmatch.errors import ConfigurationError
 from topmatch.federation import api as federation_api
 from topmatch.federation import outbox
 from topmatch.federation.inbound import SignResponses
-from topmatch.federation.peers import PeerRegistry
+from topmatch.federation.peers import PeerRegistry, registry_for
 from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
 from topmatch.ledger import api as ledger_api
@@ -40,6 +40,7 @@ from topmatch.matching import api as matching_api
 from topmatch.publishing.service import Publisher, derive_publishing_secret
 from topmatch.referrals import api as referrals_api
 from topmatch.referrals import service as referrals_service
+from topmatch.roster import api as roster_api
 from topmatch.settings import Settings, load_settings
 from topmatch.settlement import api as settlement_api
 from topmatch.web import app as web
@@ -47,7 +48,15 @@ from topmatch.web import app as web
 log = logging.getLogger("topmatch")
 
 #: the routers, each with its ``router`` and, if peers call it, its ``peer_router``
-ROUTERS = (cardbox_api, federation_api, matching_api, ledger_api, referrals_api, settlement_api)
+ROUTERS = (
+    cardbox_api,
+    federation_api,
+    matching_api,
+    ledger_api,
+    referrals_api,
+    settlement_api,
+    roster_api,
+)
 
 
 def create_app(
@@ -66,7 +75,7 @@ def create_app(
     node_identity = identity.load_identity(settings)
     secret = identity.load_cardbox_secret(settings)
     vault = BsnVault(secret)
-    registry = PeerRegistry(settings.peers_dir, own_node_id=node_id)
+    registry = registry_for(settings, clock=clock)
     publisher = Publisher(origin=node_id, secret=derive_publishing_secret(secret))
 
     @asynccontextmanager

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         default=None, description="32-byte secret that encrypts and indexes BSNs."
     )
     peers_dir: Path = Path("peers")
+    roster_file: Path | None = Field(
+        default=None,
+        description="The federation roster this node trusts as pinned (obtained out of band); "
+        "when set, the peers are the members of the roster in force, and peers_dir only "
+        "records which of them this node suspended (docs/adr/0015-federation-roster.md).",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
@@ -176,6 +182,10 @@ class Settings(BaseSettings):
 
     def resolved_cardbox_secret_file(self) -> Path:
         return self.cardbox_secret_file or self.data_dir / "cardbox.secret"
+
+    def roster_dir(self) -> Path:
+        """Where the node keeps every roster version it accepted after the pinned one."""
+        return self.data_dir / "roster"
 
     def descriptor_file(self) -> Path:
         return self.data_dir / "node.json"

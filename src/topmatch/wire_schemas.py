@@ -26,6 +26,7 @@ from topmatch.referrals.schemas import (
     IntroductionRequest,
     IntroductionWithdrawal,
 )
+from topmatch.roster.models import Roster
 from topmatch.settlement.schemas import (
     BilateralStatement,
     NettingProposal,
@@ -53,6 +54,7 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "netting-proposal": NettingProposal,
     "peer-descriptor": PeerDescriptor,
     "problem": Problem,
+    "roster": Roster,
     "statement": Statement,
     "vacancy-summary": VacancySummary,
 }
@@ -123,6 +125,9 @@ NOT_FREE_TEXT: dict[str, str] = {
     "Problem.type": "`about:blank`",
     "PublicKey.key_id": "RFC 7638 thumbprint of a public key",
     "PublicKey.public_key": "a raw Ed25519 public key, base64url",
+    "RosterMember.base_url": "the bureau's public base URL, as its roster entry states it",
+    "RosterMember.name": "the bureau's own name, public in the federation roster",
+    "RosterSigned.federation": "the federation's name, chosen by its coordinator",
     "SignatureItem.key_id": "the signing key's id",
     "AgreementSignature.key_id": "the signing key's id",
 }

@@ -24,6 +24,7 @@ from topmatch.federation.outbox import Courier
 from topmatch.federation.peers import PeerRegistry
 from topmatch.federation.transport import PeerClient
 from topmatch.identity.service import NodeIdentity
+from topmatch.roster.store import RosterStore
 from topmatch.settings import Settings
 
 
@@ -137,6 +138,14 @@ def get_peers(request: Request) -> PeerRegistry:
 
 
 PeersDep = Annotated[PeerRegistry, Depends(get_peers)]
+
+
+def get_roster(request: Request) -> RosterStore | None:
+    """The rosters this node holds, when it has a ``roster_file`` (else None)."""
+    return get_peers(request).roster
+
+
+RosterDep = Annotated[RosterStore | None, Depends(get_roster)]
 
 
 def get_peer_client(request: Request) -> PeerClient:

@@ -38,7 +38,7 @@ from topmatch.clock import Clock, system_clock
 from topmatch.errors import ConfigurationError, InputError, TopmatchError
 from topmatch.federation import replication
 from topmatch.federation import service as federation_service
-from topmatch.federation.peers import PeerRegistry
+from topmatch.federation.peers import PeerRegistry, registry_for
 from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
@@ -325,7 +325,7 @@ def audit_list(
 
 
 def _registry(settings: Settings) -> PeerRegistry:
-    return PeerRegistry(settings.peers_dir, own_node_id=settings.node_id or "")
+    return registry_for(settings, clock=system_clock)
 
 
 @peers_app.command("add")
@@ -751,4 +751,5 @@ def run() -> None:
 # Sub-command modules register themselves on ``app`` (they import the helpers above).
 from topmatch.cli import demo as _demo_command  # noqa: E402, F401
 from topmatch.cli import ops as _ops_commands  # noqa: E402, F401
+from topmatch.cli import roster as _roster_commands  # noqa: E402, F401
 from topmatch.cli import settlement as _settlement_commands  # noqa: E402, F401

@@ -2,7 +2,9 @@
 everything Topmatch does between them.
 
 Three nodes (real ``topmatch serve`` processes on 127.0.0.1), each with its own SQLite
-database, keys, peers folder and synthetic card-box, then: sync, a search across all
+database and synthetic card-box, the demo federation's DEMO ONLY keys and its roster
+(``peers/demo/``: version 1 pinned, version 2 with the loopback addresses, signed by all
+three), then: sync, a search across all
 bureaus, openings for one client, a candidate query, a fee agreement every bureau signs,
 two introductions and placements signed by both bureaus, witnessed checkpoints, an
 offline audit of the ledger, and a settlement statement with netting. The nodes keep
@@ -32,6 +34,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from cryptography.hazmat.primitives import serialization
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
@@ -40,13 +43,16 @@ from rich.table import Table
 from topmatch.accounts import service as accounts
 from topmatch.accounts.models import Role
 from topmatch.cardbox import synthetic
-from topmatch.cli import _publish_all, _registry, _session, _vault, app, err, ports
+from topmatch.cli import _publish_all, _session, _vault, app, err, ports
 from topmatch.clock import system_clock
 from topmatch.errors import TopmatchError
 from topmatch.geography import places
+from topmatch.identity import keys
 from topmatch.identity import service as identity
 from topmatch.ledger import bundle as ledger_bundle
-from topmatch.settings import load_settings
+from topmatch.roster import demo as demo_roster
+from topmatch.roster import files
+from topmatch.settings import Settings, load_settings
 from topmatch.settlement.exports import eurobedrag
 from topmatch.settlement.periods import local_date, period_of
 from topmatch.vocabulary import ContractType
@@ -59,6 +65,7 @@ BUREAUS = (
 HTTP_OK = {200, 201, 202}
 MARKER = ".topmatch-demo"  # only a folder holding this file is ever wiped
 TOKENS_FILE = "tokens.txt"
+ROSTER_FILE = "roster.json"  # the pinned demo roster, peers/demo/roster.json
 DEFAULT_DIR = Path(".topmatch-demo")
 ROLE_WORDS = {Role.consultant: "consulent", Role.finance: "financien", Role.admin: "beheerder"}
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -270,7 +277,8 @@ def show_tokens(root: Path) -> int:
 
 
 def prepare(root: Path, base_port: int) -> list[DemoNode]:
-    """Three fresh nodes: keys, a synthetic card-box each, accounts, each other as peers."""
+    """Three fresh nodes: the demo federation's keys and roster (peers/demo/), a synthetic
+    card-box each, accounts."""
     if root.exists():
         if any(root.iterdir()) and not (root / MARKER).exists():
             raise DemoError(
@@ -302,7 +310,8 @@ def prepare(root: Path, base_port: int) -> list[DemoNode]:
             now=now,
             force=False,
         )
-        node = DemoNode(node_id, name, port, data_dir, _env(data_dir))
+        _use_demo_keys(settings, node_id, f"http://127.0.0.1:{port}")
+        node = DemoNode(node_id, name, port, data_dir, _env(data_dir, root))
         with _session(settings) as session:
             synthetic.seed(
                 session=session,
@@ -318,16 +327,32 @@ def prepare(root: Path, base_port: int) -> list[DemoNode]:
                 )
                 node.tokens[role.value] = token
         nodes.append(node)
-    for node in nodes:
-        registry = _registry(
-            load_settings(
-                data_dir=node.data_dir, peers_dir=node.data_dir / "peers", node_id=node.node_id
-            )
-        )
-        for other in nodes:
-            if other is not node:
-                registry.add(other.data_dir / "node.json", replace=False)
+    _write_rosters(root, nodes, now)
     return nodes
+
+
+def _use_demo_keys(settings: Settings, node_id: str, url: str) -> None:
+    """Replace the keys ``init`` made with the DEMO ONLY keys of peers/demo/keys (the same
+    bytes, from the same seeds: topmatch.roster.demo), and node.json with them."""
+    key_pem = keys.private_pem(demo_roster.signing_key(node_id), settings.passphrase())
+    identity.write_private(settings.resolved_key_file(), key_pem, force=True)
+    x25519 = demo_roster.encryption_key(node_id).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    identity.write_private(identity.encryption_key_file(settings), x25519, force=True)
+    descriptor = demo_roster.descriptor(node_id, url)
+    settings.descriptor_file().write_text(descriptor.model_dump_json(indent=2) + "\n")
+
+
+def _write_rosters(root: Path, nodes: list[DemoNode], now: datetime) -> None:
+    """The demo federation's roster (peers/demo/roster.json, version 1, fictional
+    addresses) pinned for every node, and version 2 with the loopback addresses, signed with
+    the demo keys, as each node had accepted it."""
+    pinned = demo_roster.roster()
+    files.write_roster(root / ROSTER_FILE, pinned)
+    current = demo_roster.with_urls(pinned, {n.node_id: n.url for n in nodes}, issued_at=now)
+    for node in nodes:
+        files.write_roster(node.data_dir / "roster" / f"{current.signed.version}.json", current)
 
 
 def _free_port() -> int:
@@ -337,12 +362,13 @@ def _free_port() -> int:
         return port
 
 
-def _env(data_dir: Path) -> dict[str, str]:
+def _env(data_dir: Path, root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOPMATCH_")}
     env.update(
         {
             "TOPMATCH_DATA_DIR": str(data_dir),
             "TOPMATCH_PEERS_DIR": str(data_dir / "peers"),
+            "TOPMATCH_ROSTER_FILE": str(root / ROSTER_FILE),
             "TOPMATCH_PUBLISH_BY_DEFAULT": "true",
             "TOPMATCH_SYNC_INTERVAL_SECONDS": "0",  # the walk decides when to sync
         }

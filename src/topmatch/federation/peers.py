@@ -9,11 +9,18 @@ half-loaded.
 Keys are never deleted from a descriptor: a key past its ``valid_until`` no longer signs
 transport messages, but what it signed while valid (ledger entries above all) still
 verifies years later.
+
+With a federation roster (setting ``roster_file``, docs/adr/0015-federation-roster.md) the
+peers are the members of the roster in force, minus this node, with the keys the roster
+lists; the directory then only says which of them this node has suspended (a local
+decision). A file for a node that is not a member is ignored and reported; an expired or
+invalid roster gives no peers at all, and says why in :attr:`PeerRegistry.problems`.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +32,13 @@ from topmatch.errors import ConflictError, InputError, NotFoundError
 from topmatch.federation.errors import UnknownKeyError
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor, PeerStatus, PublicKey
+from topmatch.roster import verify as roster_verify
+from topmatch.roster.errors import RosterError
+from topmatch.roster.store import RosterStore
+from topmatch.settings import Settings
+
+#: the key of :attr:`PeerRegistry.problems` for a roster that gives no peers
+ROSTER_PROBLEM = "roster"
 
 
 @dataclass(frozen=True)
@@ -36,9 +50,12 @@ class KeyRef:
         return keys.public_from_raw(keys.b64url_decode(self.key.public_key))
 
 
+Stamp = tuple[tuple[str, int, int], ...]
+
+
 @dataclass
 class _Snapshot:
-    stamp: tuple[tuple[str, int, int], ...] = ()
+    stamp: tuple[Stamp, Stamp, bool] = ((), (), False)
     peers: dict[str, PeerDescriptor] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
 
@@ -50,15 +67,18 @@ def valid_at(key: PublicKey, at: datetime) -> bool:
 class PeerRegistry:
     """The peers in one directory, excluding this node itself."""
 
-    def __init__(self, directory: Path, *, own_node_id: str) -> None:
+    def __init__(
+        self, directory: Path, *, own_node_id: str, roster: RosterStore | None = None
+    ) -> None:
         self.directory = directory
         self.own_node_id = own_node_id
+        self.roster = roster
         self._lock = threading.Lock()
-        self._snapshot = _Snapshot()
+        self._snapshot = _Snapshot(stamp=((), (), False))
 
     # --- reading --------------------------------------------------------------------
 
-    def _stamp(self) -> tuple[tuple[str, int, int], ...]:
+    def _local_stamp(self) -> Stamp:
         if not self.directory.is_dir():
             return ()
         return tuple(
@@ -68,6 +88,19 @@ class PeerRegistry:
             )
         )
 
+    def _stamp(self) -> tuple[Stamp, Stamp, bool]:
+        if self.roster is None:
+            return self._local_stamp(), (), False
+        return self._local_stamp(), self.roster.stamp(), self._roster_expired()
+
+    def _roster_expired(self) -> bool:
+        assert self.roster is not None  # noqa: S101 - only called with a roster
+        try:
+            self.roster.in_force()
+        except RosterError:
+            return True
+        return False
+
     def _current(self) -> _Snapshot:
         stamp = self._stamp()
         with self._lock:
@@ -75,9 +108,35 @@ class PeerRegistry:
                 self._snapshot = self._load(stamp)
             return self._snapshot
 
-    def _load(self, stamp: tuple[tuple[str, int, int], ...]) -> _Snapshot:
+    def _load(self, stamp: tuple[Stamp, Stamp, bool]) -> _Snapshot:
+        snapshot = self._load_local(stamp)
+        if self.roster is not None:
+            self._from_roster(snapshot, self.roster)
+        return snapshot
+
+    def _from_roster(self, snapshot: _Snapshot, store: RosterStore) -> None:
+        """Replace the peers with the roster's members, keeping each one's local status."""
+        local = snapshot.peers
+        snapshot.peers = {}
+        try:
+            roster = store.in_force()
+        except RosterError as e:
+            snapshot.problems[ROSTER_PROBLEM] = f"no peers: {e.message}"
+            return
+        for member in roster_verify.trusted_descriptors(roster):
+            if member.node_id == self.own_node_id:
+                continue
+            here = local.pop(member.node_id, None)
+            status = here.status if here is not None else PeerStatus.active
+            snapshot.peers[member.node_id] = member.model_copy(update={"status": status})
+        for node_id in local:
+            snapshot.problems[f"{node_id}.json"] = (
+                f"{node_id} is not a member of roster version {roster.signed.version}; ignored"
+            )
+
+    def _load_local(self, stamp: tuple[Stamp, Stamp, bool]) -> _Snapshot:
         snapshot = _Snapshot(stamp=stamp)
-        for name, _, _ in stamp:
+        for name, _, _ in stamp[0]:
             path = self.directory / name
             try:
                 peer = PeerDescriptor.model_validate_json(path.read_bytes())
@@ -106,7 +165,8 @@ class PeerRegistry:
     def get(self, node_id: str) -> PeerDescriptor:
         peer = self._current().peers.get(node_id)
         if peer is None:
-            raise NotFoundError(f"no peer {node_id!r} in {self.directory}")
+            where = "the roster in force" if self.roster is not None else str(self.directory)
+            raise NotFoundError(f"no peer {node_id!r} in {where}")
         return peer
 
     def key_for_transport(self, key_id: str, *, at: datetime, peer_id: str | None = None) -> KeyRef:
@@ -176,3 +236,11 @@ class PeerRegistry:
         tmp = target.with_suffix(".json.tmp")
         tmp.write_text(peer.model_dump_json(indent=2) + "\n")
         tmp.replace(target)
+
+
+def registry_for(settings: Settings, *, clock: Callable[[], datetime]) -> PeerRegistry:
+    """The node's peers: from the roster when ``roster_file`` is set, else the directory."""
+    roster = None
+    if settings.roster_file is not None:
+        roster = RosterStore(settings.roster_file, settings.roster_dir(), clock=clock)
+    return PeerRegistry(settings.peers_dir, own_node_id=settings.node_id or "", roster=roster)

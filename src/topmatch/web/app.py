@@ -49,7 +49,16 @@ ROUTERS = [
     introductions.router,
 ]
 NO_SUCH_PAGE = forms.N_("This page does not exist. Check the address, or start again.")
-NOT_WEB = ("/api/", "/federation/", "/docs", "/redoc", "/openapi.json", "/healthz", "/metrics")
+NOT_WEB = (
+    "/api/",
+    "/federation/",
+    "/.well-known/",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/healthz",
+    "/metrics",
+)
 
 
 async def _answer(handler: Callable[..., object], request: Request, error: Exception) -> Response:

@@ -296,26 +296,34 @@ def test_ledger_export_and_offline_verify(
     out_dir = tmp_path / "bundle"
     code, out, err = run(capsys, "ledger", "export", "--out", str(out_dir))
     assert code == 0, err
-    code, out, _ = run(capsys, "ledger", "verify", str(out_dir))
-    assert code == 0
-    assert out.strip().splitlines()[-1] == "OK: 1 entry, 1 checkpoint, parties bravo, werkpad"
+    code, _, err = run(capsys, "ledger", "verify", str(out_dir))
+    assert code == 1  # no anchor: the bundle cannot vouch for its own keys
+    assert "no trusted keys" in err
+    assert "--trusted-keys" in err
+    code, out, err = run(capsys, "ledger", "verify", str(out_dir), "--trust-bundle-keys")
+    assert code == 0, err
+    assert out.strip().splitlines()[-2] == "OK: 1 entry, 1 checkpoint, parties bravo, werkpad"
+    assert "KEYS NOT ANCHORED" in out.strip().splitlines()[-1]
     assert f"keys of bravo: {bravo.identity.key_id}" in out
     # An auditor's own copies of the descriptors: a forged bravo key in the bundle is caught.
     trusted = tmp_path / "trusted"
     trusted.mkdir()
     (trusted / "bravo.json").write_text((out_dir / "keys" / "bravo.json").read_text())
     (trusted / "werkpad.json").write_text((out_dir / "keys" / "werkpad.json").read_text())
+    code, out, err = run(capsys, "ledger", "verify", str(out_dir), "--trusted-keys", str(trusted))
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == "OK: 1 entry, 1 checkpoint, parties bravo, werkpad"
     forger = FakePeer.make("bravo", now)
     (out_dir / "keys" / "bravo.json").write_text(forger.descriptor.model_dump_json())
-    assert run(capsys, "ledger", "verify", str(out_dir))[0] == 1
-    code, out, _ = run(capsys, "ledger", "verify", str(out_dir), "--trusted-keys", str(trusted))
-    assert code == 0, out
+    code, _, err = run(capsys, "ledger", "verify", str(out_dir), "--trusted-keys", str(trusted))
+    assert code == 1
+    assert "keys/bravo.json (anchor): not the trusted descriptor of bravo" in err
     (out_dir / "keys" / "bravo.json").write_text((trusted / "bravo.json").read_text())
     lines = (out_dir / "entries.jsonl").read_text().replace("99000", "9900")
     (out_dir / "entries.jsonl").write_text(lines)
-    code, _, err = run(capsys, "ledger", "verify", str(out_dir))
+    code, _, err = run(capsys, "ledger", "verify", str(out_dir), "--trusted-keys", str(trusted))
     assert code == 1
-    assert "FAILED: entry 0 (line 1)" in err
+    assert "FAILED: entries.jsonl (entries): entry 0 (line 1)" in err
 
 
 def test_agreement_and_settle_commands(

@@ -631,19 +631,32 @@ def ledger_verify(
     trusted_keys: Annotated[
         Path | None,
         typer.Option(
-            help="Folder of peer descriptors obtained from the bureaus themselves; "
-            "then the bundle's own keys/ are not trusted."
+            help="Folder of peer descriptors obtained from the bureaus themselves: every "
+            "descriptor in the bundle's keys/ must equal the one here."
         ),
     ] = None,
+    trust_bundle_keys: Annotated[
+        bool,
+        typer.Option(
+            "--trust-bundle-keys",
+            help="Check against the bundle's own keys/ (no anchor): proves the bundle is "
+            "intact, not who signed it.",
+        ),
+    ] = False,
 ) -> None:
-    """Check a bundle offline: every signature, every entry under every checkpoint."""
-    report = bundle.verify(directory, trusted_keys=trusted_keys)
+    """Check a bundle offline: framing, every signature, every entry under every checkpoint.
+
+    Exit 0: the bundle verifies; 1: it does not, or no keys were given to anchor it.
+    """
+    report = bundle.verify(
+        directory, trusted_keys=trusted_keys, trust_bundle_keys=trust_bundle_keys
+    )
     for node, key_ids in sorted(report.keys.items()):
         out.print(f"keys of {node}: {', '.join(key_ids)}")
     if not report.ok:
         err.print(f"[red]{escape(report.summary())}[/]")
         raise typer.Exit(1)
-    out.print(report.summary())
+    out.print(escape(report.summary()))
 
 
 @schemas_app.command("export")

@@ -13,12 +13,12 @@ A bundle is a folder::
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -55,7 +55,7 @@ the above; docs/ledger.md in the Topmatch repository describes every field.
 class Manifest(BaseModel):
     """``manifest.json`` of a bundle (schemas/ledger-bundle-manifest.schema.json)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     format: Literal["topmatch.ledger-bundle/1"] = FORMAT
     owner: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="the log's node")
@@ -68,22 +68,36 @@ class Manifest(BaseModel):
 
 @dataclass
 class Report:
+    """What :func:`verify` found. On failure, ``failure`` says why, ``file`` names the
+    bundle file (relative path) and ``check`` the check that failed."""
+
     ok: bool
     entries: int = 0
     checkpoints: int = 0
     parties: set[str] = field(default_factory=set)
     failure: str | None = None
     keys: dict[str, list[str]] = field(default_factory=dict)
+    file: str | None = None
+    check: str | None = None
+    anchored: bool = False
+    agreements: int = 0
+    witnesses: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        if self.ok:
-            entries = "entry" if self.entries == 1 else "entries"
-            checkpoints = "checkpoint" if self.checkpoints == 1 else "checkpoints"
-            return (
-                f"OK: {self.entries} {entries}, {self.checkpoints} {checkpoints}, "
-                f"parties {', '.join(sorted(self.parties))}"
+        if not self.ok:
+            return f"FAILED: {self.failure}"
+        entries = "entry" if self.entries == 1 else "entries"
+        checkpoints = "checkpoint" if self.checkpoints == 1 else "checkpoints"
+        text = (
+            f"OK: {self.entries} {entries}, {self.checkpoints} {checkpoints}, "
+            f"parties {', '.join(sorted(self.parties))}"
+        )
+        if not self.anchored:
+            text += (
+                "\nWARNING: KEYS NOT ANCHORED: checked against the bundle's own keys/, which "
+                "its owner could have forged; pass --trusted-keys or --roster to prove who signed"
             )
-        return f"FAILED: {self.failure}"
+        return text
 
 
 def export(
@@ -102,6 +116,7 @@ def export(
         raise LedgerError(f"{directory} is not empty: export into a new folder")
     (directory / "checkpoints").mkdir(parents=True, exist_ok=True)
     (directory / "keys").mkdir(exist_ok=True)
+    (directory / "agreements").mkdir(exist_ok=True)
     (directory / "entries.jsonl").write_bytes(b"".join(e + b"\n" for e in entries))
     for size, signed_note in checkpoints:
         (directory / "checkpoints" / f"{size}.note").write_bytes(signed_note)
@@ -122,22 +137,181 @@ def export(
 
 
 class BundleError(LedgerError):
+    """A bundle fails a check; ``file`` is the bundle-relative path, ``check`` the check."""
+
     code = "bundle_invalid"
 
+    def __init__(self, file: str, check: str, detail: str) -> None:
+        super().__init__(f"{file} ({check}): {detail}")
+        self.file = file
+        self.check = check
 
-def _load_keys(folder: Path) -> KeyBook:
-    """Descriptors from ``folder``: the bundle's ``keys/``, or an auditor's own folder."""
+
+NO_ANCHOR: Final = (
+    "no trusted keys: a bundle cannot vouch for its own keys/. Pass --trusted-keys DIR "
+    "(the bureaus' descriptors, obtained from the bureaus themselves) or --roster FILE (the "
+    "federation roster); --trust-bundle-keys checks against the bundle's own keys/ instead, "
+    "which proves the bundle is intact but not who signed it"
+)
+_LAYOUT: Final = frozenset(
+    {"manifest.json", "entries.jsonl", "README.md", "checkpoints", "keys", "agreements"}
+)
+_NOTE_NAME: Final = re.compile(r"(0|[1-9][0-9]{0,18})\.note")
+_KEY_NAME: Final = re.compile(r"[a-z0-9][a-z0-9-]{1,62}\.json")
+
+
+@dataclass(frozen=True)
+class _Bundle:
+    """What the framing checks leave: the manifest, the entry lines, the checkpoint files
+    (tree size, path) in size order, and the descriptors in ``keys/``."""
+
+    manifest: Manifest
+    lines: list[bytes]
+    checkpoints: list[tuple[int, Path]]
+    keys: dict[str, PeerDescriptor]
+
+
+def _check_layout(directory: Path) -> None:
+    """Exactly the files of the format, nothing else; README.md is the format's own."""
+    if not directory.is_dir():
+        raise BundleError(str(directory), "layout", "no bundle folder here")
+    for path in sorted(directory.iterdir()):
+        if path.name not in _LAYOUT:
+            raise BundleError(path.name, "layout", "stray file: not part of a ledger bundle")
+    for name in sorted(_LAYOUT):
+        path = directory / name
+        if not path.exists():
+            raise BundleError(name, "layout", "missing")
+        if path.is_dir() != (name in {"checkpoints", "keys", "agreements"}):
+            raise BundleError(name, "layout", "a file where a folder belongs, or the reverse")
+    if (directory / "README.md").read_bytes() != README.encode():
+        raise BundleError("README.md", "content", f"not the README of the {FORMAT} format")
+
+
+def _load_manifest(directory: Path) -> Manifest:
+    try:
+        return Manifest.model_validate_json((directory / "manifest.json").read_bytes())
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BundleError(
+            "manifest.json", "format", f"not a {FORMAT} manifest: {where}: {first['msg']}"
+        ) from e
+
+
+def _entry_lines(data: bytes) -> list[bytes]:
+    """The lines of entries.jsonl: LF-framed, a newline after the last, no empty line."""
+    file = "entries.jsonl"
+    if b"\r" in data:
+        at = data.index(b"\r")
+        raise BundleError(file, "framing", f"CR at byte {at}: lines end in LF alone")
+    if not data:
+        return []
+    if not data.endswith(b"\n"):
+        raise BundleError(file, "framing", "no newline after the last entry")
+    lines = data[:-1].split(b"\n")
+    for number, line in enumerate(lines, 1):
+        if not line:
+            raise BundleError(file, "framing", f"line {number} is empty")
+    return lines
+
+
+def _checkpoint_files(folder: Path) -> list[tuple[int, Path]]:
+    found = []
+    for path in folder.iterdir():
+        name = _NOTE_NAME.fullmatch(path.name)
+        if name is None or not path.is_file():
+            raise BundleError(
+                f"checkpoints/{path.name}",
+                "layout",
+                "stray file: checkpoints are named N.note, N the tree size in decimal",
+            )
+        found.append((int(name[1]), path))
+    return sorted(found)
+
+
+def _descriptors(folder: Path, *, label: str) -> dict[str, PeerDescriptor]:
+    """``<node>.json`` descriptors of ``folder`` (the bundle's keys/, or an auditor's own)."""
     if not folder.is_dir():
-        raise BundleError(f"no key folder at {folder}")
-    descriptors = []
-    for path in sorted(folder.glob("*.json")):
+        raise BundleError(label, "keys", f"no key folder at {folder}")
+    found: dict[str, PeerDescriptor] = {}
+    for path in sorted(folder.iterdir()):
+        where = f"{label}/{path.name}"
+        if _KEY_NAME.fullmatch(path.name) is None or not path.is_file():
+            raise BundleError(where, "layout", "stray file: descriptors are named <node>.json")
         try:
-            descriptors.append(PeerDescriptor.model_validate_json(path.read_bytes()))
+            descriptor = PeerDescriptor.model_validate_json(path.read_bytes())
         except ValidationError as e:
             raise BundleError(
-                f"keys/{path.name} is not a valid descriptor: {e.errors()[0]['msg']}"
+                where, "keys", f"not a valid descriptor: {e.errors()[0]['msg']}"
             ) from e
-    return KeyBook(descriptors)
+        if descriptor.node_id != path.stem:
+            raise BundleError(where, "keys", f"holds the descriptor of {descriptor.node_id}")
+        found[descriptor.node_id] = descriptor
+    return found
+
+
+def _read(directory: Path) -> _Bundle:
+    """The framing and completeness checks: layout, manifest, entry lines, counts."""
+    _check_layout(directory)
+    manifest = _load_manifest(directory)
+    lines = _entry_lines((directory / "entries.jsonl").read_bytes())
+    checkpoints = _checkpoint_files(directory / "checkpoints")
+    if manifest.entries != len(lines):
+        raise BundleError(
+            "manifest.json",
+            "counts",
+            f"says {manifest.entries} entries, entries.jsonl holds {len(lines)}",
+        )
+    if manifest.checkpoints != len(checkpoints):
+        raise BundleError(
+            "manifest.json",
+            "counts",
+            f"says {manifest.checkpoints} checkpoints, checkpoints/ holds {len(checkpoints)}",
+        )
+    keys = _descriptors(directory / "keys", label="keys")
+    return _Bundle(manifest, lines, checkpoints, keys)
+
+
+def _differences(found: PeerDescriptor, trusted: PeerDescriptor) -> str:
+    a, b = found.model_dump(mode="json"), trusted.model_dump(mode="json")
+    fields = sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
+    ids = ", ".join(k.key_id for k in found.keys)
+    trusted_ids = ", ".join(k.key_id for k in trusted.keys)
+    return f"differs in {', '.join(fields)} (key ids here: {ids}; trusted: {trusted_ids})"
+
+
+def _anchor(
+    own: dict[str, PeerDescriptor],
+    *,
+    trusted_keys: Path | None,
+    trusted: Sequence[PeerDescriptor] | None,
+    trust_bundle_keys: bool,
+) -> tuple[dict[str, PeerDescriptor], bool]:
+    """The descriptors to verify with, and whether they are anchored outside the bundle.
+
+    With an anchor, every descriptor in keys/ must equal the anchored one of its node.
+    """
+    if trusted is None and trusted_keys is None:
+        if not trust_bundle_keys:
+            raise BundleError("keys", "anchor", NO_ANCHOR)
+        return own, False
+    anchor = {d.node_id: d for d in trusted or ()}
+    if trusted_keys is not None:
+        anchor.update(_descriptors(trusted_keys, label=str(trusted_keys)))
+    for node, descriptor in own.items():
+        expected = anchor.get(node)
+        if expected is None:
+            raise BundleError(
+                f"keys/{node}.json", "anchor", f"{node} is not among the trusted descriptors"
+            )
+        if descriptor != expected:
+            raise BundleError(
+                f"keys/{node}.json",
+                "anchor",
+                f"not the trusted descriptor of {node}: {_differences(descriptor, expected)}",
+            )
+    return anchor, True
 
 
 def _check_entries(lines: list[bytes], owner: str, book: KeyBook, report: Report) -> list[bytes]:
@@ -149,51 +323,41 @@ def _check_entries(lines: list[bytes], owner: str, book: KeyBook, report: Report
             data = canonical.parse_canonical(line)
             entry = SignedEntry.model_validate_json(line)
             if owner not in entry.parties:
-                raise BundleError(f"the log's owner {owner} is not a party")
+                raise LedgerError(f"the log's owner {owner} is not a party")
             if entry.entry_id in seen:
-                raise BundleError(f"entry id {entry.entry_id} appears twice")
+                raise LedgerError(f"entry id {entry.entry_id} appears twice")
             canonical.verify_entry(
                 data, resolve_key=book.resolver(entry.at), required_parties=entry.parties
             )
         except (TopmatchError, ValidationError) as e:
             detail = e.diagnostics() if isinstance(e, TopmatchError) else e.errors()[0]["msg"]
-            raise BundleError(f"{where}: {detail}") from e
+            raise BundleError("entries.jsonl", "entries", f"{where}: {detail}") from e
         seen.add(entry.entry_id)
         report.parties |= entry.parties
         leaves.append(merkle.leaf_hash(line))
     return leaves
 
 
-def _check_checkpoints(
-    directory: Path, manifest: dict[str, Any], book: KeyBook, leaves: list[bytes], report: Report
-) -> None:
+def _check_parties_keys(keys: dict[str, PeerDescriptor], needed: set[str]) -> None:
+    """keys/ holds the descriptor of the owner and of every party."""
+    missing = sorted(needed - keys.keys())
+    if missing:
+        raise BundleError(
+            f"keys/{missing[0]}.json", "keys", f"missing: {missing[0]} is a party of the log"
+        )
+
+
+def _check_checkpoints(found: _Bundle, book: KeyBook, leaves: list[bytes], report: Report) -> None:
+    manifest = found.manifest
     # Every key the owner ever had: a checkpoint signed before a key rotation still counts.
-    verifiers = [
-        note.NoteVerifier(manifest["origin"], k) for k in book.public_keys(manifest["owner"])
-    ]
-    if manifest["note_key"] not in {v.vkey for v in verifiers}:
-        raise BundleError("the manifest's note key is not one of the owner's keys")
+    verifiers = [note.NoteVerifier(manifest.origin, k) for k in book.public_keys(manifest.owner)]
+    if manifest.note_key not in {v.vkey for v in verifiers}:
+        raise BundleError("manifest.json", "keys", "the note key is not one of the owner's keys")
     previous: tuple[int, bytes] | None = None
-    paths = sorted((directory / "checkpoints").glob("*.note"), key=lambda p: int(p.stem))
-    for path in paths:
+    for size, path in found.checkpoints:
         where = f"checkpoints/{path.name}"
-        try:
-            opened = note.open_note(path.read_bytes(), verifiers)
-            point = note.parse_checkpoint(opened.text)
-        except LedgerError as e:
-            raise BundleError(f"{where}: {e.diagnostics()}") from e
-        if point.origin != manifest["origin"]:
-            raise BundleError(f"{where}: origin {point.origin!r}, expected {manifest['origin']!r}")
-        if point.size > len(leaves):
-            raise BundleError(
-                f"{where}: size {point.size} but the bundle has only "
-                f"{len(leaves)} entries (truncated log?)"
-            )
-        expected = merkle.root(leaves[: point.size])
-        if expected != point.root_hash:
-            raise BundleError(
-                f"{where}: expected root {expected.hex()}, checkpoint says {point.root_hash.hex()}"
-            )
+        point = _open_checkpoint(path.read_bytes(), where, verifiers)
+        _check_point(point, where, size=size, origin=manifest.origin, leaves=leaves)
         if previous is not None:
             proof = merkle.consistency_proof(leaves[: point.size], previous[0])
             merkle.verify_consistency(
@@ -205,35 +369,116 @@ def _check_checkpoints(
             )
         previous = (point.size, point.root_hash)
         report.checkpoints += 1
+    _check_coverage(found, len(leaves))
 
 
-def verify(directory: Path, *, trusted_keys: Path | None = None) -> Report:
-    """Check every signature, every entry under its checkpoints, and every checkpoint.
+def _open_checkpoint(
+    signed: bytes, where: str, verifiers: Sequence[note.NoteVerifier]
+) -> note.Checkpoint:
+    try:
+        opened = note.open_note(signed, verifiers)
+        return note.parse_checkpoint(opened.text)
+    except LedgerError as e:
+        raise BundleError(where, "signature", e.diagnostics()) from e
 
-    The bundle's own ``keys/`` say which keys its parties have; an auditor who obtained
-    the bureaus' descriptors independently passes them as ``trusted_keys`` (a folder of
-    descriptor files), and then the bundle's keys are not used at all: a bundle owner
-    cannot vouch for its counterparties' keys.
+
+def _check_point(
+    point: note.Checkpoint, where: str, *, size: int, origin: str, leaves: list[bytes]
+) -> None:
+    if point.origin != origin:
+        raise BundleError(where, "origin", f"origin {point.origin!r}, expected {origin!r}")
+    if point.size != size:
+        raise BundleError(
+            where, "file name", f"named for tree size {size}, the checkpoint's size is {point.size}"
+        )
+    if point.size > len(leaves):
+        raise BundleError(
+            where,
+            "coverage",
+            f"size {point.size} but the bundle has only {len(leaves)} entries (truncated log?)",
+        )
+    expected = merkle.root(leaves[: point.size])
+    if expected != point.root_hash:
+        raise BundleError(
+            where,
+            "merkle root",
+            f"expected root {expected.hex()}, checkpoint says {point.root_hash.hex()}",
+        )
+
+
+def _check_coverage(found: _Bundle, count: int) -> None:
+    """Every entry is under a checkpoint: the latest one's size is the number of entries."""
+    if not found.checkpoints:
+        if count:
+            raise BundleError("checkpoints", "coverage", f"no checkpoint covers {count} entries")
+        return
+    size, path = found.checkpoints[-1]
+    if size != count:
+        raise BundleError(
+            "entries.jsonl",
+            "coverage",
+            f"entries {size} to {count - 1} are under no checkpoint: the latest, "
+            f"checkpoints/{path.name}, covers {size} of {count}",
+        )
+
+
+def verify(
+    directory: Path,
+    *,
+    trusted_keys: Path | None = None,
+    trusted: Sequence[PeerDescriptor] | None = None,
+    trust_bundle_keys: bool = False,
+) -> Report:
+    """Check a bundle: framing and completeness, every signature with keys anchored outside
+    the bundle, every entry under its checkpoints, and every checkpoint.
+
+    Keys come from ``trusted`` (descriptors from the federation roster, say) and/or
+    ``trusted_keys`` (a folder of descriptor files obtained from the bureaus themselves);
+    every descriptor in the bundle's ``keys/`` must equal the trusted one of its node.
+    Without either, verify refuses, unless ``trust_bundle_keys`` says to use the bundle's
+    own ``keys/``; the report then says the keys were not anchored (``Report.anchored``).
+    A failure names the file and the check (``Report.file``, ``Report.check``).
     """
     report = Report(ok=False)
     try:
-        manifest = json.loads((directory / "manifest.json").read_text())
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise BundleError(f"manifest.json is not a {FORMAT} manifest")
-        Manifest.model_validate(manifest)  # every field present and well-formed
-        book = _load_keys(trusted_keys if trusted_keys is not None else directory / "keys")
-        report.keys = {node: [k.key_id for k in d.keys] for node, d in book.descriptors.items()}
-        lines = (directory / "entries.jsonl").read_bytes().splitlines()
-        leaves = _check_entries(lines, manifest["owner"], book, report)
-        report.entries = len(leaves)
-        _check_checkpoints(directory, manifest, book, leaves, report)
-        if report.checkpoints == 0 and leaves:
-            raise BundleError("no checkpoint covers the entries")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        report.failure = f"unreadable bundle: {e}"
+        _verify(
+            directory,
+            report,
+            trusted_keys=trusted_keys,
+            trusted=trusted,
+            trust_bundle_keys=trust_bundle_keys,
+        )
+    except BundleError as e:
+        report.failure, report.file, report.check = e.diagnostics(), e.file, e.check
         return report
     except TopmatchError as e:
         report.failure = e.diagnostics()
         return report
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        report.failure = f"unreadable bundle: {e}"
+        return report
     report.ok = True
     return report
+
+
+def _verify(
+    directory: Path,
+    report: Report,
+    *,
+    trusted_keys: Path | None,
+    trusted: Sequence[PeerDescriptor] | None,
+    trust_bundle_keys: bool,
+) -> None:
+    found = _read(directory)
+    anchor, report.anchored = _anchor(
+        found.keys,
+        trusted_keys=trusted_keys,
+        trusted=trusted,
+        trust_bundle_keys=trust_bundle_keys,
+    )
+    report.keys = {node: [k.key_id for k in d.keys] for node, d in found.keys.items()}
+    book = KeyBook(anchor.values())
+    leaves = _check_entries(found.lines, found.manifest.owner, book, report)
+    report.entries = len(leaves)
+    _check_parties_keys(found.keys, report.parties | {found.manifest.owner})
+    _check_checkpoints(found, book, leaves, report)

@@ -4,7 +4,7 @@ bundle, and each attack the issue lists."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.factories import FrozenClock, agreement_ref
+from tests.factories import FrozenClock, agreement_ref, signed_agreement
 from tests.fednodes import FakePeer
 from topmatch import db
 from topmatch.errors import ConflictError, InputError
+from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import bundle, canonical, merkle, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.errors import EntrySignatureError
@@ -33,6 +34,18 @@ def alfa(clock: FrozenClock) -> FakePeer:
 @pytest.fixture
 def bravo(clock: FrozenClock) -> FakePeer:
     return FakePeer.make("bravo", clock())
+
+
+@pytest.fixture
+def charlie(clock: FrozenClock) -> FakePeer:
+    """The third member of the fee agreement, and the witness of alfa's log."""
+    return FakePeer.make("charlie", clock())
+
+
+@pytest.fixture
+def trusted(alfa: FakePeer, bravo: FakePeer, charlie: FakePeer) -> list[PeerDescriptor]:
+    """The auditor's descriptors, obtained from the bureaus themselves."""
+    return [alfa.descriptor, bravo.descriptor, charlie.descriptor]
 
 
 @pytest.fixture
@@ -95,10 +108,28 @@ def _fill(
                 ledger.checkpoint(session, signer=_signer(alfa), origin=ORIGIN, now=clock())
 
 
-def _export(engine: Engine, clock: FrozenClock, alfa: FakePeer, bravo: FakePeer, out: Path) -> Path:
+def _export(
+    engine: Engine,
+    clock: FrozenClock,
+    alfa: FakePeer,
+    bravo: FakePeer,
+    out: Path,
+    *,
+    charlie: FakePeer,
+    witnesses: Sequence[FakePeer] = (),
+) -> Path:
+    """alfa's bundle: its entries and checkpoints, the latest cosigned by ``witnesses``,
+    and the fee agreement signed by its three members."""
+    members = {p.node_id: p for p in (alfa, bravo, charlie, *witnesses)}
     with db.transaction(engine) as session:
         entries = [e.canonical for e in ledger.entries(session, limit=10_000)]
         checkpoints = [(c.size, c.note) for c in ledger.checkpoints(session)]
+    latest_size, latest = checkpoints[-1]
+    text, _ = note.split_note(latest)
+    cosigned = [
+        note.cosign(text, w.node_id, w.identity.private_key, int(clock().timestamp()))
+        for w in witnesses
+    ]
     bundle.export(
         out,
         owner="alfa",
@@ -106,8 +137,10 @@ def _export(engine: Engine, clock: FrozenClock, alfa: FakePeer, bravo: FakePeer,
         vkey=note.verifier_key(ORIGIN, alfa.identity.private_key.public_key()),
         entries=entries,
         checkpoints=checkpoints,
-        descriptors=[alfa.descriptor, bravo.descriptor],
+        descriptors=[p.descriptor for p in members.values()],
         now=clock(),
+        agreements=[signed_agreement(None, *(members[m] for m in ("alfa", "bravo", "charlie")))],
+        cosignatures={latest_size: cosigned},
     )
     return out
 
@@ -219,12 +252,14 @@ def test_bundle_verifies_offline(
     clock: FrozenClock,
     alfa: FakePeer,
     bravo: FakePeer,
+    charlie: FakePeer,
+    trusted: list[PeerDescriptor],
     book: KeyBook,
     tmp_path: Path,
 ) -> None:
     _fill(engine, clock, alfa, bravo, book, 6)
-    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
-    report = bundle.verify(out, trusted=[alfa.descriptor, bravo.descriptor])
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle", charlie=charlie)
+    report = bundle.verify(out, trusted=trusted)
     assert report.summary() == "OK: 6 entries, 3 checkpoints, parties alfa, bravo"
     assert report.anchored
 
@@ -258,15 +293,17 @@ def test_tampered_bundles_are_caught_with_the_exact_entry(
     clock: FrozenClock,
     alfa: FakePeer,
     bravo: FakePeer,
+    charlie: FakePeer,
+    trusted: list[PeerDescriptor],
     book: KeyBook,
     tmp_path: Path,
     how: str,
     message: str,
 ) -> None:
     _fill(engine, clock, alfa, bravo, book, 6)
-    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle", charlie=charlie)
     _tamper(out, how)
-    report = bundle.verify(out, trusted=[alfa.descriptor, bravo.descriptor])
+    report = bundle.verify(out, trusted=trusted)
     assert not report.ok
     assert message in (report.failure or "")
 
@@ -276,20 +313,27 @@ def test_a_forked_checkpoint_is_caught(
     clock: FrozenClock,
     alfa: FakePeer,
     bravo: FakePeer,
+    charlie: FakePeer,
+    trusted: list[PeerDescriptor],
     book: KeyBook,
     tmp_path: Path,
 ) -> None:
     _fill(engine, clock, alfa, bravo, book, 4)
-    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle", charlie=charlie)
     forged = note.Checkpoint(ORIGIN, 4, b"\x07" * 32).checkpoint_text()
     (out / "checkpoints" / "4.note").write_bytes(note.sign_note(forged, [_signer(alfa)]))
-    report = bundle.verify(out, trusted=[alfa.descriptor, bravo.descriptor])
+    report = bundle.verify(out, trusted=trusted)
     assert "checkpoints/4.note (merkle root): expected root" in (report.failure or "")
 
 
 def _manifest(out: Path, **changes: Any) -> None:
     data = json.loads((out / "manifest.json").read_text())
-    (out / "manifest.json").write_text(json.dumps({**data, **changes}, indent=2) + "\n")
+    (out / "manifest.json").write_bytes(canonical.canonical({**data, **changes}) + b"\n")
+
+
+def _descriptor_bytes(descriptor: PeerDescriptor) -> bytes:
+    """A descriptor as a bundle holds it: RFC 8785 canonical JSON and LF."""
+    return canonical.canonical(descriptor.model_dump(mode="json")) + b"\n"
 
 
 def _rewrite(out: Path, change: Callable[[list[bytes]], list[bytes]]) -> None:
@@ -354,15 +398,17 @@ def test_framing_and_completeness_faults_name_the_file_and_the_check(
     clock: FrozenClock,
     alfa: FakePeer,
     bravo: FakePeer,
+    charlie: FakePeer,
+    trusted: list[PeerDescriptor],
     book: KeyBook,
     tmp_path: Path,
     how: str,
     message: str,
 ) -> None:
     _fill(engine, clock, alfa, bravo, book, 6)
-    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle", charlie=charlie)
     FAULTS[how](out)
-    report = bundle.verify(out, trusted=[alfa.descriptor, bravo.descriptor])
+    report = bundle.verify(out, trusted=trusted)
     assert not report.ok
     assert message in (report.failure or ""), report.failure
     assert report.file is not None
@@ -375,12 +421,13 @@ def test_keys_are_anchored_outside_the_bundle(
     clock: FrozenClock,
     alfa: FakePeer,
     bravo: FakePeer,
+    charlie: FakePeer,
+    trusted: list[PeerDescriptor],
     book: KeyBook,
     tmp_path: Path,
 ) -> None:
     _fill(engine, clock, alfa, bravo, book, 2)
-    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
-    trusted = [alfa.descriptor, bravo.descriptor]
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle", charlie=charlie)
     refused = bundle.verify(out)
     assert (refused.ok, refused.file, refused.check) == (False, "keys", "anchor")
     assert "--trusted-keys" in (refused.failure or "")
@@ -392,25 +439,23 @@ def test_keys_are_anchored_outside_the_bundle(
     # a key added to the owner's descriptor in keys/: refused, naming the file
     extra = FakePeer.make("alfa", clock()).descriptor.keys[0]
     added = alfa.descriptor.model_copy(update={"keys": [*alfa.descriptor.keys, extra]})
-    (out / "keys" / "alfa.json").write_text(added.model_dump_json(indent=2))
+    (out / "keys" / "alfa.json").write_bytes(_descriptor_bytes(added))
     report = bundle.verify(out, trusted=trusted)
     assert report.file == "keys/alfa.json"
     assert "not the trusted descriptor of alfa: differs in keys" in (report.failure or "")
-    (out / "keys" / "alfa.json").write_text(alfa.descriptor.model_dump_json(indent=2))
+    (out / "keys" / "alfa.json").write_bytes(_descriptor_bytes(alfa.descriptor))
 
     # a counterparty's key swapped: refused, whatever the entries say
     impostor = FakePeer.make("bravo", clock())
-    (out / "keys" / "bravo.json").write_text(impostor.descriptor.model_dump_json(indent=2))
+    (out / "keys" / "bravo.json").write_bytes(_descriptor_bytes(impostor.descriptor))
     assert bundle.verify(out, trusted=trusted).file == "keys/bravo.json"
     # a descriptor of a node nobody anchored
-    (out / "keys" / "bravo.json").write_text(bravo.descriptor.model_dump_json(indent=2))
-    charlie = FakePeer.make("charlie", clock())
-    (out / "keys" / "charlie.json").write_text(charlie.descriptor.model_dump_json(indent=2))
+    (out / "keys" / "bravo.json").write_bytes(_descriptor_bytes(bravo.descriptor))
+    delta = FakePeer.make("delta", clock())
+    (out / "keys" / "delta.json").write_bytes(_descriptor_bytes(delta.descriptor))
     report = bundle.verify(out, trusted=trusted)
-    assert report.failure == (
-        "keys/charlie.json (anchor): charlie is not among the trusted descriptors"
-    )
-    (out / "keys" / "charlie.json").unlink()
+    assert report.failure == "keys/delta.json (anchor): delta is not among the trusted descriptors"
+    (out / "keys" / "delta.json").unlink()
     # a party's descriptor missing from keys/
     (out / "keys" / "bravo.json").unlink()
     report = bundle.verify(out, trusted=trusted)
@@ -418,7 +463,7 @@ def test_keys_are_anchored_outside_the_bundle(
     # the auditor's folder works as the anchor too
     folder = tmp_path / "auditor"
     folder.mkdir()
-    for peer in (alfa, bravo):
+    for peer in (alfa, bravo, charlie):
         (folder / f"{peer.node_id}.json").write_text(peer.descriptor.model_dump_json())
-    (out / "keys" / "bravo.json").write_text(bravo.descriptor.model_dump_json(indent=2))
+    (out / "keys" / "bravo.json").write_bytes(_descriptor_bytes(bravo.descriptor))
     assert bundle.verify(out, trusted_keys=folder).ok

@@ -14,7 +14,7 @@ A bundle is a folder::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,10 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from topmatch.bounds import Count
 from topmatch.errors import TopmatchError
 from topmatch.identity.descriptor import PeerDescriptor
-from topmatch.ledger import canonical, merkle, note
-from topmatch.ledger.errors import LedgerError
+from topmatch.ledger import canonical, fees, merkle, note
+from topmatch.ledger.errors import BundleError, LedgerError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import SignedEntry
+from topmatch.settlement import agreement as pricing
+from topmatch.settlement.schemas import FeeAgreement, SignedAgreement
 
 FORMAT: Final = "topmatch.ledger-bundle/1"
 
@@ -110,20 +112,29 @@ def export(
     checkpoints: Sequence[tuple[int, bytes]],
     descriptors: Iterable[PeerDescriptor],
     now: datetime,
+    agreements: Iterable[SignedAgreement] = (),
+    cosignatures: Mapping[int, Sequence[bytes]] | None = None,
 ) -> None:
-    """Write a bundle (the folder must be empty or absent)."""
+    """Write a bundle (the folder must be empty or absent).
+
+    ``agreements``: the signed fee agreements the entries name; ``cosignatures``: per tree
+    size, the witnesses' cosignature lines (c2sp.org/tlog-cosignature), added to that
+    checkpoint's note as extra signature lines.
+    """
     if directory.exists() and any(directory.iterdir()):
         raise LedgerError(f"{directory} is not empty: export into a new folder")
-    (directory / "checkpoints").mkdir(parents=True, exist_ok=True)
-    (directory / "keys").mkdir(exist_ok=True)
-    (directory / "agreements").mkdir(exist_ok=True)
+    for folder in ("checkpoints", "keys", "agreements"):
+        (directory / folder).mkdir(parents=True, exist_ok=True)
     (directory / "entries.jsonl").write_bytes(b"".join(e + b"\n" for e in entries))
+    lines = cosignatures or {}
     for size, signed_note in checkpoints:
-        (directory / "checkpoints" / f"{size}.note").write_bytes(signed_note)
+        cosigned = signed_note + b"".join(lines.get(size, ()))
+        (directory / "checkpoints" / f"{size}.note").write_bytes(cosigned)
     for descriptor in descriptors:
-        (directory / "keys" / f"{descriptor.node_id}.json").write_text(
-            descriptor.model_dump_json(indent=2) + "\n"
-        )
+        (directory / "keys" / f"{descriptor.node_id}.json").write_bytes(_json_bytes(descriptor))
+    for signed in agreements:
+        path = directory / fees.agreement_file(pricing.sha256(pricing.strip(signed)))
+        path.write_bytes(fees.agreement_bytes(signed))
     manifest = Manifest(
         owner=owner,
         origin=origin,
@@ -132,19 +143,8 @@ def export(
         checkpoints=len(checkpoints),
         exported_at=now,
     )
-    (directory / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n")
+    (directory / "manifest.json").write_bytes(_json_bytes(manifest))
     (directory / "README.md").write_text(README)
-
-
-class BundleError(LedgerError):
-    """A bundle fails a check; ``file`` is the bundle-relative path, ``check`` the check."""
-
-    code = "bundle_invalid"
-
-    def __init__(self, file: str, check: str, detail: str) -> None:
-        super().__init__(f"{file} ({check}): {detail}")
-        self.file = file
-        self.check = check
 
 
 NO_ANCHOR: Final = (
@@ -158,6 +158,7 @@ _LAYOUT: Final = frozenset(
 )
 _NOTE_NAME: Final = re.compile(r"(0|[1-9][0-9]{0,18})\.note")
 _KEY_NAME: Final = re.compile(r"[a-z0-9][a-z0-9-]{1,62}\.json")
+_AGREEMENT_NAME: Final = re.compile(r"[0-9a-f]{64}\.json")
 
 
 @dataclass(frozen=True)
@@ -188,9 +189,25 @@ def _check_layout(directory: Path) -> None:
         raise BundleError("README.md", "content", f"not the README of the {FORMAT} format")
 
 
-def _load_manifest(directory: Path) -> Manifest:
+def _canonical_file(raw: bytes, file: str) -> bytes:
+    """The JSON of a bundle file in its one form: RFC 8785 canonical, one line, LF."""
+    if not raw.endswith(b"\n") or raw.count(b"\n") != 1:
+        raise BundleError(file, "framing", "one line of RFC 8785 canonical JSON and LF")
     try:
-        return Manifest.model_validate_json((directory / "manifest.json").read_bytes())
+        canonical.parse_canonical(raw[:-1])
+    except LedgerError as e:
+        raise BundleError(file, "framing", e.diagnostics()) from e
+    return raw[:-1]
+
+
+def _json_bytes(model: BaseModel) -> bytes:
+    return canonical.canonical(model.model_dump(mode="json")) + b"\n"
+
+
+def _load_manifest(directory: Path) -> Manifest:
+    raw = _canonical_file((directory / "manifest.json").read_bytes(), "manifest.json")
+    try:
+        return Manifest.model_validate_json(raw)
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -230,8 +247,9 @@ def _checkpoint_files(folder: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _descriptors(folder: Path, *, label: str) -> dict[str, PeerDescriptor]:
-    """``<node>.json`` descriptors of ``folder`` (the bundle's keys/, or an auditor's own)."""
+def _descriptors(folder: Path, *, label: str, in_bundle: bool = True) -> dict[str, PeerDescriptor]:
+    """``<node>.json`` descriptors of ``folder``: the bundle's keys/ (in canonical form), or
+    an auditor's own folder (any JSON)."""
     if not folder.is_dir():
         raise BundleError(label, "keys", f"no key folder at {folder}")
     found: dict[str, PeerDescriptor] = {}
@@ -239,8 +257,11 @@ def _descriptors(folder: Path, *, label: str) -> dict[str, PeerDescriptor]:
         where = f"{label}/{path.name}"
         if _KEY_NAME.fullmatch(path.name) is None or not path.is_file():
             raise BundleError(where, "layout", "stray file: descriptors are named <node>.json")
+        raw = path.read_bytes()
         try:
-            descriptor = PeerDescriptor.model_validate_json(path.read_bytes())
+            descriptor = PeerDescriptor.model_validate_json(
+                _canonical_file(raw, where) if in_bundle else raw
+            )
         except ValidationError as e:
             raise BundleError(
                 where, "keys", f"not a valid descriptor: {e.errors()[0]['msg']}"
@@ -298,7 +319,7 @@ def _anchor(
         return own, False
     anchor = {d.node_id: d for d in trusted or ()}
     if trusted_keys is not None:
-        anchor.update(_descriptors(trusted_keys, label=str(trusted_keys)))
+        anchor.update(_descriptors(trusted_keys, label=str(trusted_keys), in_bundle=False))
     for node, descriptor in own.items():
         expected = anchor.get(node)
         if expected is None:
@@ -314,8 +335,13 @@ def _anchor(
     return anchor, True
 
 
-def _check_entries(lines: list[bytes], owner: str, book: KeyBook, report: Report) -> list[bytes]:
+def _check_entries(
+    lines: list[bytes], owner: str, book: KeyBook, report: Report
+) -> tuple[list[bytes], list[SignedEntry]]:
+    """Every entry canonical, valid, the owner's, once, and signed by both parties; the
+    Merkle leaves and the entries."""
     leaves = []
+    entries: list[SignedEntry] = []
     seen: set[str] = set()
     for number, line in enumerate(lines):
         where = f"entry {number} (line {number + 1})"
@@ -335,28 +361,46 @@ def _check_entries(lines: list[bytes], owner: str, book: KeyBook, report: Report
         seen.add(entry.entry_id)
         report.parties |= entry.parties
         leaves.append(merkle.leaf_hash(line))
-    return leaves
+        entries.append(entry)
+    return leaves, entries
 
 
-def _check_parties_keys(keys: dict[str, PeerDescriptor], needed: set[str]) -> None:
-    """keys/ holds the descriptor of the owner and of every party."""
-    missing = sorted(needed - keys.keys())
-    if missing:
-        raise BundleError(
-            f"keys/{missing[0]}.json", "keys", f"missing: {missing[0]} is a party of the log"
-        )
+def _check_agreements(
+    folder: Path, book: KeyBook, entries: Sequence[SignedEntry]
+) -> dict[str, FeeAgreement]:
+    """Every file in agreements/ is an agreement in force that an entry names."""
+    named = {e.agreement.sha256 for e in entries if e.agreement is not None}
+    found: dict[str, FeeAgreement] = {}
+    for path in sorted(folder.iterdir()):
+        file = f"agreements/{path.name}"
+        if _AGREEMENT_NAME.fullmatch(path.name) is None or not path.is_file():
+            raise BundleError(file, "layout", "stray file: agreements are named <sha256>.json")
+        if path.stem not in named:
+            raise BundleError(file, "layout", "stray file: no entry names this agreement")
+        found[path.stem] = fees.check_agreement(file, path.read_bytes(), book)
+    return found
 
 
-def _check_checkpoints(found: _Bundle, book: KeyBook, leaves: list[bytes], report: Report) -> None:
+def _check_parties_keys(keys: dict[str, PeerDescriptor], needed: dict[str, str]) -> None:
+    """keys/ holds the descriptor of the owner, every party and every agreement member
+    (``needed``: node and why)."""
+    for node, why in sorted(needed.items()):
+        if node not in keys:
+            raise BundleError(f"keys/{node}.json", "keys", f"missing: {node} is {why}")
+
+
+def _check_checkpoints(
+    found: _Bundle, book: KeyBook, leaves: list[bytes], report: Report
+) -> list[str]:
+    """Every checkpoint signed by the owner, named for its size, over the entries, each
+    consistent with the one before; the witnesses that cosigned the latest."""
     manifest = found.manifest
-    # Every key the owner ever had: a checkpoint signed before a key rotation still counts.
-    verifiers = [note.NoteVerifier(manifest.origin, k) for k in book.public_keys(manifest.owner)]
-    if manifest.note_key not in {v.vkey for v in verifiers}:
-        raise BundleError("manifest.json", "keys", "the note key is not one of the owner's keys")
+    verifiers = [*_owner_verifiers(manifest, book), *_witness_verifiers(book, manifest.owner)]
     previous: tuple[int, bytes] | None = None
+    witnesses: list[str] = []
     for size, path in found.checkpoints:
         where = f"checkpoints/{path.name}"
-        point = _open_checkpoint(path.read_bytes(), where, verifiers)
+        point, witnesses = _open_checkpoint(path.read_bytes(), where, verifiers, manifest.origin)
         _check_point(point, where, size=size, origin=manifest.origin, leaves=leaves)
         if previous is not None:
             proof = merkle.consistency_proof(leaves[: point.size], previous[0])
@@ -370,16 +414,62 @@ def _check_checkpoints(found: _Bundle, book: KeyBook, leaves: list[bytes], repor
         previous = (point.size, point.root_hash)
         report.checkpoints += 1
     _check_coverage(found, len(leaves))
+    return witnesses
+
+
+def _owner_verifiers(manifest: Manifest, book: KeyBook) -> list[note.Verifier]:
+    """The owner's note verifiers, named by the origin: every key the owner ever had (a
+    checkpoint signed before a key rotation still counts); the manifest's note key is one."""
+    if manifest.owner not in book.descriptors:
+        raise BundleError("manifest.json", "owner", f"no trusted descriptor of {manifest.owner}")
+    verifiers = [note.NoteVerifier(manifest.origin, k) for k in book.public_keys(manifest.owner)]
+    if manifest.note_key not in {v.vkey for v in verifiers}:
+        raise BundleError(
+            "manifest.json", "keys", f"the note key is not one of {manifest.owner}'s keys"
+        )
+    return list(verifiers)
+
+
+def _witness_verifiers(book: KeyBook, owner: str) -> list[note.Verifier]:
+    """A cosignature verifier (c2sp.org/tlog-cosignature) per key of every trusted node but
+    the owner, named by its node id."""
+    return [
+        note.CosignatureVerifier(node, key)
+        for node in sorted(book.descriptors)
+        if node != owner
+        for key in book.public_keys(node)
+    ]
 
 
 def _open_checkpoint(
-    signed: bytes, where: str, verifiers: Sequence[note.NoteVerifier]
-) -> note.Checkpoint:
+    signed: bytes, where: str, verifiers: Sequence[note.Verifier], origin: str
+) -> tuple[note.Checkpoint, list[str]]:
+    """The checkpoint, signed by the owner, and the witnesses whose cosignatures on it
+    verify. Every signature line must be by a trusted key and verify: a line by an unknown
+    key is refused, not skipped, so nothing in the file goes unchecked."""
     try:
-        opened = note.open_note(signed, verifiers)
-        return note.parse_checkpoint(opened.text)
+        _, lines = note.split_note(signed)
+        _check_signers(lines, where, verifiers)
+        opened = note.open_note(signed, verifiers, require=[origin])
+        point = note.parse_checkpoint(opened.text)
     except LedgerError as e:
+        if isinstance(e, BundleError):
+            raise
         raise BundleError(where, "signature", e.diagnostics()) from e
+    return point, sorted(name for name in opened.verified_names if name != origin)
+
+
+def _check_signers(
+    lines: Sequence[note.NoteSignature], where: str, verifiers: Sequence[note.Verifier]
+) -> None:
+    known = {(v.name, v.key_hash) for v in verifiers}
+    for number, line in enumerate(lines, 1):
+        if (line.name, line.key_hash) not in known:
+            raise BundleError(
+                where,
+                "signature",
+                f"signature line {number} is by {line.name}+{line.key_hash.hex()}, no trusted key",
+            )
 
 
 def _check_point(
@@ -402,7 +492,8 @@ def _check_point(
         raise BundleError(
             where,
             "merkle root",
-            f"expected root {expected.hex()}, checkpoint says {point.root_hash.hex()}",
+            f"expected root {expected.hex()} over the first {point.size} lines of "
+            f"entries.jsonl, checkpoint says {point.root_hash.hex()}",
         )
 
 
@@ -428,6 +519,7 @@ def verify(
     trusted_keys: Path | None = None,
     trusted: Sequence[PeerDescriptor] | None = None,
     trust_bundle_keys: bool = False,
+    witness_quorum: int = 0,
 ) -> Report:
     """Check a bundle: framing and completeness, every signature with keys anchored outside
     the bundle, every entry under its checkpoints, and every checkpoint.
@@ -447,6 +539,7 @@ def verify(
             trusted_keys=trusted_keys,
             trusted=trusted,
             trust_bundle_keys=trust_bundle_keys,
+            witness_quorum=witness_quorum,
         )
     except BundleError as e:
         report.failure, report.file, report.check = e.diagnostics(), e.file, e.check
@@ -468,6 +561,7 @@ def _verify(
     trusted_keys: Path | None,
     trusted: Sequence[PeerDescriptor] | None,
     trust_bundle_keys: bool,
+    witness_quorum: int,
 ) -> None:
     found = _read(directory)
     anchor, report.anchored = _anchor(
@@ -478,7 +572,26 @@ def _verify(
     )
     report.keys = {node: [k.key_id for k in d.keys] for node, d in found.keys.items()}
     book = KeyBook(anchor.values())
-    leaves = _check_entries(found.lines, found.manifest.owner, book, report)
+    _owner_verifiers(found.manifest, book)  # the manifest names the owner and its key
+    owner = found.manifest.owner
+    leaves, entries = _check_entries(found.lines, owner, book, report)
     report.entries = len(leaves)
-    _check_parties_keys(found.keys, report.parties | {found.manifest.owner})
-    _check_checkpoints(found, book, leaves, report)
+    agreements = _check_agreements(directory / "agreements", book, entries)
+    report.agreements = len(agreements)
+    needed = {
+        **{m: "a member of a fee agreement" for a in agreements.values() for m in a.members},
+        **dict.fromkeys(report.parties, "a party of the log"),
+        owner: "the log's owner",
+    }
+    _check_parties_keys(found.keys, needed)
+    fees.check_fees(entries, agreements)
+    report.witnesses = _check_checkpoints(found, book, leaves, report)
+    if len(report.witnesses) < witness_quorum:
+        _, path = found.checkpoints[-1] if found.checkpoints else (0, Path("none"))
+        raise BundleError(
+            f"checkpoints/{path.name}",
+            "witness quorum",
+            f"cosigned by {len(report.witnesses)} of {witness_quorum} required witnesses "
+            f"({', '.join(report.witnesses) or 'none'}): the log may have been rolled back "
+            "below what the witnesses saw",
+        )

@@ -2,13 +2,20 @@
 
 A bundle is a folder::
 
-    manifest.json        format, the log's owner, origin and note verifier key, counts
-    entries.jsonl        every entry, one RFC 8785 canonical JSON object per line, in log order
-    checkpoints/N.note   every signed checkpoint (C2SP tlog-checkpoint in a signed note)
-    keys/<node>.json     the peer descriptor (all keys, retired ones too) of every party
-    README.md            how to check it, by hand or with ``topmatch ledger verify``
+    manifest.json             format, the log's owner, origin and note verifier key, counts
+    entries.jsonl             every entry, one RFC 8785 canonical JSON object per line, in log
+                              order
+    checkpoints/N.note        every signed checkpoint (C2SP tlog-checkpoint in a signed note),
+                              N its tree size, with the witnesses' cosignature lines
+                              (C2SP tlog-cosignature)
+    agreements/<sha256>.json  every signed fee agreement the entries name
+    keys/<node>.json          the peer descriptor (all keys, retired ones too) of the owner,
+                              every party, agreement member and witness
+    README.md                 how to check it, by hand or with ``topmatch ledger verify``
 
-:func:`verify` needs nothing but the folder: no database, no network, no node.
+:func:`verify` needs the folder and the keys the auditor trusts (descriptors from the
+bureaus, or the federation roster): no database, no network, no node. Every JSON file is in
+RFC 8785 canonical form and ends in LF, so that every byte of the bundle is checked.
 """
 
 from __future__ import annotations
@@ -38,19 +45,29 @@ README = """# Topmatch ledger bundle
 
 This folder is a complete, self-contained copy of one bureau's fee ledger.
 
-- `entries.jsonl`: one entry per line, each in RFC 8785 canonical JSON, in log order.
-  Each entry carries the Ed25519 signatures (RFC 8032) of both parties, made over the
-  canonical JSON of the entry without its `signatures` member (base64url, no padding).
-- `keys/`: the peer descriptor of every party; a key counts for entries dated within
-  its `valid_from`..`valid_until` window.
-- `checkpoints/`: signed checkpoints (c2sp.org/tlog-checkpoint in a c2sp.org/signed-note)
-  of the log: origin, tree size, base64 Merkle root. Leaf i of the tree is
+- `entries.jsonl`: one entry per line, each in RFC 8785 canonical JSON, in log order,
+  every line ending in LF. Each entry carries the Ed25519 signatures (RFC 8032) of both
+  parties, made over the canonical JSON of the entry without its `signatures` member
+  (base64url, no padding).
+- `agreements/<sha256>.json`: every signed fee agreement an entry names, in RFC 8785
+  canonical JSON with its members' signatures; the file name is the SHA-256 of the
+  agreement without `signatures`, as entries name it. Every amount follows from it.
+- `keys/<node>.json`: the peer descriptor of the owner, every party, every agreement
+  member and every witness. A key counts for entries dated within its
+  `valid_from`..`valid_until` window. Do not trust these files on their own: compare
+  them with descriptors you obtained from the bureaus (or the federation roster).
+- `checkpoints/<size>.note`: signed checkpoints (c2sp.org/tlog-checkpoint in a
+  c2sp.org/signed-note) of the log: origin, tree size, base64 Merkle root, signed by the
+  owner and cosigned by witnesses (c2sp.org/tlog-cosignature). Leaf i of the tree is
   SHA-256(0x00 || line i of entries.jsonl without its newline); inner nodes are
   SHA-256(0x01 || left || right) (RFC 9162 section 2.1).
-- `manifest.json`: the log's owner, the checkpoint origin and the note verifier key.
+- `manifest.json`: the log's owner, the checkpoint origin, the note verifier key and
+  the counts, in RFC 8785 canonical JSON.
 
-To check: run `topmatch ledger verify <this folder>`, or write your own verifier from
-the above; docs/ledger.md in the Topmatch repository describes every field.
+To check: run `topmatch ledger verify <this folder> --trusted-keys <descriptors>`
+(add `--witness-quorum 1` or more to require witnesses' cosignatures), or write your
+own verifier from the above; docs/ledger.md in the Topmatch repository describes every
+field and every check.
 """
 
 

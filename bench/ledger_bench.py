@@ -68,6 +68,8 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import LedgerEntry
 from topmatch.ledger.schemas import AgreementRef, entry_id_for
+from topmatch.settlement import agreement as pricing
+from topmatch.settlement.schemas import FeeAgreement, PlacementFee, SignedAgreement
 from topmatch.vocabulary import ContractType
 
 #: RFC 8032 section 7.1, TEST 1 and TEST 2: the secret keys of the two bureaus.
@@ -91,10 +93,23 @@ CONTRACTS = (
     ContractType.oproep,
     ContractType.proefplaatsing,
 )
-RETENTION_CENTS = 75_000
-#: The fee agreement every entry is priced under (a made-up version and hash: the bench
-#: appends with ``ledger.append``, which checks signatures and shape, not the pricing).
-AGREEMENT = AgreementRef(version="2026-1", sha256="5e" * 32)
+#: The fee agreement every entry is priced under, signed by both bureaus and exported
+#: in the bundle, whose verify checks every amount against it. The retention is due at
+#: the start (``retention_months`` 0), so a placement can be retained within the span.
+TERMS = FeeAgreement(
+    format="topmatch.fee-agreement/1",
+    version="bench-1",
+    title="Ledger bench",
+    valid_from=(NOW - SPAN - timedelta(days=1)).date(),
+    vat_rate_bp=2100,
+    members=["alfa", "bravo"],
+    placement_fees=[
+        PlacementFee(contract_type=kind, fee_cents=200_000 + 25_000 * n)
+        for n, kind in enumerate(CONTRACTS)
+    ],
+    retention_months=0,
+)
+AGREEMENT = AgreementRef(version=TERMS.version, sha256=pricing.sha256(TERMS))
 #: The owning bureau's secret behind the client pseudonyms (``flows.client_ref``).
 CLIENT_REF_SECRET = b"ledger-bench client reference secret"
 LIST_PROOFS = 3
@@ -157,7 +172,7 @@ def entry_body(i: int, count: int) -> dict[str, Any]:
             referred=_logged(entry_body(placed, count), placed),
             me=proposer,
             now=at,
-            retention_cents=RETENTION_CENTS,
+            retention_cents=pricing.retention_part(TERMS, _fee(placed)),
         )
     payer, _payee = _direction(i)
     placement = flows.PlacementProposal(
@@ -166,7 +181,7 @@ def entry_body(i: int, count: int) -> dict[str, Any]:
         introduction_id=_introduction(i),
         summary_id=f"v-{i:024d}",
         client_id=f"client-{i}",
-        start_date=(NOW + timedelta(days=30 + i % 60)).date(),
+        start_date=(at - timedelta(days=30 + i % 60)).date(),
         contract_type=CONTRACTS[i % len(CONTRACTS)],
         hours_per_week=8 + i % 33,
     )
@@ -176,8 +191,20 @@ def entry_body(i: int, count: int) -> dict[str, Any]:
         secret=CLIENT_REF_SECRET,
         now=at,
         agreement=AGREEMENT,
-        amount_cents=100_000 + (i * 7919) % 200_000,
+        amount_cents=pricing.start_part(TERMS, _fee(i)),
     )
+
+
+def _fee(i: int) -> int:
+    return pricing.placement_fee(TERMS, CONTRACTS[i % len(CONTRACTS)], 8 + i % 33)
+
+
+def signed_agreement(parties: dict[str, Party]) -> SignedAgreement:
+    """TERMS, signed by both bureaus as ``topmatch agreement sign`` does."""
+    body = pricing.body(TERMS)
+    for party in parties.values():
+        body = canonical.sign_entry(body, key=party.key, key_id=party.key_id, party=party.node_id)
+    return SignedAgreement.model_validate_json(json.dumps(body))
 
 
 def _logged(body: dict[str, Any], seq: int) -> LedgerEntry:
@@ -276,6 +303,7 @@ def export(engine: Engine, out: Path, parties: dict[str, Party], signer: note.No
         checkpoints=notes,
         descriptors=[p.descriptor for p in parties.values()],
         now=NOW,
+        agreements=[signed_agreement(parties)],
     )
 
 
@@ -299,17 +327,17 @@ def raw_verify(built: Built, public: dict[str, Ed25519PublicKey], part: slice) -
     }
 
 
-def timed_verify(folder: Path) -> tuple[bundle.Report, float]:
+def timed_verify(folder: Path, trusted: list[PeerDescriptor]) -> tuple[bundle.Report, float]:
     began = time.perf_counter()
-    report = bundle.verify(folder)
+    report = bundle.verify(folder, trusted=trusted)
     return report, time.perf_counter() - began
 
 
-def profile_verify(folder: Path) -> dict[str, Any]:
+def profile_verify(folder: Path, trusted: list[PeerDescriptor]) -> dict[str, Any]:
     """``bundle.verify`` under cProfile: the functions with the most own and total time."""
     profiler = cProfile.Profile()
     profiler.enable()
-    report = bundle.verify(folder)
+    report = bundle.verify(folder, trusted=trusted)
     profiler.disable()
     stats = pstats.Stats(profiler, stream=io.StringIO())
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]  # pstats has no public rows
@@ -354,6 +382,10 @@ def sub_bundle(source: Path, out: Path, size: int) -> Path:
         checkpoints=notes,
         descriptors=descriptors,
         now=NOW,
+        agreements=[
+            SignedAgreement.model_validate_json(p.read_bytes())
+            for p in sorted((source / "agreements").glob("*.json"))
+        ],
     )
     return out
 
@@ -482,7 +514,8 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
 
         half = options.entries // 2
         raw_before = raw_verify(built, public, slice(0, half))
-        report, verify_s = timed_verify(folder)
+        trusted = [p.descriptor for p in parties.values()]
+        report, verify_s = timed_verify(folder, trusted)
         raw_after = raw_verify(built, public, slice(half, None))
         console.print(f"verify: {report.summary()} in {verify_s:.1f} s")
         if not report.ok or report.entries != options.entries:
@@ -498,7 +531,7 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
         profile = None
         if options.profile or ratio < TARGET_RATIO:
             small = sub_bundle(folder, Path(tmp) / "profiled", sizes[0])
-            profile = profile_verify(small)
+            profile = profile_verify(small, trusted)
         bundle_size = folder_bytes(folder)
 
     console.print(f"merkle: {options.merkle_leaves:,} leaves")

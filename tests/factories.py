@@ -151,6 +151,26 @@ def agreement_ref(document: dict[str, Any] | None = None) -> dict[str, str]:
     return {"version": terms.version, "sha256": pricing.sha256(terms)}
 
 
+def signed_agreement(document: dict[str, Any] | None = None, *signers: Any) -> Any:
+    """The agreement (``agreement_document()`` by default) signed by each of ``signers``
+    (objects with ``node_id`` and ``identity``, as tests.fednodes.FakePeer), as a
+    SignedAgreement."""
+    from topmatch.ledger import canonical  # noqa: PLC0415
+    from topmatch.settlement import agreement as pricing  # noqa: PLC0415
+    from topmatch.settlement.schemas import FeeAgreement, SignedAgreement  # noqa: PLC0415
+
+    terms = FeeAgreement.model_validate_json(json.dumps(document or agreement_document()))
+    body = pricing.body(terms)  # signed as hashed: with every default filled in
+    for signer in signers:
+        body = canonical.sign_entry(
+            body,
+            key=signer.identity.private_key,
+            key_id=signer.identity.key_id,
+            party=signer.node_id,
+        )
+    return SignedAgreement.model_validate_json(json.dumps(body))
+
+
 def web_sign_in(client: Any, token: str, *, next: str = "/", follow_redirects: bool = True) -> Any:
     """Sign in through the web form as a browser does: fetch the form (which sets the
     pre-session cookie and holds its CSRF token), then post it with the token."""

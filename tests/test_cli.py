@@ -15,7 +15,7 @@ import respx
 import typer
 from sqlalchemy import Engine
 
-from tests.factories import agreement_document
+from tests.factories import agreement_document, agreement_ref, signed_agreement
 from tests.fednodes import FakePeer
 from topmatch import db as topmatch_db
 from topmatch.cli import app, main
@@ -28,6 +28,7 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import entry_id_for
 from topmatch.settings import load_settings
+from topmatch.settlement import service as settlement
 from topmatch.settlement.schemas import NettingProposal, Payment, Position
 
 Run = tuple[int, str, str]
@@ -268,6 +269,14 @@ def test_ledger_export_and_offline_verify(
     settings = load_settings()
     me = identity.load_identity(settings)
     own = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+    book = KeyBook([own, bravo.descriptor])
+    terms = agreement_document(members=["werkpad", "bravo"], licences=[])
+    with topmatch_db.transaction(engine) as session:  # the agreement, signed by both
+        settlement.propose_agreement(session, terms, me="werkpad", node=me, now=now)
+        merged = settlement.merge_agreement(
+            session, signed_agreement(terms, bravo), me="werkpad", book=book, now=now
+        )
+        assert merged == "2026-1: signed by bravo"
     entry = {
         "format": "topmatch.ledger-entry/1",
         "entry_id": entry_id_for("placement.started", "intro-0001"),
@@ -276,8 +285,8 @@ def test_ledger_export_and_offline_verify(
         "proposer": "werkpad",
         "payer": "bravo",
         "payee": "werkpad",
-        "amount_cents": 99_000,
-        "agreement": {"version": "2026-1", "sha256": "ab" * 32},
+        "amount_cents": 225_000,  # half the fee for 32 hours vast
+        "agreement": agreement_ref(terms),
         "placement": {
             "introduction_id": "intro-0001",
             "summary_id": "v-" + "a" * 24,
@@ -292,30 +301,39 @@ def test_ledger_export_and_offline_verify(
         entry, key=bravo.identity.private_key, key_id=bravo.identity.key_id, party="bravo"
     )
     with topmatch_db.transaction(engine) as session:
-        ledger.append(session, entry, me="werkpad", book=KeyBook([own, bravo.descriptor]), now=now)
+        ledger.append(session, entry, me="werkpad", book=book, now=now)
     out_dir = tmp_path / "bundle"
     code, out, err = run(capsys, "ledger", "export", "--out", str(out_dir))
     assert code == 0, err
-    code, out, _ = run(capsys, "ledger", "verify", str(out_dir))
-    assert code == 0
-    assert out.strip().splitlines()[-1] == "OK: 1 entry, 1 checkpoint, parties bravo, werkpad"
+    code, _, err = run(capsys, "ledger", "verify", str(out_dir))
+    assert code == 1  # no anchor: the bundle cannot vouch for its own keys
+    assert "no trusted keys" in err
+    assert "--trusted-keys" in err
+    code, out, err = run(capsys, "ledger", "verify", str(out_dir), "--trust-bundle-keys")
+    assert code == 0, err
+    assert out.strip().splitlines()[-2] == "OK: 1 entry, 1 checkpoint, parties bravo, werkpad"
+    assert "KEYS NOT ANCHORED" in out.strip().splitlines()[-1]
     assert f"keys of bravo: {bravo.identity.key_id}" in out
     # An auditor's own copies of the descriptors: a forged bravo key in the bundle is caught.
     trusted = tmp_path / "trusted"
     trusted.mkdir()
     (trusted / "bravo.json").write_text((out_dir / "keys" / "bravo.json").read_text())
     (trusted / "werkpad.json").write_text((out_dir / "keys" / "werkpad.json").read_text())
+    code, out, err = run(capsys, "ledger", "verify", str(out_dir), "--trusted-keys", str(trusted))
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == "OK: 1 entry, 1 checkpoint, parties bravo, werkpad"
     forger = FakePeer.make("bravo", now)
-    (out_dir / "keys" / "bravo.json").write_text(forger.descriptor.model_dump_json())
-    assert run(capsys, "ledger", "verify", str(out_dir))[0] == 1
-    code, out, _ = run(capsys, "ledger", "verify", str(out_dir), "--trusted-keys", str(trusted))
-    assert code == 0, out
-    (out_dir / "keys" / "bravo.json").write_text((trusted / "bravo.json").read_text())
-    lines = (out_dir / "entries.jsonl").read_text().replace("99000", "9900")
-    (out_dir / "entries.jsonl").write_text(lines)
-    code, _, err = run(capsys, "ledger", "verify", str(out_dir))
+    forged = canonical.canonical(forger.descriptor.model_dump(mode="json")) + b"\n"
+    (out_dir / "keys" / "bravo.json").write_bytes(forged)
+    code, _, err = run(capsys, "ledger", "verify", str(out_dir), "--trusted-keys", str(trusted))
     assert code == 1
-    assert "FAILED: entry 0 (line 1)" in err
+    assert "keys/bravo.json (anchor): not the trusted descriptor of bravo" in err
+    (out_dir / "keys" / "bravo.json").write_text((trusted / "bravo.json").read_text())
+    lines = (out_dir / "entries.jsonl").read_text().replace("225000", "22500")
+    (out_dir / "entries.jsonl").write_text(lines)
+    code, _, err = run(capsys, "ledger", "verify", str(out_dir), "--trusted-keys", str(trusted))
+    assert code == 1
+    assert "FAILED: entries.jsonl (entries): entry 0 (line 1)" in err
 
 
 def test_agreement_and_settle_commands(

@@ -4,6 +4,7 @@ bundle, and each attack the issue lists."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.factories import FrozenClock, agreement_ref
+from tests.factories import FrozenClock, agreement_ref, signed_agreement
 from tests.fednodes import FakePeer
 from topmatch import db
 from topmatch.errors import ConflictError, InputError
+from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import bundle, canonical, merkle, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.errors import EntrySignatureError
@@ -32,6 +34,18 @@ def alfa(clock: FrozenClock) -> FakePeer:
 @pytest.fixture
 def bravo(clock: FrozenClock) -> FakePeer:
     return FakePeer.make("bravo", clock())
+
+
+@pytest.fixture
+def charlie(clock: FrozenClock) -> FakePeer:
+    """The third member of the fee agreement, and the witness of alfa's log."""
+    return FakePeer.make("charlie", clock())
+
+
+@pytest.fixture
+def trusted(alfa: FakePeer, bravo: FakePeer, charlie: FakePeer) -> list[PeerDescriptor]:
+    """The auditor's descriptors, obtained from the bureaus themselves."""
+    return [alfa.descriptor, bravo.descriptor, charlie.descriptor]
 
 
 @pytest.fixture
@@ -94,10 +108,28 @@ def _fill(
                 ledger.checkpoint(session, signer=_signer(alfa), origin=ORIGIN, now=clock())
 
 
-def _export(engine: Engine, clock: FrozenClock, alfa: FakePeer, bravo: FakePeer, out: Path) -> Path:
+def _export(
+    engine: Engine,
+    clock: FrozenClock,
+    alfa: FakePeer,
+    bravo: FakePeer,
+    out: Path,
+    *,
+    charlie: FakePeer,
+    witnesses: Sequence[FakePeer] = (),
+) -> Path:
+    """alfa's bundle: its entries and checkpoints, the latest cosigned by ``witnesses``,
+    and the fee agreement signed by its three members."""
+    members = {p.node_id: p for p in (alfa, bravo, charlie, *witnesses)}
     with db.transaction(engine) as session:
         entries = [e.canonical for e in ledger.entries(session, limit=10_000)]
         checkpoints = [(c.size, c.note) for c in ledger.checkpoints(session)]
+    latest_size, latest = checkpoints[-1]
+    text, _ = note.split_note(latest)
+    cosigned = [
+        note.cosign(text, w.node_id, w.identity.private_key, int(clock().timestamp()))
+        for w in witnesses
+    ]
     bundle.export(
         out,
         owner="alfa",
@@ -105,8 +137,10 @@ def _export(engine: Engine, clock: FrozenClock, alfa: FakePeer, bravo: FakePeer,
         vkey=note.verifier_key(ORIGIN, alfa.identity.private_key.public_key()),
         entries=entries,
         checkpoints=checkpoints,
-        descriptors=[alfa.descriptor, bravo.descriptor],
+        descriptors=[p.descriptor for p in members.values()],
         now=clock(),
+        agreements=[signed_agreement(None, *(members[m] for m in ("alfa", "bravo", "charlie")))],
+        cosignatures={latest_size: cosigned},
     )
     return out
 
@@ -218,13 +252,16 @@ def test_bundle_verifies_offline(
     clock: FrozenClock,
     alfa: FakePeer,
     bravo: FakePeer,
+    charlie: FakePeer,
+    trusted: list[PeerDescriptor],
     book: KeyBook,
     tmp_path: Path,
 ) -> None:
     _fill(engine, clock, alfa, bravo, book, 6)
-    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
-    report = bundle.verify(out)
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle", charlie=charlie)
+    report = bundle.verify(out, trusted=trusted)
     assert report.summary() == "OK: 6 entries, 3 checkpoints, parties alfa, bravo"
+    assert report.anchored
 
 
 def _tamper(out: Path, how: str) -> None:
@@ -245,10 +282,10 @@ def _tamper(out: Path, how: str) -> None:
 @pytest.mark.parametrize(
     ("how", "message"),
     [
-        ("amount", "entry 3 (line 4)"),
-        ("truncated", "truncated log"),
-        ("removed", "checkpoints/2.note: expected root"),
-        ("not canonical", "entry 0 (line 1)"),
+        ("amount", "entries.jsonl (entries): entry 3 (line 4)"),
+        ("truncated", "manifest.json (counts): says 6 entries, entries.jsonl holds 4"),
+        ("removed", "manifest.json (counts): says 6 entries, entries.jsonl holds 5"),
+        ("not canonical", "entries.jsonl (entries): entry 0 (line 1)"),
     ],
 )
 def test_tampered_bundles_are_caught_with_the_exact_entry(
@@ -256,15 +293,17 @@ def test_tampered_bundles_are_caught_with_the_exact_entry(
     clock: FrozenClock,
     alfa: FakePeer,
     bravo: FakePeer,
+    charlie: FakePeer,
+    trusted: list[PeerDescriptor],
     book: KeyBook,
     tmp_path: Path,
     how: str,
     message: str,
 ) -> None:
     _fill(engine, clock, alfa, bravo, book, 6)
-    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle", charlie=charlie)
     _tamper(out, how)
-    report = bundle.verify(out)
+    report = bundle.verify(out, trusted=trusted)
     assert not report.ok
     assert message in (report.failure or "")
 
@@ -274,12 +313,157 @@ def test_a_forked_checkpoint_is_caught(
     clock: FrozenClock,
     alfa: FakePeer,
     bravo: FakePeer,
+    charlie: FakePeer,
+    trusted: list[PeerDescriptor],
     book: KeyBook,
     tmp_path: Path,
 ) -> None:
     _fill(engine, clock, alfa, bravo, book, 4)
-    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle")
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle", charlie=charlie)
     forged = note.Checkpoint(ORIGIN, 4, b"\x07" * 32).checkpoint_text()
     (out / "checkpoints" / "4.note").write_bytes(note.sign_note(forged, [_signer(alfa)]))
-    report = bundle.verify(out)
-    assert "checkpoints/4.note: expected root" in (report.failure or "")
+    report = bundle.verify(out, trusted=trusted)
+    assert "checkpoints/4.note (merkle root): expected root" in (report.failure or "")
+
+
+def _manifest(out: Path, **changes: Any) -> None:
+    data = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_bytes(canonical.canonical({**data, **changes}) + b"\n")
+
+
+def _descriptor_bytes(descriptor: PeerDescriptor) -> bytes:
+    """A descriptor as a bundle holds it: RFC 8785 canonical JSON and LF."""
+    return canonical.canonical(descriptor.model_dump(mode="json")) + b"\n"
+
+
+def _rewrite(out: Path, change: Callable[[list[bytes]], list[bytes]]) -> None:
+    lines = (out / "entries.jsonl").read_bytes().splitlines(keepends=True)
+    (out / "entries.jsonl").write_bytes(b"".join(change(lines)))
+
+
+def _drop(out: Path, *sizes: int) -> None:
+    for size in sizes:
+        (out / "checkpoints" / f"{size}.note").unlink()
+
+
+def _swap(lines: list[bytes]) -> list[bytes]:
+    return [lines[0], lines[2], lines[1], *lines[3:]]
+
+
+#: One framing or completeness fault in a bundle of 6 entries, checkpoints 2, 4, 6.
+FAULTS: dict[str, Callable[[Path], object]] = {
+    "manifest count": lambda out: _manifest(out, entries=7),
+    "checkpoint count": lambda out: _manifest(out, checkpoints=2),
+    "renamed checkpoint": lambda out: (out / "checkpoints" / "4.note").rename(
+        out / "checkpoints" / "5.note"
+    ),
+    "latest checkpoint removed": lambda out: (_drop(out, 6), _manifest(out, checkpoints=2)),
+    "cut to the first checkpoint": lambda out: (_rewrite(out, lambda _: []), _drop(out, 4, 6)),
+    "crlf": lambda out: _rewrite(out, lambda lines: [x.replace(b"\n", b"\r\n") for x in lines]),
+    "no final newline": lambda out: _rewrite(out, lambda lines: [*lines[:-1], lines[-1][:-1]]),
+    "empty line": lambda out: _rewrite(out, lambda lines: [*lines[:3], b"\n", *lines[3:]]),
+    "stray file": lambda out: (out / "notes.txt").write_text("hello\n"),
+    "stray checkpoint": lambda out: (out / "checkpoints" / "06.note").write_bytes(
+        (out / "checkpoints" / "6.note").read_bytes()
+    ),
+    "duplicate": lambda out: (
+        _rewrite(out, lambda lines: [*lines, lines[2]]),
+        _manifest(out, entries=7),
+    ),
+    "reordered": lambda out: _rewrite(out, _swap),
+    "readme": lambda out: (out / "README.md").write_text("All fine, no need to check.\n"),
+}
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("manifest count", "manifest.json (counts): says 7 entries, entries.jsonl holds 6"),
+        ("checkpoint count", "manifest.json (counts): says 2 checkpoints, checkpoints/ holds 3"),
+        ("renamed checkpoint", "checkpoints/5.note (file name): named for tree size 5"),
+        ("latest checkpoint removed", "entries.jsonl (coverage): entries 4 to 5 are under no"),
+        ("cut to the first checkpoint", "manifest.json (counts): says 6 entries, entries.jsonl"),
+        ("crlf", "entries.jsonl (framing): CR at byte"),
+        ("no final newline", "entries.jsonl (framing): no newline after the last entry"),
+        ("empty line", "entries.jsonl (framing): line 4 is empty"),
+        ("stray file", "notes.txt (layout): stray file"),
+        ("stray checkpoint", "checkpoints/06.note (layout): stray file"),
+        ("duplicate", "entries.jsonl (entries): entry 6 (line 7): entry id"),
+        ("reordered", "checkpoints/2.note (merkle root): expected root"),
+        ("readme", "README.md (content)"),
+    ],
+)
+def test_framing_and_completeness_faults_name_the_file_and_the_check(
+    engine: Engine,
+    clock: FrozenClock,
+    alfa: FakePeer,
+    bravo: FakePeer,
+    charlie: FakePeer,
+    trusted: list[PeerDescriptor],
+    book: KeyBook,
+    tmp_path: Path,
+    how: str,
+    message: str,
+) -> None:
+    _fill(engine, clock, alfa, bravo, book, 6)
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle", charlie=charlie)
+    FAULTS[how](out)
+    report = bundle.verify(out, trusted=trusted)
+    assert not report.ok
+    assert message in (report.failure or ""), report.failure
+    assert report.file is not None
+    assert report.failure is not None
+    assert report.failure.startswith(f"{report.file} ({report.check}): ")
+
+
+def test_keys_are_anchored_outside_the_bundle(
+    engine: Engine,
+    clock: FrozenClock,
+    alfa: FakePeer,
+    bravo: FakePeer,
+    charlie: FakePeer,
+    trusted: list[PeerDescriptor],
+    book: KeyBook,
+    tmp_path: Path,
+) -> None:
+    _fill(engine, clock, alfa, bravo, book, 2)
+    out = _export(engine, clock, alfa, bravo, tmp_path / "bundle", charlie=charlie)
+    refused = bundle.verify(out)
+    assert (refused.ok, refused.file, refused.check) == (False, "keys", "anchor")
+    assert "--trusted-keys" in (refused.failure or "")
+    unanchored = bundle.verify(out, trust_bundle_keys=True)
+    assert unanchored.ok
+    assert not unanchored.anchored
+    assert "KEYS NOT ANCHORED" in unanchored.summary()
+
+    # a key added to the owner's descriptor in keys/: refused, naming the file
+    extra = FakePeer.make("alfa", clock()).descriptor.keys[0]
+    added = alfa.descriptor.model_copy(update={"keys": [*alfa.descriptor.keys, extra]})
+    (out / "keys" / "alfa.json").write_bytes(_descriptor_bytes(added))
+    report = bundle.verify(out, trusted=trusted)
+    assert report.file == "keys/alfa.json"
+    assert "not the trusted descriptor of alfa: differs in keys" in (report.failure or "")
+    (out / "keys" / "alfa.json").write_bytes(_descriptor_bytes(alfa.descriptor))
+
+    # a counterparty's key swapped: refused, whatever the entries say
+    impostor = FakePeer.make("bravo", clock())
+    (out / "keys" / "bravo.json").write_bytes(_descriptor_bytes(impostor.descriptor))
+    assert bundle.verify(out, trusted=trusted).file == "keys/bravo.json"
+    # a descriptor of a node nobody anchored
+    (out / "keys" / "bravo.json").write_bytes(_descriptor_bytes(bravo.descriptor))
+    delta = FakePeer.make("delta", clock())
+    (out / "keys" / "delta.json").write_bytes(_descriptor_bytes(delta.descriptor))
+    report = bundle.verify(out, trusted=trusted)
+    assert report.failure == "keys/delta.json (anchor): delta is not among the trusted descriptors"
+    (out / "keys" / "delta.json").unlink()
+    # a party's descriptor missing from keys/
+    (out / "keys" / "bravo.json").unlink()
+    report = bundle.verify(out, trusted=trusted)
+    assert report.failure == "keys/bravo.json (keys): missing: bravo is a party of the log"
+    # the auditor's folder works as the anchor too
+    folder = tmp_path / "auditor"
+    folder.mkdir()
+    for peer in (alfa, bravo, charlie):
+        (folder / f"{peer.node_id}.json").write_text(peer.descriptor.model_dump_json())
+    (out / "keys" / "bravo.json").write_bytes(_descriptor_bytes(bravo.descriptor))
+    assert bundle.verify(out, trusted_keys=folder).ok

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -398,9 +399,20 @@ def test_placement_cosigned_logged_witnessed_and_audited(
     bundle_dir = tmp_path / "audit"
     exported = alfa.cli("ledger", "export", "--out", str(bundle_dir))
     assert exported.returncode == 0, exported.stderr
-    verified = alfa.cli("ledger", "verify", str(bundle_dir))
+    verified = alfa.cli(
+        "ledger", "verify", str(bundle_dir), "--trusted-keys", _auditor_keys(federation, tmp_path)
+    )
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.strip().splitlines()[-1].startswith("OK: 4 entries")
+
+
+def _auditor_keys(federation: dict[str, Node], tmp_path: Path) -> str:
+    """An auditor's folder of the bureaus' own descriptors (never the bundle's keys/)."""
+    folder = tmp_path / "auditor-keys"
+    folder.mkdir()
+    for node in federation.values():
+        shutil.copyfile(node.data_dir / "node.json", folder / f"{node.node_id}.json")
+    return str(folder)
 
 
 def _settle_view(node: Node, counterparty: str) -> dict[str, Any]:

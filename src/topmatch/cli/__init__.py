@@ -42,7 +42,7 @@ from topmatch.federation.peers import PeerRegistry, registry_for
 from topmatch.federation.transport import PeerClient, SignatureAuth
 from topmatch.identity import service as identity
 from topmatch.identity.descriptor import PeerDescriptor, PeerStatus
-from topmatch.ledger import bundle, note
+from topmatch.ledger import bundle, exporting, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.models import WitnessAlarm
 from topmatch.matching import candidates
@@ -580,33 +580,26 @@ def ledger_checkpoint() -> None:
 def ledger_export(
     out_dir: Annotated[Path, typer.Option("--out", help="A new, empty folder.")],
 ) -> None:
-    """Write a self-contained audit bundle (entries, checkpoints, keys, README)."""
+    """Write a self-contained audit bundle: entries, checkpoints with the witnesses'
+    cosignatures, the fee agreements the entries name, keys, README."""
     settings = state.settings()
     if not settings.node_id:
         raise ConfigurationError("node_id is not set: run `topmatch init` first")
-    signer = _note_signer(settings)
-    origin = ledger.log_origin(settings.node_id)
     own = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
     with _session(settings) as session:
-        ledger.checkpoint(session, signer=signer, origin=origin, now=system_clock())
-        rows = ledger.entries(session, limit=10_000_000)
-        points = ledger.checkpoints(session)
-        parties = {r.payer for r in rows} | {r.payee for r in rows}
-    registry = _registry(settings)
-    descriptors = [own, *(p for p in registry.all() if p.node_id in parties)]
-    bundle.export(
-        out_dir,
-        owner=settings.node_id,
-        origin=origin,
-        vkey=note.verifier_key(origin, signer.private_key.public_key()),
-        entries=[r.canonical for r in rows],
-        checkpoints=[(p.size, p.note) for p in points],
-        descriptors=descriptors,
-        now=system_clock(),
-    )
+        done = exporting.export_bundle(
+            session,
+            out_dir,
+            signer=_note_signer(settings),
+            own=own,
+            peers=_registry(settings).all(),
+            now=system_clock(),
+        )
     out.print(
-        f"exported {count(len(rows), 'entry', 'entries')} and "
-        f"{count(len(points), 'checkpoint', 'checkpoints')} to {out_dir}"
+        f"exported {count(done.entries, 'entry', 'entries')}, "
+        f"{count(done.checkpoints, 'checkpoint', 'checkpoints')} "
+        f"({count(done.cosignatures, 'cosignature', 'cosignatures')}) and "
+        f"{count(done.agreements, 'fee agreement', 'fee agreements')} to {out_dir}"
     )
 
 
@@ -631,19 +624,47 @@ def ledger_verify(
     trusted_keys: Annotated[
         Path | None,
         typer.Option(
-            help="Folder of peer descriptors obtained from the bureaus themselves; "
-            "then the bundle's own keys/ are not trusted."
+            help="Folder of peer descriptors obtained from the bureaus themselves: every "
+            "descriptor in the bundle's keys/ must equal the one here."
         ),
     ] = None,
+    trust_bundle_keys: Annotated[
+        bool,
+        typer.Option(
+            "--trust-bundle-keys",
+            help="Check against the bundle's own keys/ (no anchor): proves the bundle is "
+            "intact, not who signed it.",
+        ),
+    ] = False,
+    witness_quorum: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Require this many valid cosignatures by distinct witnesses (trusted nodes "
+            "other than the owner) on the latest checkpoint: catches a log rolled back "
+            "below what the witnesses saw.",
+        ),
+    ] = 0,
 ) -> None:
-    """Check a bundle offline: every signature, every entry under every checkpoint."""
-    report = bundle.verify(directory, trusted_keys=trusted_keys)
+    """Check a bundle offline: framing, every signature, every fee against its signed
+    agreement, every entry under every checkpoint, and the witnesses' cosignatures.
+
+    Exit 0: the bundle verifies; 1: it does not, or no keys were given to anchor it.
+    """
+    report = bundle.verify(
+        directory,
+        trusted_keys=trusted_keys,
+        trust_bundle_keys=trust_bundle_keys,
+        witness_quorum=witness_quorum,
+    )
     for node, key_ids in sorted(report.keys.items()):
         out.print(f"keys of {node}: {', '.join(key_ids)}")
+    if report.witnesses:
+        out.print(f"latest checkpoint cosigned by {', '.join(report.witnesses)}")
     if not report.ok:
         err.print(f"[red]{escape(report.summary())}[/]")
         raise typer.Exit(1)
-    out.print(report.summary())
+    out.print(escape(report.summary()))
 
 
 @schemas_app.command("export")

@@ -422,9 +422,10 @@ def _region(municipality: str) -> str:
         return "onbekend"
 
 
-def verdict(directory: Path) -> str:
-    """The offline check of an exported bundle, in Dutch."""
-    report = ledger_bundle.verify(directory, trusted_keys=None)
+def verdict(directory: Path, trusted_keys: Path) -> str:
+    """The offline check of an exported bundle against the bureaus' own descriptors, in
+    Dutch."""
+    report = ledger_bundle.verify(directory, trusted_keys=trusted_keys)
     if not report.ok:
         return f"FOUT: {report.failure}"
     return (
@@ -762,7 +763,13 @@ class Walk:
 
     def audit(self) -> None:
         bundle = self.root / "audit-werkpad"
-        for argv in (["ledger", "export", "--out", str(bundle)], ["ledger", "verify", str(bundle)]):
+        # the auditor's keys come from the bureaus themselves, never from the bundle
+        keys = self.root / "sleutels-accountant"
+        keys.mkdir(exist_ok=True)
+        for node in self.nodes:
+            shutil.copyfile(node.data_dir / "node.json", keys / f"{node.node_id}.json")
+        verify = ["ledger", "verify", str(bundle), "--trusted-keys", str(keys)]
+        for argv in (["ledger", "export", "--out", str(bundle)], verify):
             done = subprocess.run(  # noqa: S603
                 [sys.executable, "-m", "topmatch", *argv],
                 env=self.werkpad.env,
@@ -776,7 +783,8 @@ class Walk:
         self.step(
             "controle door een accountant",
             "`topmatch ledger export` schrijft een "
-            f"bundel; `topmatch ledger verify` controleert die offline: {verdict(bundle)}",
+            f"bundel; `topmatch ledger verify` controleert die offline met de sleutels die de "
+            f"bureaus zelf leverden: {verdict(bundle, keys)}",
         )
 
     def settle(self) -> None:

@@ -2,33 +2,42 @@
 
 A bundle is a folder::
 
-    manifest.json        format, the log's owner, origin and note verifier key, counts
-    entries.jsonl        every entry, one RFC 8785 canonical JSON object per line, in log order
-    checkpoints/N.note   every signed checkpoint (C2SP tlog-checkpoint in a signed note)
-    keys/<node>.json     the peer descriptor (all keys, retired ones too) of every party
-    README.md            how to check it, by hand or with ``topmatch ledger verify``
+    manifest.json             format, the log's owner, origin and note verifier key, counts
+    entries.jsonl             every entry, one RFC 8785 canonical JSON object per line, in log
+                              order
+    checkpoints/N.note        every signed checkpoint (C2SP tlog-checkpoint in a signed note),
+                              N its tree size, with the witnesses' cosignature lines
+                              (C2SP tlog-cosignature)
+    agreements/<sha256>.json  every signed fee agreement the entries name
+    keys/<node>.json          the peer descriptor (all keys, retired ones too) of the owner,
+                              every party, agreement member and witness
+    README.md                 how to check it, by hand or with ``topmatch ledger verify``
 
-:func:`verify` needs nothing but the folder: no database, no network, no node.
+:func:`verify` needs the folder and the keys the auditor trusts (descriptors from the
+bureaus, or the federation roster): no database, no network, no node. Every JSON file is in
+RFC 8785 canonical form and ends in LF, so that every byte of the bundle is checked.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from topmatch.bounds import Count
 from topmatch.errors import TopmatchError
 from topmatch.identity.descriptor import PeerDescriptor
-from topmatch.ledger import canonical, merkle, note
-from topmatch.ledger.errors import LedgerError
+from topmatch.ledger import canonical, fees, merkle, note
+from topmatch.ledger.errors import BundleError, LedgerError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import SignedEntry
+from topmatch.settlement import agreement as pricing
+from topmatch.settlement.schemas import FeeAgreement, SignedAgreement
 
 FORMAT: Final = "topmatch.ledger-bundle/1"
 
@@ -36,26 +45,36 @@ README = """# Topmatch ledger bundle
 
 This folder is a complete, self-contained copy of one bureau's fee ledger.
 
-- `entries.jsonl`: one entry per line, each in RFC 8785 canonical JSON, in log order.
-  Each entry carries the Ed25519 signatures (RFC 8032) of both parties, made over the
-  canonical JSON of the entry without its `signatures` member (base64url, no padding).
-- `keys/`: the peer descriptor of every party; a key counts for entries dated within
-  its `valid_from`..`valid_until` window.
-- `checkpoints/`: signed checkpoints (c2sp.org/tlog-checkpoint in a c2sp.org/signed-note)
-  of the log: origin, tree size, base64 Merkle root. Leaf i of the tree is
+- `entries.jsonl`: one entry per line, each in RFC 8785 canonical JSON, in log order,
+  every line ending in LF. Each entry carries the Ed25519 signatures (RFC 8032) of both
+  parties, made over the canonical JSON of the entry without its `signatures` member
+  (base64url, no padding).
+- `agreements/<sha256>.json`: every signed fee agreement an entry names, in RFC 8785
+  canonical JSON with its members' signatures; the file name is the SHA-256 of the
+  agreement without `signatures`, as entries name it. Every amount follows from it.
+- `keys/<node>.json`: the peer descriptor of the owner, every party, every agreement
+  member and every witness. A key counts for entries dated within its
+  `valid_from`..`valid_until` window. Do not trust these files on their own: compare
+  them with descriptors you obtained from the bureaus (or the federation roster).
+- `checkpoints/<size>.note`: signed checkpoints (c2sp.org/tlog-checkpoint in a
+  c2sp.org/signed-note) of the log: origin, tree size, base64 Merkle root, signed by the
+  owner and cosigned by witnesses (c2sp.org/tlog-cosignature). Leaf i of the tree is
   SHA-256(0x00 || line i of entries.jsonl without its newline); inner nodes are
   SHA-256(0x01 || left || right) (RFC 9162 section 2.1).
-- `manifest.json`: the log's owner, the checkpoint origin and the note verifier key.
+- `manifest.json`: the log's owner, the checkpoint origin, the note verifier key and
+  the counts, in RFC 8785 canonical JSON.
 
-To check: run `topmatch ledger verify <this folder>`, or write your own verifier from
-the above; docs/ledger.md in the Topmatch repository describes every field.
+To check: run `topmatch ledger verify <this folder> --trusted-keys <descriptors>`
+(add `--witness-quorum 1` or more to require witnesses' cosignatures), or write your
+own verifier from the above; docs/ledger.md in the Topmatch repository describes every
+field and every check.
 """
 
 
 class Manifest(BaseModel):
     """``manifest.json`` of a bundle (schemas/ledger-bundle-manifest.schema.json)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     format: Literal["topmatch.ledger-bundle/1"] = FORMAT
     owner: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="the log's node")
@@ -68,22 +87,36 @@ class Manifest(BaseModel):
 
 @dataclass
 class Report:
+    """What :func:`verify` found. On failure, ``failure`` says why, ``file`` names the
+    bundle file (relative path) and ``check`` the check that failed."""
+
     ok: bool
     entries: int = 0
     checkpoints: int = 0
     parties: set[str] = field(default_factory=set)
     failure: str | None = None
     keys: dict[str, list[str]] = field(default_factory=dict)
+    file: str | None = None
+    check: str | None = None
+    anchored: bool = False
+    agreements: int = 0
+    witnesses: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        if self.ok:
-            entries = "entry" if self.entries == 1 else "entries"
-            checkpoints = "checkpoint" if self.checkpoints == 1 else "checkpoints"
-            return (
-                f"OK: {self.entries} {entries}, {self.checkpoints} {checkpoints}, "
-                f"parties {', '.join(sorted(self.parties))}"
+        if not self.ok:
+            return f"FAILED: {self.failure}"
+        entries = "entry" if self.entries == 1 else "entries"
+        checkpoints = "checkpoint" if self.checkpoints == 1 else "checkpoints"
+        text = (
+            f"OK: {self.entries} {entries}, {self.checkpoints} {checkpoints}, "
+            f"parties {', '.join(sorted(self.parties))}"
+        )
+        if not self.anchored:
+            text += (
+                "\nWARNING: KEYS NOT ANCHORED: checked against the bundle's own keys/, which "
+                "its owner could have forged; pass --trusted-keys or --roster to prove who signed"
             )
-        return f"FAILED: {self.failure}"
+        return text
 
 
 def export(
@@ -96,19 +129,29 @@ def export(
     checkpoints: Sequence[tuple[int, bytes]],
     descriptors: Iterable[PeerDescriptor],
     now: datetime,
+    agreements: Iterable[SignedAgreement] = (),
+    cosignatures: Mapping[int, Sequence[bytes]] | None = None,
 ) -> None:
-    """Write a bundle (the folder must be empty or absent)."""
+    """Write a bundle (the folder must be empty or absent).
+
+    ``agreements``: the signed fee agreements the entries name; ``cosignatures``: per tree
+    size, the witnesses' cosignature lines (c2sp.org/tlog-cosignature), added to that
+    checkpoint's note as extra signature lines.
+    """
     if directory.exists() and any(directory.iterdir()):
         raise LedgerError(f"{directory} is not empty: export into a new folder")
-    (directory / "checkpoints").mkdir(parents=True, exist_ok=True)
-    (directory / "keys").mkdir(exist_ok=True)
+    for folder in ("checkpoints", "keys", "agreements"):
+        (directory / folder).mkdir(parents=True, exist_ok=True)
     (directory / "entries.jsonl").write_bytes(b"".join(e + b"\n" for e in entries))
+    lines = cosignatures or {}
     for size, signed_note in checkpoints:
-        (directory / "checkpoints" / f"{size}.note").write_bytes(signed_note)
+        cosigned = signed_note + b"".join(lines.get(size, ()))
+        (directory / "checkpoints" / f"{size}.note").write_bytes(cosigned)
     for descriptor in descriptors:
-        (directory / "keys" / f"{descriptor.node_id}.json").write_text(
-            descriptor.model_dump_json(indent=2) + "\n"
-        )
+        (directory / "keys" / f"{descriptor.node_id}.json").write_bytes(_json_bytes(descriptor))
+    for signed in agreements:
+        path = directory / fees.agreement_file(pricing.sha256(pricing.strip(signed)))
+        path.write_bytes(fees.agreement_bytes(signed))
     manifest = Manifest(
         owner=owner,
         origin=origin,
@@ -117,31 +160,205 @@ def export(
         checkpoints=len(checkpoints),
         exported_at=now,
     )
-    (directory / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n")
+    (directory / "manifest.json").write_bytes(_json_bytes(manifest))
     (directory / "README.md").write_text(README)
 
 
-class BundleError(LedgerError):
-    code = "bundle_invalid"
+NO_ANCHOR: Final = (
+    "no trusted keys: a bundle cannot vouch for its own keys/. Pass --trusted-keys DIR "
+    "(the bureaus' descriptors, obtained from the bureaus themselves) or --roster FILE (the "
+    "federation roster); --trust-bundle-keys checks against the bundle's own keys/ instead, "
+    "which proves the bundle is intact but not who signed it"
+)
+_LAYOUT: Final = frozenset(
+    {"manifest.json", "entries.jsonl", "README.md", "checkpoints", "keys", "agreements"}
+)
+_NOTE_NAME: Final = re.compile(r"(0|[1-9][0-9]{0,18})\.note")
+_KEY_NAME: Final = re.compile(r"[a-z0-9][a-z0-9-]{1,62}\.json")
+_AGREEMENT_NAME: Final = re.compile(r"[0-9a-f]{64}\.json")
 
 
-def _load_keys(folder: Path) -> KeyBook:
-    """Descriptors from ``folder``: the bundle's ``keys/``, or an auditor's own folder."""
+@dataclass(frozen=True)
+class _Bundle:
+    """What the framing checks leave: the manifest, the entry lines, the checkpoint files
+    (tree size, path) in size order, and the descriptors in ``keys/``."""
+
+    manifest: Manifest
+    lines: list[bytes]
+    checkpoints: list[tuple[int, Path]]
+    keys: dict[str, PeerDescriptor]
+
+
+def _check_layout(directory: Path) -> None:
+    """Exactly the files of the format, nothing else; README.md is the format's own."""
+    if not directory.is_dir():
+        raise BundleError(str(directory), "layout", "no bundle folder here")
+    for path in sorted(directory.iterdir()):
+        if path.name not in _LAYOUT:
+            raise BundleError(path.name, "layout", "stray file: not part of a ledger bundle")
+    for name in sorted(_LAYOUT):
+        path = directory / name
+        if not path.exists():
+            raise BundleError(name, "layout", "missing")
+        if path.is_dir() != (name in {"checkpoints", "keys", "agreements"}):
+            raise BundleError(name, "layout", "a file where a folder belongs, or the reverse")
+    if (directory / "README.md").read_bytes() != README.encode():
+        raise BundleError("README.md", "content", f"not the README of the {FORMAT} format")
+
+
+def _canonical_file(raw: bytes, file: str) -> bytes:
+    """The JSON of a bundle file in its one form: RFC 8785 canonical, one line, LF."""
+    if not raw.endswith(b"\n") or raw.count(b"\n") != 1:
+        raise BundleError(file, "framing", "one line of RFC 8785 canonical JSON and LF")
+    try:
+        canonical.parse_canonical(raw[:-1])
+    except LedgerError as e:
+        raise BundleError(file, "framing", e.diagnostics()) from e
+    return raw[:-1]
+
+
+def _json_bytes(model: BaseModel) -> bytes:
+    return canonical.canonical(model.model_dump(mode="json")) + b"\n"
+
+
+def _load_manifest(directory: Path) -> Manifest:
+    raw = _canonical_file((directory / "manifest.json").read_bytes(), "manifest.json")
+    try:
+        return Manifest.model_validate_json(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BundleError(
+            "manifest.json", "format", f"not a {FORMAT} manifest: {where}: {first['msg']}"
+        ) from e
+
+
+def _entry_lines(data: bytes) -> list[bytes]:
+    """The lines of entries.jsonl: LF-framed, a newline after the last, no empty line."""
+    file = "entries.jsonl"
+    if b"\r" in data:
+        at = data.index(b"\r")
+        raise BundleError(file, "framing", f"CR at byte {at}: lines end in LF alone")
+    if not data:
+        return []
+    if not data.endswith(b"\n"):
+        raise BundleError(file, "framing", "no newline after the last entry")
+    lines = data[:-1].split(b"\n")
+    for number, line in enumerate(lines, 1):
+        if not line:
+            raise BundleError(file, "framing", f"line {number} is empty")
+    return lines
+
+
+def _checkpoint_files(folder: Path) -> list[tuple[int, Path]]:
+    found = []
+    for path in folder.iterdir():
+        name = _NOTE_NAME.fullmatch(path.name)
+        if name is None or not path.is_file():
+            raise BundleError(
+                f"checkpoints/{path.name}",
+                "layout",
+                "stray file: checkpoints are named N.note, N the tree size in decimal",
+            )
+        found.append((int(name[1]), path))
+    return sorted(found)
+
+
+def _descriptors(folder: Path, *, label: str, in_bundle: bool = True) -> dict[str, PeerDescriptor]:
+    """``<node>.json`` descriptors of ``folder``: the bundle's keys/ (in canonical form), or
+    an auditor's own folder (any JSON)."""
     if not folder.is_dir():
-        raise BundleError(f"no key folder at {folder}")
-    descriptors = []
-    for path in sorted(folder.glob("*.json")):
+        raise BundleError(label, "keys", f"no key folder at {folder}")
+    found: dict[str, PeerDescriptor] = {}
+    for path in sorted(folder.iterdir()):
+        where = f"{label}/{path.name}"
+        if _KEY_NAME.fullmatch(path.name) is None or not path.is_file():
+            raise BundleError(where, "layout", "stray file: descriptors are named <node>.json")
+        raw = path.read_bytes()
         try:
-            descriptors.append(PeerDescriptor.model_validate_json(path.read_bytes()))
+            descriptor = PeerDescriptor.model_validate_json(
+                _canonical_file(raw, where) if in_bundle else raw
+            )
         except ValidationError as e:
             raise BundleError(
-                f"keys/{path.name} is not a valid descriptor: {e.errors()[0]['msg']}"
+                where, "keys", f"not a valid descriptor: {e.errors()[0]['msg']}"
             ) from e
-    return KeyBook(descriptors)
+        if descriptor.node_id != path.stem:
+            raise BundleError(where, "keys", f"holds the descriptor of {descriptor.node_id}")
+        found[descriptor.node_id] = descriptor
+    return found
 
 
-def _check_entries(lines: list[bytes], owner: str, book: KeyBook, report: Report) -> list[bytes]:
+def _read(directory: Path) -> _Bundle:
+    """The framing and completeness checks: layout, manifest, entry lines, counts."""
+    _check_layout(directory)
+    manifest = _load_manifest(directory)
+    lines = _entry_lines((directory / "entries.jsonl").read_bytes())
+    checkpoints = _checkpoint_files(directory / "checkpoints")
+    if manifest.entries != len(lines):
+        raise BundleError(
+            "manifest.json",
+            "counts",
+            f"says {manifest.entries} entries, entries.jsonl holds {len(lines)}",
+        )
+    if manifest.checkpoints != len(checkpoints):
+        raise BundleError(
+            "manifest.json",
+            "counts",
+            f"says {manifest.checkpoints} checkpoints, checkpoints/ holds {len(checkpoints)}",
+        )
+    keys = _descriptors(directory / "keys", label="keys")
+    return _Bundle(manifest, lines, checkpoints, keys)
+
+
+def _differences(found: PeerDescriptor, trusted: PeerDescriptor) -> str:
+    a, b = found.model_dump(mode="json"), trusted.model_dump(mode="json")
+    fields = sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
+    ids = ", ".join(k.key_id for k in found.keys)
+    trusted_ids = ", ".join(k.key_id for k in trusted.keys)
+    return f"differs in {', '.join(fields)} (key ids here: {ids}; trusted: {trusted_ids})"
+
+
+def _anchor(
+    own: dict[str, PeerDescriptor],
+    *,
+    trusted_keys: Path | None,
+    trusted: Sequence[PeerDescriptor] | None,
+    trust_bundle_keys: bool,
+) -> tuple[dict[str, PeerDescriptor], bool]:
+    """The descriptors to verify with, and whether they are anchored outside the bundle.
+
+    With an anchor, every descriptor in keys/ must equal the anchored one of its node.
+    """
+    if trusted is None and trusted_keys is None:
+        if not trust_bundle_keys:
+            raise BundleError("keys", "anchor", NO_ANCHOR)
+        return own, False
+    anchor = {d.node_id: d for d in trusted or ()}
+    if trusted_keys is not None:
+        anchor.update(_descriptors(trusted_keys, label=str(trusted_keys), in_bundle=False))
+    for node, descriptor in own.items():
+        expected = anchor.get(node)
+        if expected is None:
+            raise BundleError(
+                f"keys/{node}.json", "anchor", f"{node} is not among the trusted descriptors"
+            )
+        if descriptor != expected:
+            raise BundleError(
+                f"keys/{node}.json",
+                "anchor",
+                f"not the trusted descriptor of {node}: {_differences(descriptor, expected)}",
+            )
+    return anchor, True
+
+
+def _check_entries(
+    lines: list[bytes], owner: str, book: KeyBook, report: Report
+) -> tuple[list[bytes], list[SignedEntry]]:
+    """Every entry canonical, valid, the owner's, once, and signed by both parties; the
+    Merkle leaves and the entries."""
     leaves = []
+    entries: list[SignedEntry] = []
     seen: set[str] = set()
     for number, line in enumerate(lines):
         where = f"entry {number} (line {number + 1})"
@@ -149,51 +366,59 @@ def _check_entries(lines: list[bytes], owner: str, book: KeyBook, report: Report
             data = canonical.parse_canonical(line)
             entry = SignedEntry.model_validate_json(line)
             if owner not in entry.parties:
-                raise BundleError(f"the log's owner {owner} is not a party")
+                raise LedgerError(f"the log's owner {owner} is not a party")
             if entry.entry_id in seen:
-                raise BundleError(f"entry id {entry.entry_id} appears twice")
+                raise LedgerError(f"entry id {entry.entry_id} appears twice")
             canonical.verify_entry(
                 data, resolve_key=book.resolver(entry.at), required_parties=entry.parties
             )
         except (TopmatchError, ValidationError) as e:
             detail = e.diagnostics() if isinstance(e, TopmatchError) else e.errors()[0]["msg"]
-            raise BundleError(f"{where}: {detail}") from e
+            raise BundleError("entries.jsonl", "entries", f"{where}: {detail}") from e
         seen.add(entry.entry_id)
         report.parties |= entry.parties
         leaves.append(merkle.leaf_hash(line))
-    return leaves
+        entries.append(entry)
+    return leaves, entries
+
+
+def _check_agreements(
+    folder: Path, book: KeyBook, entries: Sequence[SignedEntry]
+) -> dict[str, FeeAgreement]:
+    """Every file in agreements/ is an agreement in force that an entry names."""
+    named = {e.agreement.sha256 for e in entries if e.agreement is not None}
+    found: dict[str, FeeAgreement] = {}
+    for path in sorted(folder.iterdir()):
+        file = f"agreements/{path.name}"
+        if _AGREEMENT_NAME.fullmatch(path.name) is None or not path.is_file():
+            raise BundleError(file, "layout", "stray file: agreements are named <sha256>.json")
+        if path.stem not in named:
+            raise BundleError(file, "layout", "stray file: no entry names this agreement")
+        found[path.stem] = fees.check_agreement(file, path.read_bytes(), book)
+    return found
+
+
+def _check_parties_keys(keys: dict[str, PeerDescriptor], needed: dict[str, str]) -> None:
+    """keys/ holds the descriptor of the owner, every party and every agreement member
+    (``needed``: node and why)."""
+    for node, why in sorted(needed.items()):
+        if node not in keys:
+            raise BundleError(f"keys/{node}.json", "keys", f"missing: {node} is {why}")
 
 
 def _check_checkpoints(
-    directory: Path, manifest: dict[str, Any], book: KeyBook, leaves: list[bytes], report: Report
-) -> None:
-    # Every key the owner ever had: a checkpoint signed before a key rotation still counts.
-    verifiers = [
-        note.NoteVerifier(manifest["origin"], k) for k in book.public_keys(manifest["owner"])
-    ]
-    if manifest["note_key"] not in {v.vkey for v in verifiers}:
-        raise BundleError("the manifest's note key is not one of the owner's keys")
+    found: _Bundle, book: KeyBook, leaves: list[bytes], report: Report
+) -> list[str]:
+    """Every checkpoint signed by the owner, named for its size, over the entries, each
+    consistent with the one before; the witnesses that cosigned the latest."""
+    manifest = found.manifest
+    verifiers = [*_owner_verifiers(manifest, book), *_witness_verifiers(book, manifest.owner)]
     previous: tuple[int, bytes] | None = None
-    paths = sorted((directory / "checkpoints").glob("*.note"), key=lambda p: int(p.stem))
-    for path in paths:
+    witnesses: list[str] = []
+    for size, path in found.checkpoints:
         where = f"checkpoints/{path.name}"
-        try:
-            opened = note.open_note(path.read_bytes(), verifiers)
-            point = note.parse_checkpoint(opened.text)
-        except LedgerError as e:
-            raise BundleError(f"{where}: {e.diagnostics()}") from e
-        if point.origin != manifest["origin"]:
-            raise BundleError(f"{where}: origin {point.origin!r}, expected {manifest['origin']!r}")
-        if point.size > len(leaves):
-            raise BundleError(
-                f"{where}: size {point.size} but the bundle has only "
-                f"{len(leaves)} entries (truncated log?)"
-            )
-        expected = merkle.root(leaves[: point.size])
-        if expected != point.root_hash:
-            raise BundleError(
-                f"{where}: expected root {expected.hex()}, checkpoint says {point.root_hash.hex()}"
-            )
+        point, witnesses = _open_checkpoint(path.read_bytes(), where, verifiers, manifest.origin)
+        _check_point(point, where, size=size, origin=manifest.origin, leaves=leaves)
         if previous is not None:
             proof = merkle.consistency_proof(leaves[: point.size], previous[0])
             merkle.verify_consistency(
@@ -205,35 +430,185 @@ def _check_checkpoints(
             )
         previous = (point.size, point.root_hash)
         report.checkpoints += 1
+    _check_coverage(found, len(leaves))
+    return witnesses
 
 
-def verify(directory: Path, *, trusted_keys: Path | None = None) -> Report:
-    """Check every signature, every entry under its checkpoints, and every checkpoint.
+def _owner_verifiers(manifest: Manifest, book: KeyBook) -> list[note.Verifier]:
+    """The owner's note verifiers, named by the origin: every key the owner ever had (a
+    checkpoint signed before a key rotation still counts); the manifest's note key is one."""
+    if manifest.owner not in book.descriptors:
+        raise BundleError("manifest.json", "owner", f"no trusted descriptor of {manifest.owner}")
+    verifiers = [note.NoteVerifier(manifest.origin, k) for k in book.public_keys(manifest.owner)]
+    if manifest.note_key not in {v.vkey for v in verifiers}:
+        raise BundleError(
+            "manifest.json", "keys", f"the note key is not one of {manifest.owner}'s keys"
+        )
+    return list(verifiers)
 
-    The bundle's own ``keys/`` say which keys its parties have; an auditor who obtained
-    the bureaus' descriptors independently passes them as ``trusted_keys`` (a folder of
-    descriptor files), and then the bundle's keys are not used at all: a bundle owner
-    cannot vouch for its counterparties' keys.
+
+def _witness_verifiers(book: KeyBook, owner: str) -> list[note.Verifier]:
+    """A cosignature verifier (c2sp.org/tlog-cosignature) per key of every trusted node but
+    the owner, named by its node id."""
+    return [
+        note.CosignatureVerifier(node, key)
+        for node in sorted(book.descriptors)
+        if node != owner
+        for key in book.public_keys(node)
+    ]
+
+
+def _open_checkpoint(
+    signed: bytes, where: str, verifiers: Sequence[note.Verifier], origin: str
+) -> tuple[note.Checkpoint, list[str]]:
+    """The checkpoint, signed by the owner, and the witnesses whose cosignatures on it
+    verify. Every signature line must be by a trusted key and verify: a line by an unknown
+    key is refused, not skipped, so nothing in the file goes unchecked."""
+    try:
+        _, lines = note.split_note(signed)
+        _check_signers(lines, where, verifiers)
+        opened = note.open_note(signed, verifiers, require=[origin])
+        point = note.parse_checkpoint(opened.text)
+    except LedgerError as e:
+        if isinstance(e, BundleError):
+            raise
+        raise BundleError(where, "signature", e.diagnostics()) from e
+    return point, sorted(name for name in opened.verified_names if name != origin)
+
+
+def _check_signers(
+    lines: Sequence[note.NoteSignature], where: str, verifiers: Sequence[note.Verifier]
+) -> None:
+    known = {(v.name, v.key_hash) for v in verifiers}
+    for number, line in enumerate(lines, 1):
+        if (line.name, line.key_hash) not in known:
+            raise BundleError(
+                where,
+                "signature",
+                f"signature line {number} is by {line.name}+{line.key_hash.hex()}, no trusted key",
+            )
+
+
+def _check_point(
+    point: note.Checkpoint, where: str, *, size: int, origin: str, leaves: list[bytes]
+) -> None:
+    if point.origin != origin:
+        raise BundleError(where, "origin", f"origin {point.origin!r}, expected {origin!r}")
+    if point.size != size:
+        raise BundleError(
+            where, "file name", f"named for tree size {size}, the checkpoint's size is {point.size}"
+        )
+    if point.size > len(leaves):
+        raise BundleError(
+            where,
+            "coverage",
+            f"size {point.size} but the bundle has only {len(leaves)} entries (truncated log?)",
+        )
+    expected = merkle.root(leaves[: point.size])
+    if expected != point.root_hash:
+        raise BundleError(
+            where,
+            "merkle root",
+            f"expected root {expected.hex()} over the first {point.size} lines of "
+            f"entries.jsonl, checkpoint says {point.root_hash.hex()}",
+        )
+
+
+def _check_coverage(found: _Bundle, count: int) -> None:
+    """Every entry is under a checkpoint: the latest one's size is the number of entries."""
+    if not found.checkpoints:
+        if count:
+            raise BundleError("checkpoints", "coverage", f"no checkpoint covers {count} entries")
+        return
+    size, path = found.checkpoints[-1]
+    if size != count:
+        raise BundleError(
+            "entries.jsonl",
+            "coverage",
+            f"entries {size} to {count - 1} are under no checkpoint: the latest, "
+            f"checkpoints/{path.name}, covers {size} of {count}",
+        )
+
+
+def verify(
+    directory: Path,
+    *,
+    trusted_keys: Path | None = None,
+    trusted: Sequence[PeerDescriptor] | None = None,
+    trust_bundle_keys: bool = False,
+    witness_quorum: int = 0,
+) -> Report:
+    """Check a bundle: framing and completeness, every signature with keys anchored outside
+    the bundle, every entry under its checkpoints, and every checkpoint.
+
+    Keys come from ``trusted`` (descriptors from the federation roster, say) and/or
+    ``trusted_keys`` (a folder of descriptor files obtained from the bureaus themselves);
+    every descriptor in the bundle's ``keys/`` must equal the trusted one of its node.
+    Without either, verify refuses, unless ``trust_bundle_keys`` says to use the bundle's
+    own ``keys/``; the report then says the keys were not anchored (``Report.anchored``).
+    A failure names the file and the check (``Report.file``, ``Report.check``).
     """
     report = Report(ok=False)
     try:
-        manifest = json.loads((directory / "manifest.json").read_text())
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise BundleError(f"manifest.json is not a {FORMAT} manifest")
-        Manifest.model_validate(manifest)  # every field present and well-formed
-        book = _load_keys(trusted_keys if trusted_keys is not None else directory / "keys")
-        report.keys = {node: [k.key_id for k in d.keys] for node, d in book.descriptors.items()}
-        lines = (directory / "entries.jsonl").read_bytes().splitlines()
-        leaves = _check_entries(lines, manifest["owner"], book, report)
-        report.entries = len(leaves)
-        _check_checkpoints(directory, manifest, book, leaves, report)
-        if report.checkpoints == 0 and leaves:
-            raise BundleError("no checkpoint covers the entries")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        report.failure = f"unreadable bundle: {e}"
+        _verify(
+            directory,
+            report,
+            trusted_keys=trusted_keys,
+            trusted=trusted,
+            trust_bundle_keys=trust_bundle_keys,
+            witness_quorum=witness_quorum,
+        )
+    except BundleError as e:
+        report.failure, report.file, report.check = e.diagnostics(), e.file, e.check
         return report
     except TopmatchError as e:
         report.failure = e.diagnostics()
         return report
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        report.failure = f"unreadable bundle: {e}"
+        return report
     report.ok = True
     return report
+
+
+def _verify(
+    directory: Path,
+    report: Report,
+    *,
+    trusted_keys: Path | None,
+    trusted: Sequence[PeerDescriptor] | None,
+    trust_bundle_keys: bool,
+    witness_quorum: int,
+) -> None:
+    found = _read(directory)
+    anchor, report.anchored = _anchor(
+        found.keys,
+        trusted_keys=trusted_keys,
+        trusted=trusted,
+        trust_bundle_keys=trust_bundle_keys,
+    )
+    report.keys = {node: [k.key_id for k in d.keys] for node, d in found.keys.items()}
+    book = KeyBook(anchor.values())
+    _owner_verifiers(found.manifest, book)  # the manifest names the owner and its key
+    owner = found.manifest.owner
+    leaves, entries = _check_entries(found.lines, owner, book, report)
+    report.entries = len(leaves)
+    agreements = _check_agreements(directory / "agreements", book, entries)
+    report.agreements = len(agreements)
+    needed = {
+        **{m: "a member of a fee agreement" for a in agreements.values() for m in a.members},
+        **dict.fromkeys(report.parties, "a party of the log"),
+        owner: "the log's owner",
+    }
+    _check_parties_keys(found.keys, needed)
+    fees.check_fees(entries, agreements)
+    report.witnesses = _check_checkpoints(found, book, leaves, report)
+    if len(report.witnesses) < witness_quorum:
+        _, path = found.checkpoints[-1] if found.checkpoints else (0, Path("none"))
+        raise BundleError(
+            f"checkpoints/{path.name}",
+            "witness quorum",
+            f"cosigned by {len(report.witnesses)} of {witness_quorum} required witnesses "
+            f"({', '.join(report.witnesses) or 'none'}): the log may have been rolled back "
+            "below what the witnesses saw",
+        )

@@ -20,8 +20,10 @@ states what was expected and what was found ("expected root 3fa1..., got 91c0...
         ├── EntrySignatureError     bad_entry_signature      an entry's party signatures are
         │                                                    missing, unknown, duplicated or
         │                                                    invalid
-        └── CanonicalFormError      not_canonical            bytes are not RFC 8785 canonical JSON,
-                                                             or a value has no canonical form
+        ├── CanonicalFormError      not_canonical            bytes are not RFC 8785 canonical JSON,
+        │                                                    or a value has no canonical form
+        └── BundleError             bundle_invalid           an audit bundle fails a check; names
+                                                             the file and the check
 
 Misuse by the calling code (an index outside the tree it asked about, a hash of the wrong
 length handed to a tree it builds, two verifiers for one key) raises ``ValueError`` or
@@ -63,3 +65,15 @@ class EntrySignatureError(LedgerError):
 
 class CanonicalFormError(LedgerError):
     code = "not_canonical"
+
+
+class BundleError(LedgerError):
+    """An audit bundle fails a check: ``file`` is the bundle-relative path, ``check`` the
+    check ("framing", "counts", "anchor", "fees", ...)."""
+
+    code = "bundle_invalid"
+
+    def __init__(self, file: str, check: str, detail: str) -> None:
+        super().__init__(f"{file} ({check}): {detail}")
+        self.file = file
+        self.check = check

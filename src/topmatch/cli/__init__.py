@@ -750,5 +750,6 @@ def run() -> None:
 
 # Sub-command modules register themselves on ``app`` (they import the helpers above).
 from topmatch.cli import demo as _demo_command  # noqa: E402, F401
+from topmatch.cli import ledger_audit as _ledger_audit_command  # noqa: E402, F401
 from topmatch.cli import ops as _ops_commands  # noqa: E402, F401
 from topmatch.cli import settlement as _settlement_commands  # noqa: E402, F401

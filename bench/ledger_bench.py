@@ -1,4 +1,5 @@
-"""Offline audit of the fee ledger: how fast does ``bundle.verify`` check a large bundle?
+"""Offline audit of the fee ledger: how fast do ``bundle.verify`` and ``audit.run`` check
+large bundles, against the raw Ed25519 limit measured in the same run?
 
     .venv/bin/python -m bench.ledger_bench [--entries 100000 --checkpoints 4]
 
@@ -17,13 +18,19 @@ What it does, in one run:
    transaction. Each append checks both signatures. ``ledger.checkpoint`` signs
    ``--checkpoints`` evenly spaced checkpoints. The bundle is then written with
    ``bundle.export`` from the stored rows, as ``topmatch ledger export`` does.
-3. Times ``bundle.verify`` on that folder.
+   The counterparty's bundle is written too: bravo's log holds the same entries in the
+   same order (both bureaus log every entry they are party to), so its bundle is alfa's
+   ``entries.jsonl`` with bravo's own checkpoints at the same sizes (``merkle.root`` of the
+   leaves, signed by bravo's key as ``ledger.checkpoint`` signs), written by
+   ``bundle.export``. It is checked with ``bundle.verify`` before anything is timed.
+3. Times ``bundle.verify`` on alfa's folder, then ``audit.run`` on both folders (which
+   verifies each, then compares every shared entry, every checkpoint and every closing).
 4. Measures the limit in the same run: ``Ed25519PublicKey.verify`` from ``cryptography`` in
    a tight loop over the same messages (each entry's signing bytes) and the same
    signatures, two per entry. Half of them are checked just before step 3 and half just
    after, so drift in machine load shows (``drift``). The physical limit in entries/s is
-   the faster half's rate divided by 2. The ratio is verify throughput over that limit;
-   the target is 40 %.
+   the faster half's rate divided by 2. The ratios are verify and audit throughput (entries
+   checked per second, over all bundles) over that limit; the target for verify is 40 %.
 5. Inclusion proofs at ``--merkle-leaves`` (1,000,000) leaves with ``merkle.MerkleTree``:
    proof size in hashes and bytes, and generation and verification time. For comparison,
    it also times a few proofs with the list-based ``merkle.inclusion_proof``, which
@@ -33,7 +40,8 @@ What it does, in one run:
 
 If the ratio is below target, or with ``--profile``, ``bundle.verify`` also runs under
 cProfile on a bundle of the first checkpoint's entries, and the functions with the most
-time are reported. Results: ``bench/results/ledger.json``.
+time are reported. Results: ``bench/results/ledger.json``; docs/benchmarks.md renders them
+(``bench.report``).
 """
 
 from __future__ import annotations
@@ -63,7 +71,7 @@ from bench import common
 from topmatch import db
 from topmatch.identity import keys
 from topmatch.identity.descriptor import PeerDescriptor, PublicKey
-from topmatch.ledger import bundle, canonical, flows, merkle, note
+from topmatch.ledger import audit, bundle, canonical, flows, merkle, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import LedgerEntry
@@ -307,6 +315,50 @@ def export(engine: Engine, out: Path, parties: dict[str, Party], signer: note.No
     )
 
 
+def counterparty_bundle(
+    source: Path, out: Path, parties: dict[str, Party], sizes: Sequence[int]
+) -> Path:
+    """bravo's bundle: the same entries in the same order, checkpoints at the same sizes
+    signed by bravo as ``ledger.checkpoint`` signs them (``merkle.root`` of the leaves)."""
+    lines = (source / "entries.jsonl").read_bytes().splitlines()
+    origin = ledger.log_origin(COUNTERPARTY)
+    key = parties[COUNTERPARTY].key
+    signer = note.NoteSigner(origin, key)
+    tree = merkle.MerkleTree(merkle.leaf_hash(line) for line in lines)
+    notes = [
+        (
+            size,
+            note.sign_note(
+                note.Checkpoint(origin, size, tree.root(size)).checkpoint_text(), [signer]
+            ),
+        )
+        for size in sizes
+    ]
+    bundle.export(
+        out,
+        owner=COUNTERPARTY,
+        origin=origin,
+        vkey=note.verifier_key(origin, key.public_key()),
+        entries=lines,
+        checkpoints=notes,
+        descriptors=[p.descriptor for p in parties.values()],
+        now=NOW,
+        agreements=[signed_agreement(parties)],
+    )
+    checked = bundle.verify(out, trusted=[p.descriptor for p in parties.values()])
+    if not checked.ok:
+        raise SystemExit(f"the counterparty's bundle did not verify: {checked.summary()}")
+    return out
+
+
+def timed_audit(
+    folders: Sequence[Path], trusted: list[PeerDescriptor]
+) -> tuple[audit.AuditReport, float]:
+    began = time.perf_counter()
+    report = audit.run(folders, trusted=trusted)
+    return report, time.perf_counter() - began
+
+
 def raw_verify(built: Built, public: dict[str, Ed25519PublicKey], part: slice) -> dict[str, Any]:
     """Both signatures of each entry in ``part``, ``cryptography`` alone, tight loop."""
     jobs: list[tuple[Ed25519PublicKey, bytes, bytes]] = []
@@ -511,21 +563,28 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
         export_s = time.perf_counter() - began
         service = service_proofs(engine, options.entries, signer)
         engine.dispose()
+        trusted = [p.descriptor for p in parties.values()]
+        other = counterparty_bundle(folder, Path(tmp) / "counterparty", parties, sizes)
 
         half = options.entries // 2
         raw_before = raw_verify(built, public, slice(0, half))
-        trusted = [p.descriptor for p in parties.values()]
         report, verify_s = timed_verify(folder, trusted)
+        audited, audit_s = timed_audit([folder, other], trusted)
         raw_after = raw_verify(built, public, slice(half, None))
         console.print(f"verify: {report.summary()} in {verify_s:.1f} s")
+        console.print(f"audit: {audited.summary()} in {audit_s:.1f} s")
         if not report.ok or report.entries != options.entries:
             raise SystemExit(f"the bundle did not verify: {report.summary()}")
+        if audited.exit_code != audit.EXIT_CONSISTENT:
+            raise SystemExit(f"the audit did not pass: {audited.summary()}")
 
         # The faster half is the limit: other work on the machine only ever slows a loop
         # down, and taking the faster one never flatters the ratio.
         raw_rate = max(raw_before["per_s"], raw_after["per_s"])
         drift = 1 - min(raw_before["per_s"], raw_after["per_s"]) / raw_rate
         throughput = report.entries / verify_s
+        audit_entries = 2 * report.entries  # every entry is in both bundles
+        audit_throughput = audit_entries / audit_s
         limit = raw_rate / 2
         ratio = throughput / limit
         profile = None
@@ -537,7 +596,8 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
     console.print(f"merkle: {options.merkle_leaves:,} leaves")
     tree = merkle_at_scale(options.merkle_leaves, options.proofs, options.seed)
     return {
-        "title": "offline verification of a ledger bundle, against raw Ed25519 verification",
+        "title": "offline verification and audit of ledger bundles, against raw Ed25519 "
+        "verification",
         "command": common.command(
             "bench.ledger_bench",
             {
@@ -550,6 +610,8 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
         ),
         "bundle": {
             "path": "ledger.append into a fresh migrated SQLite database, then bundle.export",
+            "counterparty_path": "the same entries with the counterparty's own checkpoints "
+            "at the same sizes, then bundle.export",
             "entries": report.entries,
             "checkpoints": sizes,
             "parties": sorted(report.parties),
@@ -572,12 +634,21 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
             "entries_per_s": round(throughput),
             "summary": report.summary(),
         },
+        "audit": {
+            "bundles": 2,
+            "entries_checked": audit_entries,
+            "seconds": round(audit_s, 2),
+            "entries_per_s": round(audit_throughput),
+            "ratio": round(audit_throughput / limit, 3),
+            "checked": audited.checked,
+            "summary": audited.summary(),
+        },
         "raw_ed25519": {
             "library": "cryptography Ed25519PublicKey.verify",
             "before_verify": raw_before,
-            "after_verify": raw_after,
+            "after_audit": raw_after,
             "per_s": round(raw_rate),
-            "per_s_is": "the faster of before_verify and after_verify",
+            "per_s_is": "the faster of before_verify and after_audit",
             "drift": round(drift, 3),
         },
         "physical_limit_entries_per_s": round(limit),
@@ -592,6 +663,7 @@ def measure(options: argparse.Namespace, console: Console) -> dict[str, Any]:
 
 def report(payload: dict[str, Any], console: Console) -> None:
     built, verify, raw = payload["build"], payload["verify"], payload["raw_ed25519"]
+    audited = payload["audit"]
     tree = payload["merkle"]
     console.print(
         f"signing: {built['entries_signed_per_s']:,} entries/s; "
@@ -600,9 +672,13 @@ def report(payload: dict[str, Any], console: Console) -> None:
     console.print(
         f"bundle.verify: {verify['entries_per_s']:,} entries/s ({verify['seconds']} s); "
         f"raw Ed25519: {raw['per_s']:,} signatures/s "
-        f"(before {raw['before_verify']['per_s']:,}, after {raw['after_verify']['per_s']:,}, "
+        f"(before {raw['before_verify']['per_s']:,}, after {raw['after_audit']['per_s']:,}, "
         f"drift {raw['drift']:.1%}); "
         f"limit {payload['physical_limit_entries_per_s']:,} entries/s"
+    )
+    console.print(
+        f"audit.run of {audited['bundles']} bundles: {audited['entries_per_s']:,} entries/s "
+        f"({audited['seconds']} s, ratio {audited['ratio']:.1%})"
     )
     console.print(
         f"ratio {payload['ratio']:.1%} (target {payload['target_ratio']:.0%}): "

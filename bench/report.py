@@ -141,10 +141,126 @@ def search_compare(results: Path = RESULTS) -> str:
     return "\n".join(out)
 
 
+def _thousands(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _ledger_results(data: Result) -> list[str]:
+    bundle, verify, audit = data["bundle"], data["verify"], data["audit"]
+    raw = data["raw_ed25519"]
+    limit = data["physical_limit_entries_per_s"]
+    met = "met" if data["meets_target"] else "NOT met"
+    return [
+        "| | Result |",
+        "|---|---:|",
+        f"| `bundle.verify`, {_thousands(bundle['entries'])} entries and "
+        f"{len(bundle['checkpoints'])} checkpoints | {verify['seconds']} s, "
+        f"**{_thousands(verify['entries_per_s'])} entries/s** |",
+        f"| `audit.run`, {audit['bundles']} bundles ({_thousands(audit['entries_checked'])} "
+        f"entries, each bundle verified, then compared) | {audit['seconds']} s, "
+        f"**{_thousands(audit['entries_per_s'])} entries/s** |",
+        f"| raw Ed25519 verification, before verify / after audit | "
+        f"{_thousands(raw['before_verify']['per_s'])} / {_thousands(raw['after_audit']['per_s'])} "
+        f"signatures/s (drift {raw['drift']:.1%}) |",
+        f"| physical limit ({_thousands(raw['per_s'])} / 2) | {_thousands(limit)} entries/s |",
+        f"| **ratio, verify** | **{data['ratio']:.1%}** (target ≥ "
+        f"{data['target_ratio']:.0%}: {met}) |",
+        f"| ratio, audit | {audit['ratio']:.1%} |",
+        "",
+        f"The bundle is {bundle['bytes'] / 1e6:.0f} MB; an entry is {bundle['mean_entry_bytes']} "
+        f"bytes on average, its signing bytes {bundle['mean_signing_bytes']}. The audit "
+        f"compared {_thousands(audit['checked']['shared_entries'])} shared entries and "
+        f"{audit['checked']['checkpoints_compared']} checkpoints: `{audit['summary']}`.",
+        "",
+    ]
+
+
+def _ledger_build(data: Result) -> list[str]:
+    built = data["build"]
+    checkpoints = len(data["bundle"]["checkpoints"])
+    return [
+        "| Step | Time | Rate |",
+        "|---|---:|---:|",
+        f"| building each entry, `sign_entry` twice, keeping the signing bytes | "
+        f"{built['sign_entry_s']} s | {_thousands(built['entries_signed_per_s'])} entries/s |",
+        f"| `ledger.append` | {built['append_s']} s | "
+        f"{_thousands(built['appends_per_s'])} entries/s |",
+        f"| {checkpoints} × `ledger.checkpoint` | {built['checkpoint_s_total']} s | |",
+        f"| `bundle.export` | {built['export_s']} s | |",
+        "",
+    ]
+
+
+def _ledger_profile(data: Result) -> list[str]:
+    profile = data.get("profile")
+    if not profile:
+        return ["No profile in this run (`--profile` was not given and the target was met).", ""]
+    out = [
+        f"`bundle.verify` under cProfile on the first {_thousands(profile['entries'])} entries "
+        f"({profile['profiled_total_s']} s under the profiler), by own time:",
+        "",
+        "| Function | Calls | Own time | Share |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in profile["by_own_time"][:8]:
+        name = row["function"].replace("|", "\\|")
+        out.append(
+            f"| `{name}` | {_thousands(row['calls'])} | {row['own_s']} s | {row['own_share']:.1%} |"
+        )
+    return [*out, ""]
+
+
+def _ledger_merkle(data: Result) -> list[str]:
+    tree, service = data["merkle"], data["service_at_bundle_size"]
+    hashes = tree["proof_hashes"]
+    return [
+        f"Inclusion proofs at {_thousands(tree['leaves'])} leaves (`merkle.MerkleTree`), "
+        f"{_thousands(tree['proofs'])} proofs:",
+        "",
+        "| | Result |",
+        "|---|---:|",
+        f"| building the tree (leaf hashes + appends) | {tree['tree_build_s']} s |",
+        f"| root | {tree['root_us']} µs |",
+        f"| proof size | {hashes['min']} to {hashes['max']} hashes (mean {hashes['mean']}), at "
+        f"most {tree['proof_bytes_max']} bytes; {tree['proof_json_bytes_max']} bytes as the "
+        "JSON of `GET /federation/v1/ledger/inclusion` |",
+        f"| generation from the tree | p50 {tree['tree_generate_us']['p50']} µs, "
+        f"p95 {tree['tree_generate_us']['p95']} µs |",
+        f"| `merkle.verify_inclusion` | p50 {tree['verify_us']['p50']} µs, "
+        f"p95 {tree['verify_us']['p95']} µs |",
+        f"| generation with the list-based `merkle.inclusion_proof` | "
+        f"{tree['list_generate_s']['mean']} s per proof (mean of {tree['list_generate_s']['n']}) |",
+        "",
+        f"On the benchmark's own database of {_thousands(service['entries'])} entries, timed once:",
+        "",
+        "| | Time |",
+        "|---|---:|",
+        f"| `ledger.inclusion` (`GET /federation/v1/ledger/inclusion`) | "
+        f"{service['inclusion_s']} s |",
+        f"| `ledger.checkpoint` when nothing changed (`GET /federation/v1/ledger/checkpoint`) | "
+        f"{service['unchanged_checkpoint_s']} s |",
+        "",
+    ]
+
+
+def ledger(results: Path = RESULTS) -> str:
+    """The ledger bench: verify and audit against raw Ed25519, the build, the profile,
+    inclusion proofs."""
+    data = load("ledger", results)
+    head = [
+        f"Results at `{data['code']['commit'][:7]}` ({data['run_at'][:10]}, load "
+        f"{data['machine']['loadavg_1_5_15'][0]}), `{data['command']}`:",
+        "",
+    ]
+    parts = [_ledger_results, _ledger_build, _ledger_profile, _ledger_merkle]
+    return "\n".join(head + [line for part in parts for line in part(data)])
+
+
 SECTIONS: dict[str, Callable[[Path], str]] = {
     "provenance": provenance,
     "matching_eval": matching_eval,
     "search_compare": search_compare,
+    "ledger": ledger,
 }
 
 

@@ -115,11 +115,18 @@ def test_ledger_bench_tiny(tmp_path: Path) -> None:
     assert data["bundle"]["parties"] == ["alfa", "bravo"]
     assert data["bundle"]["checkpoints"] == [10, 20]
     assert data["raw_ed25519"]["before_verify"]["signatures"] == 20  # two per entry, 10 entries
+    assert data["raw_ed25519"]["after_audit"]["signatures"] == 20
+    assert data["audit"]["entries_checked"] == 40  # both bundles hold every entry
+    assert data["audit"]["checked"]["shared_entries"] == 20
+    assert data["audit"]["summary"].startswith("CONSISTENT: 2 bundles")
+    assert isinstance(data["audit"]["ratio"], float)
     for key in ("ratio", "physical_limit_entries_per_s", "target_ratio", "meets_target"):
         assert key in data
     assert data["merkle"]["leaves"] == 64
     assert data["merkle"]["proof_hashes"]["max"] == 6  # log2(64)
     assert data["profile"]["entries"] == 10
+    # the generated section of docs/benchmarks.md renders from it
+    assert "| ratio, audit |" in report.ledger(tmp_path)
 
 
 def test_ledger_bench_entries_pass_the_node_checks() -> None:

@@ -101,6 +101,7 @@ def test_demo_walks_through_every_step_prints_tokens_whole_and_stops_on_sigterm(
     assert READY in output, output[-3000:]
     for step in STEPS:
         assert step in output, step
+    assert "geen afwijkingen" in output  # ledger audit of all three bundles, roster-anchored
     statement = next(folder.glob("afrekening-werkpad-*.html")).read_text()
     assert "Baanbrekers Tilburg" in statement
 

@@ -303,3 +303,34 @@ def test_load_roster_checks_its_own_threshold(tmp_path: Path) -> None:
         files.load_roster(path)
     with pytest.raises(RosterError, match="cannot read"):
         files.load_roster(tmp_path / "missing.json")
+
+
+def test_descriptors_across_versions_anchor_old_and_new_keys(tmp_path: Path) -> None:
+    """An auditor's anchor for bundles spanning roster versions: keys rotated in later are
+    added; a member removed keeps its keys only until the version that removed it."""
+    v1 = signed_by(first(), "alfa", "bravo")
+    new = Ed25519PrivateKey.from_private_bytes(b"\x0c" * 32)
+    rotated = member("alfa", rkey(new, valid_from=T0 + timedelta(days=1)))
+    issued = T0 + timedelta(days=2)
+    v2 = signed_by(
+        edit.propose(v1, issued_at=issued, add=[rotated], remove=["charlie"]), "alfa", "bravo"
+    )
+    descriptors = {d.node_id: d for d in verify.descriptors_across([v2, v1])}
+    assert sorted(descriptors) == ["alfa", "bravo", "charlie"]
+    assert {k.key_id for k in descriptors["alfa"].keys} == {
+        keys.key_id(PRIVATE["alfa"].public_key()),
+        keys.key_id(new.public_key()),
+    }
+    (charlie,) = descriptors["charlie"].keys
+    assert charlie.valid_until == issued  # removed: trusted until version 2 was issued
+    assert descriptors["bravo"].keys[0].valid_until is None
+
+    # through files, in any order; a version 2 below version 1's threshold is refused
+    for n, roster in ((1, v1), (2, v2)):
+        files.write_roster(tmp_path / f"{n}.json", roster)
+    anchored = files.anchor_descriptors([tmp_path / "2.json", tmp_path / "1.json"])
+    assert [d.node_id for d in anchored] == ["alfa", "bravo", "charlie"]
+    files.write_roster(tmp_path / "2.json", v2.model_copy(update={"signatures": v2.signatures[:1]}))
+    with pytest.raises(RosterThresholdError) as caught:
+        files.anchor_descriptors([tmp_path / "1.json", tmp_path / "2.json"])
+    assert str(tmp_path / "2.json") in caught.value.message

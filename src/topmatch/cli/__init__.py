@@ -50,6 +50,7 @@ from topmatch.matching import service as matching
 from topmatch.publishing import service as publishing
 from topmatch.publishing.republish import erase_client as erase_and_republish
 from topmatch.publishing.service import Publisher, derive_publishing_secret
+from topmatch.roster.files import anchor_descriptors
 from topmatch.settings import Settings, config_file_path, load_settings, require_node
 
 app = typer.Typer(
@@ -625,7 +626,14 @@ def ledger_verify(
         Path | None,
         typer.Option(
             help="Folder of peer descriptors obtained from the bureaus themselves: every "
-            "descriptor in the bundle's keys/ must equal the one here."
+            "key in the bundle's keys/ must be one listed here."
+        ),
+    ] = None,
+    roster: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="The federation's signed roster (repeat for later versions), checked "
+            "against its own threshold: its members' keys anchor the bundle's keys/."
         ),
     ] = None,
     trust_bundle_keys: Annotated[
@@ -654,6 +662,7 @@ def ledger_verify(
     report = bundle.verify(
         directory,
         trusted_keys=trusted_keys,
+        trusted=anchor_descriptors(roster) if roster else None,
         trust_bundle_keys=trust_bundle_keys,
         witness_quorum=witness_quorum,
     )
@@ -771,6 +780,7 @@ def run() -> None:
 
 # Sub-command modules register themselves on ``app`` (they import the helpers above).
 from topmatch.cli import demo as _demo_command  # noqa: E402, F401
+from topmatch.cli import ledger_audit as _ledger_audit_command  # noqa: E402, F401
 from topmatch.cli import ops as _ops_commands  # noqa: E402, F401
 from topmatch.cli import roster as _roster_commands  # noqa: E402, F401
 from topmatch.cli import settlement as _settlement_commands  # noqa: E402, F401

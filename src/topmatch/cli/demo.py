@@ -17,6 +17,7 @@ after the walk. Each node's address and sign-in tokens are printed one plain lin
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import signal
@@ -422,10 +423,10 @@ def _region(municipality: str) -> str:
         return "onbekend"
 
 
-def verdict(directory: Path, trusted_keys: Path) -> str:
-    """The offline check of an exported bundle against the bureaus' own descriptors, in
-    Dutch."""
-    report = ledger_bundle.verify(directory, trusted_keys=trusted_keys)
+def verdict(directory: Path, rosters: list[Path]) -> str:
+    """The offline check of an exported bundle against the keys in the federation's
+    roster, in Dutch."""
+    report = ledger_bundle.verify(directory, trusted=files.anchor_descriptors(rosters))
     if not report.ok:
         return f"FOUT: {report.failure}"
     return (
@@ -762,30 +763,44 @@ class Walk:
         out.print(table)
 
     def audit(self) -> None:
-        bundle = self.root / "audit-werkpad"
-        # the auditor's keys come from the bureaus themselves, never from the bundle
-        keys = self.root / "sleutels-accountant"
-        keys.mkdir(exist_ok=True)
-        for node in self.nodes:
-            shutil.copyfile(node.data_dir / "node.json", keys / f"{node.node_id}.json")
-        verify = ["ledger", "verify", str(bundle), "--trusted-keys", str(keys)]
-        for argv in (["ledger", "export", "--out", str(bundle)], verify):
-            done = subprocess.run(  # noqa: S603
-                [sys.executable, "-m", "topmatch", *argv],
-                env=self.werkpad.env,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=120,
-            )
-            if done.returncode != 0:
-                raise DemoError(f"topmatch {' '.join(argv)} mislukte: {done.stderr}")
+        # The auditor anchors keys in the federation's signed roster: the pinned version 1
+        # (peers/demo/roster.json) and the version with the demo's addresses. Never in a
+        # bundle's own keys/.
+        rosters = [
+            self.root / ROSTER_FILE,
+            *sorted((self.werkpad.data_dir / "roster").glob("*.json")),
+        ]
+        anchor = [arg for path in rosters for arg in ("--roster", str(path))]
+        bundles = [self.root / f"audit-{node.node_id}" for node in self.nodes]
+        for node, bundle in zip(self.nodes, bundles, strict=True):
+            self._topmatch(node, ["ledger", "export", "--out", str(bundle)])
+        own = bundles[self.nodes.index(self.werkpad)]
+        self._topmatch(self.werkpad, ["ledger", "verify", str(own), *anchor])
+        audited = self._topmatch(
+            self.werkpad, ["ledger", "audit", *(str(b) for b in bundles), *anchor, "--json"]
+        )
+        findings = len(json.loads(audited)["findings"])
         self.step(
             "controle door een accountant",
-            "`topmatch ledger export` schrijft een "
-            f"bundel; `topmatch ledger verify` controleert die offline met de sleutels die de "
-            f"bureaus zelf leverden: {verdict(bundle, keys)}",
+            "`topmatch ledger export` schrijft per bureau een "
+            f"bundel; `topmatch ledger verify` controleert die offline met de sleutels uit de "
+            f"ondertekende deelnemerslijst (peers/): {verdict(own, rosters)}. "
+            f"`topmatch ledger audit` legt de bundels van alle {len(bundles)} bureaus naast "
+            f"elkaar: {'geen afwijkingen' if findings == 0 else f'{findings} afwijkingen'}.",
         )
+
+    def _topmatch(self, node: DemoNode, argv: list[str]) -> str:
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "topmatch", *argv],
+            env=node.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            raise DemoError(f"topmatch {' '.join(argv)} mislukte: {done.stderr}{done.stdout}")
+        return done.stdout
 
     def settle(self) -> None:
         today = local_date(system_clock())

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from topmatch.bounds import Count
 from topmatch.errors import TopmatchError
-from topmatch.identity.descriptor import PeerDescriptor
+from topmatch.identity.descriptor import PeerDescriptor, PublicKey
 from topmatch.ledger import canonical, fees, merkle, note
 from topmatch.ledger.errors import BundleError, LedgerError
 from topmatch.ledger.keybook import KeyBook
@@ -311,12 +311,37 @@ def _read(directory: Path) -> _Bundle:
     return _Bundle(manifest, lines, checkpoints, keys)
 
 
-def _differences(found: PeerDescriptor, trusted: PeerDescriptor) -> str:
-    a, b = found.model_dump(mode="json"), trusted.model_dump(mode="json")
+def _unanchored_keys(found: PeerDescriptor, trusted: PeerDescriptor) -> str | None:
+    """Why ``found`` (from the bundle's keys/) is not the anchored descriptor, or None.
+
+    Every field must be the anchor's, except that the anchor may list more keys (a key
+    rotated in later, say in a newer roster) and may end a key's window earlier (a key
+    revoked later). Verification uses the anchor's keys and windows either way.
+    """
+    a = found.model_dump(mode="json", exclude={"keys"})
+    b = trusted.model_dump(mode="json", exclude={"keys"})
     fields = sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
+    anchored = {k.key_id: k for k in trusted.keys}
+    for key in found.keys:
+        known = anchored.get(key.key_id)
+        if known is None or not _same_key(known, key):
+            fields.append("keys")
+    if not fields:
+        return None
     ids = ", ".join(k.key_id for k in found.keys)
     trusted_ids = ", ".join(k.key_id for k in trusted.keys)
-    return f"differs in {', '.join(fields)} (key ids here: {ids}; trusted: {trusted_ids})"
+    return (
+        f"differs in {', '.join(sorted(set(fields)))} (key ids here: {ids}; trusted: {trusted_ids})"
+    )
+
+
+def _same_key(anchored: PublicKey, listed: PublicKey) -> bool:
+    """``listed`` is ``anchored``, or the anchor ends its window earlier (a revocation the
+    anchor learnt of later); the anchor never widens a window."""
+    if anchored.model_copy(update={"valid_until": listed.valid_until}) != listed:
+        return False
+    end, claimed = anchored.valid_until, listed.valid_until
+    return end == claimed or (end is not None and (claimed is None or end < claimed))
 
 
 def _anchor(
@@ -328,7 +353,7 @@ def _anchor(
 ) -> tuple[dict[str, PeerDescriptor], bool]:
     """The descriptors to verify with, and whether they are anchored outside the bundle.
 
-    With an anchor, every descriptor in keys/ must equal the anchored one of its node.
+    With an anchor, every key in keys/ must be one the anchor lists for its node.
     """
     if trusted is None and trusted_keys is None:
         if not trust_bundle_keys:
@@ -343,11 +368,10 @@ def _anchor(
             raise BundleError(
                 f"keys/{node}.json", "anchor", f"{node} is not among the trusted descriptors"
             )
-        if descriptor != expected:
+        problem = _unanchored_keys(descriptor, expected)
+        if problem is not None:
             raise BundleError(
-                f"keys/{node}.json",
-                "anchor",
-                f"not the trusted descriptor of {node}: {_differences(descriptor, expected)}",
+                f"keys/{node}.json", "anchor", f"not the trusted descriptor of {node}: {problem}"
             )
     return anchor, True
 
@@ -543,7 +567,7 @@ def verify(
 
     Keys come from ``trusted`` (descriptors from the federation roster, say) and/or
     ``trusted_keys`` (a folder of descriptor files obtained from the bureaus themselves);
-    every descriptor in the bundle's ``keys/`` must equal the trusted one of its node.
+    every key in the bundle's ``keys/`` must be one the anchor lists for its node.
     Without either, verify refuses, unless ``trust_bundle_keys`` says to use the bundle's
     own ``keys/``; the report then says the keys were not anchored (``Report.anchored``).
     A failure names the file and the check (``Report.file``, ``Report.check``).

@@ -334,3 +334,40 @@ def trusted_descriptors(roster: Roster, *, purpose: Purpose | None = None) -> li
             )
         )
     return result
+
+
+def descriptors_across(rosters: Sequence[Roster]) -> list[PeerDescriptor]:
+    """Every member's keys over a validly linked chain of rosters, for checking old
+    signatures (an auditor's anchor for ledger bundles spanning several versions).
+
+    The chain is checked as :func:`follow_chain` does (expiry aside). A key keeps the window
+    of the latest version that lists it; a key that a later version no longer lists is
+    trusted only until that version was issued (dropping a key revokes it from then on).
+    A member's name, address and encryption key are those of the latest version listing it.
+    """
+    follow_chain(rosters)
+    merged: dict[str, PeerDescriptor] = {}
+    for roster in _distinct_versions(rosters):
+        issued = roster.signed.issued_at
+        listed = {d.node_id: d for d in trusted_descriptors(roster)}
+        for node_id, before in list(merged.items()):
+            now_listed = listed.get(node_id)
+            kept_ids = {k.key_id for k in now_listed.keys} if now_listed else set()
+            dropped = [
+                k.model_copy(update={"valid_until": _earliest(k.valid_until, issued)})
+                for k in before.keys
+                if k.key_id not in kept_ids
+            ]
+            if now_listed is None:
+                merged[node_id] = before.model_copy(update={"keys": dropped})
+            else:
+                merged[node_id] = now_listed.model_copy(
+                    update={"keys": [*now_listed.keys, *dropped]}
+                )
+        for node_id, descriptor in listed.items():
+            merged.setdefault(node_id, descriptor)
+    return [merged[node_id] for node_id in sorted(merged)]
+
+
+def _earliest(until: datetime | None, issued: datetime) -> datetime:
+    return issued if until is None or issued < until else until

@@ -26,7 +26,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.factories import BSNS, client_data
+from tests.factories import BSNS, agreement_document, agreement_ref, client_data, signed_agreement
 from tests.fednodes import FakePeer
 from topmatch import backup
 from topmatch import db as topmatch_db
@@ -43,6 +43,7 @@ from topmatch.ledger import service as ledger
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import entry_id_for
 from topmatch.settings import Settings, load_settings
+from topmatch.settlement import service as settlement
 
 Run = tuple[int, str, str]
 NewDatabase = Callable[[], str | None]
@@ -147,10 +148,18 @@ def node(
 
 
 def _append_entries(engine: Engine, settings: Settings, bravo: FakePeer, count: int) -> None:
-    """Co-signed placements, werkpad proposing and bravo countersigning."""
+    """Co-signed placements under a fee agreement both signed, werkpad proposing and bravo
+    countersigning."""
     now = datetime.now(UTC)
     me = identity.load_identity(settings)
     own = PeerDescriptor.model_validate_json(settings.descriptor_file().read_text())
+    book = KeyBook([own, bravo.descriptor])
+    terms = agreement_document(members=["werkpad", "bravo"], licences=[])
+    with topmatch_db.transaction(engine) as session:
+        settlement.propose_agreement(session, terms, me="werkpad", node=me, now=now)
+        settlement.merge_agreement(
+            session, signed_agreement(terms, bravo), me="werkpad", book=book, now=now
+        )
     for n in range(count):
         intro = f"intro-{n:04d}"
         entry = {
@@ -161,8 +170,8 @@ def _append_entries(engine: Engine, settings: Settings, bravo: FakePeer, count: 
             "proposer": "werkpad",
             "payer": "bravo",
             "payee": "werkpad",
-            "amount_cents": 99_000 + n,
-            "agreement": {"version": "2026-1", "sha256": "ab" * 32},
+            "amount_cents": 225_000,  # half the fee for 32 hours vast
+            "agreement": agreement_ref(terms),
             "placement": {
                 "introduction_id": intro,
                 "summary_id": "v-" + "a" * 24,
@@ -177,7 +186,6 @@ def _append_entries(engine: Engine, settings: Settings, bravo: FakePeer, count: 
             entry, key=bravo.identity.private_key, key_id=bravo.identity.key_id, party="bravo"
         )
         with topmatch_db.transaction(engine) as session:
-            book = KeyBook([own, bravo.descriptor])
             ledger.append(session, entry, me="werkpad", book=book, now=now)
 
 
@@ -304,7 +312,16 @@ def test_restored_node_has_the_same_keys_ledger_and_cardbox(
     # The ledger: exported from the restored node, verified offline, the same entries.
     code, _, err = run(capsys, "ledger", "export", "--out", str(tmp_path / "after"))
     assert code == 0, err
-    code, out, err = run(capsys, "ledger", "verify", str(tmp_path / "after"))
+    anchor = tmp_path / "auditor-keys"  # the descriptors, as an auditor obtained them
+    anchor.mkdir()
+    for name in ("node.json", "peers/bravo.json"):
+        source = node.data_dir / name
+        (
+            anchor / f"{PeerDescriptor.model_validate_json(source.read_bytes()).node_id}.json"
+        ).write_bytes(source.read_bytes())
+    code, out, err = run(
+        capsys, "ledger", "verify", str(tmp_path / "after"), "--trusted-keys", str(anchor)
+    )
     assert code == 0, err
     assert out.strip().splitlines()[-1].startswith("OK: 2 entries")
     assert (tmp_path / "after" / "entries.jsonl").read_bytes() == (

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ from topmatch.ledger.schemas import (
     handover_entry_id,
     licence_entry_id,
 )
+from topmatch.roster import edit
+from topmatch.roster import verify as roster_verify
+from topmatch.roster.models import ALL_PURPOSES, Roster, RosterKey, RosterMember
 
 ORIGIN = ledger.log_origin("alfa")
 PLACED = entry_id_for("placement.started", "intro-0001")
@@ -51,6 +55,44 @@ class Federation:
     @property
     def trusted(self) -> list[PeerDescriptor]:
         return [p.descriptor for p in self.peers.values()]
+
+    def rosters(self, *, fork: bool = False) -> list[Roster]:
+        """Version 1 of the federation's roster (threshold 2, signed by alfa and bravo) and
+        version 2 (renewed, signed by all three); ``fork``: another version 2 (threshold 3)."""
+        members = [
+            RosterMember(
+                node_id=p.node_id,
+                name=p.descriptor.name,
+                base_url=str(p.descriptor.base_url),
+                keys=[
+                    RosterKey(
+                        key_id=k.key_id,
+                        public_key=k.public_key,
+                        valid_from=k.valid_from,
+                        purposes=list(ALL_PURPOSES),
+                    )
+                    for k in p.descriptor.keys
+                ],
+            )
+            for p in self.peers.values()
+        ]
+        now = self.clock()
+        first = edit.genesis(
+            federation="Test",
+            members=members,
+            threshold=2,
+            issued_at=now,
+            expires=now + timedelta(days=365),
+        )
+        first = self._roster_signed(first, "alfa", "bravo")
+        second = edit.propose(first, issued_at=now, threshold=3 if fork else None)
+        return [first, self._roster_signed(second, "alfa", "bravo", "charlie")]
+
+    def _roster_signed(self, roster: Roster, *names: str) -> Roster:
+        for name in names:
+            key = self.peers[name].identity.private_key
+            roster = roster_verify.sign(roster, node_id=name, key=key)
+        return roster
 
     def entry(self, **fields: Any) -> Entry:
         return {
@@ -182,6 +224,7 @@ class Federation:
             now=self.clock(),
             agreements=[agreement or signed_agreement(None, *self.peers.values())],
             cosignatures={size: lines},
+            rosters=self.rosters(),
         )
         return out
 
@@ -520,6 +563,29 @@ def _agreement_op(out: Path, data: st.DataObject, fed: Federation) -> str:
     return f"agreements/{path.name}"
 
 
+def _roster_op(out: Path, data: st.DataObject, fed: Federation) -> str:
+    """A roster version changed after signing, its signatures cut, renamed or removed.
+    (Another version 2 validly signed by the members is a fork: only a pinned roster
+    exposes it, test_keys_anchored_in_the_roster_the_auditor_pinned.)"""
+    version = data.draw(st.sampled_from([1, 2]), label="version")
+    path = out / "roster" / f"{version}.json"
+    op = data.draw(st.sampled_from(["threshold", "signature", "remove", "rename"]), label="op")
+    if op == "remove":
+        path.unlink()
+        return "roster"
+    if op == "rename":
+        path.rename(path.with_name("3.json"))
+        return "roster/3.json"
+    roster = fed.rosters()[version - 1]
+    if op == "signature":
+        roster = roster.model_copy(update={"signatures": roster.signatures[:1]})
+    else:  # the threshold lowered after signing
+        signed = roster.signed.model_copy(update={"threshold": 1})
+        roster = roster.model_copy(update={"signed": signed})
+    path.write_bytes(roster_verify.dump_roster(roster))
+    return "roster"
+
+
 MUTATIONS: dict[str, Mutation] = {
     "flip": _flip,
     "field": _field,
@@ -529,6 +595,7 @@ MUTATIONS: dict[str, Mutation] = {
     "checkpoint": _checkpoint_op,
     "key": _key_op,
     "agreement": _agreement_op,
+    "roster": _roster_op,
 }
 
 
@@ -554,3 +621,27 @@ def test_every_single_mutation_of_any_file_is_rejected_naming_the_file(
         assert changed in report.failure, f"{kind} of {changed}: {report.failure}"
 
     mutated_is_rejected()
+
+
+def test_keys_anchored_in_the_roster_the_auditor_pinned(
+    fed: Federation, engine: Engine, tmp_path: Path
+) -> None:
+    """The auditor pins version 1; the bundle's version 2 follows from it and anchors the
+    keys. The bundle's own roster/ anchors nothing alone, and a fork of version 2 fails."""
+    out = fed.export(engine, tmp_path / "bundle")
+    first, second = fed.rosters()
+    report = bundle.verify(out, rosters=[first], witness_quorum=1)
+    assert report.ok, report.failure
+    assert (report.anchored, report.roster) == (True, 2)
+    assert bundle.verify(out, rosters=[second]).ok  # a later pin: version 2 itself
+    assert bundle.verify(out).check == "anchor"  # roster/ in the bundle is no anchor
+
+    forked = fed.rosters(fork=True)[1]
+    report = bundle.verify(out, rosters=[first, forked])
+    assert (report.file, report.check) == ("roster", "anchor")
+    assert "two different rosters claim version 2" in (report.failure or "")
+
+    # a roster whose members are other keys: the bundle's keys/ are not the roster's
+    stranger = Federation(fed.clock)
+    report = bundle.verify(out, rosters=stranger.rosters()[:1])
+    assert report.check == "anchor"

@@ -328,9 +328,22 @@ def test_descriptors_across_versions_anchor_old_and_new_keys(tmp_path: Path) -> 
     # through files, in any order; a version 2 below version 1's threshold is refused
     for n, roster in ((1, v1), (2, v2)):
         files.write_roster(tmp_path / f"{n}.json", roster)
-    anchored = files.anchor_descriptors([tmp_path / "2.json", tmp_path / "1.json"])
+    read = [files.read_roster(tmp_path / name) for name in ("2.json", "1.json")]
+    anchored = verify.descriptors_across(read)
     assert [d.node_id for d in anchored] == ["alfa", "bravo", "charlie"]
-    files.write_roster(tmp_path / "2.json", v2.model_copy(update={"signatures": v2.signatures[:1]}))
-    with pytest.raises(RosterThresholdError) as caught:
-        files.anchor_descriptors([tmp_path / "1.json", tmp_path / "2.json"])
-    assert str(tmp_path / "2.json") in caught.value.message
+    verify.require_every_signature(read)
+    short = v2.model_copy(update={"signatures": v2.signatures[:1]})
+    with pytest.raises(RosterThresholdError, match="version 2 needs signatures of 2"):
+        verify.descriptors_across([v1, short])
+    # a signature by a stranger on an otherwise valid chain: the thresholds hold, but an
+    # archived chain must not carry it
+    stranger = Ed25519PrivateKey.from_private_bytes(b"\x0d" * 32)
+    forged = RosterSignature(
+        node_id="delta",
+        key_id=keys.key_id(stranger.public_key()),
+        sig=keys.b64url(stranger.sign(verify.signed_bytes(v2.signed))),
+    )
+    extra = v2.model_copy(update={"signatures": [*v2.signatures, forged]})
+    verify.follow_chain([v1, extra])
+    with pytest.raises(RosterThresholdError, match="delta is not a member"):
+        verify.require_every_signature([v1, extra])

@@ -50,7 +50,9 @@ from topmatch.matching import service as matching
 from topmatch.publishing import service as publishing
 from topmatch.publishing.republish import erase_client as erase_and_republish
 from topmatch.publishing.service import Publisher, derive_publishing_secret
-from topmatch.roster.files import anchor_descriptors
+from topmatch.roster.files import read_roster
+from topmatch.roster.models import Roster
+from topmatch.roster.store import RosterStore
 from topmatch.settings import Settings, config_file_path, load_settings, require_node
 
 app = typer.Typer(
@@ -595,13 +597,22 @@ def ledger_export(
             own=own,
             peers=_registry(settings).all(),
             now=system_clock(),
+            rosters=_roster_chain(settings),
         )
     out.print(
         f"exported {count(done.entries, 'entry', 'entries')}, "
         f"{count(done.checkpoints, 'checkpoint', 'checkpoints')} "
-        f"({count(done.cosignatures, 'cosignature', 'cosignatures')}) and "
-        f"{count(done.agreements, 'fee agreement', 'fee agreements')} to {out_dir}"
+        f"({count(done.cosignatures, 'cosignature', 'cosignatures')}), "
+        f"{count(done.agreements, 'fee agreement', 'fee agreements')} and "
+        f"{count(done.rosters, 'roster version', 'roster versions')} to {out_dir}"
     )
+
+
+def _roster_chain(settings: Settings) -> list[Roster]:
+    """The roster versions this node holds (none without ``roster_file``)."""
+    if settings.roster_file is None:
+        return []
+    return RosterStore(settings.roster_file, settings.roster_dir(), clock=system_clock).chain()
 
 
 @ledger_app.command("alarms")
@@ -662,7 +673,7 @@ def ledger_verify(
     report = bundle.verify(
         directory,
         trusted_keys=trusted_keys,
-        trusted=anchor_descriptors(roster) if roster else None,
+        rosters=[read_roster(path) for path in roster or ()],
         trust_bundle_keys=trust_bundle_keys,
         witness_quorum=witness_quorum,
     )

@@ -426,7 +426,7 @@ def _region(municipality: str) -> str:
 def verdict(directory: Path, rosters: list[Path]) -> str:
     """The offline check of an exported bundle against the keys in the federation's
     roster, in Dutch."""
-    report = ledger_bundle.verify(directory, trusted=files.anchor_descriptors(rosters))
+    report = ledger_bundle.verify(directory, rosters=[files.read_roster(p) for p in rosters])
     if not report.ok:
         return f"FOUT: {report.failure}"
     return (
@@ -763,13 +763,10 @@ class Walk:
         out.print(table)
 
     def audit(self) -> None:
-        # The auditor anchors keys in the federation's signed roster: the pinned version 1
-        # (peers/demo/roster.json) and the version with the demo's addresses. Never in a
-        # bundle's own keys/.
-        rosters = [
-            self.root / ROSTER_FILE,
-            *sorted((self.werkpad.data_dir / "roster").glob("*.json")),
-        ]
+        # The auditor anchors keys in the federation's signed roster: only the pinned
+        # version 1 (peers/demo/roster.json); each bundle carries the later version with
+        # the demo's addresses, which must follow from it. Never in a bundle's own keys/.
+        rosters = [self.root / ROSTER_FILE]
         anchor = [arg for path in rosters for arg in ("--roster", str(path))]
         bundles = [self.root / f"audit-{node.node_id}" for node in self.nodes]
         for node, bundle in zip(self.nodes, bundles, strict=True):

@@ -14,7 +14,7 @@ from rich.table import Table
 from topmatch.cli import err, ledger_app, out
 from topmatch.cli.formats import local_time, when
 from topmatch.ledger import audit
-from topmatch.roster.files import anchor_descriptors
+from topmatch.roster.files import read_roster
 
 
 @ledger_app.command("audit")
@@ -66,11 +66,10 @@ def ledger_audit(
       1  findings: each is printed with the entry or checkpoint that proves it
       2  an input could not be read (not a bundle folder, no manifest, ...)
     """
-    trusted = anchor_descriptors(roster) if roster else None
     report = audit.run(
         bundles,
         trusted_keys=trusted_keys,
-        trusted=trusted,
+        rosters=[read_roster(path) for path in roster or ()],
         trust_bundle_keys=trust_bundle_keys,
         agreements=agreements,
     )

@@ -49,6 +49,9 @@ from topmatch.ledger import bundle, merkle, note
 from topmatch.ledger.errors import ConsistencyProofError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import SignedEntry
+from topmatch.roster import verify as roster_verify
+from topmatch.roster.errors import RosterError
+from topmatch.roster.models import Roster
 from topmatch.settlement import agreement as pricing
 from topmatch.settlement import statement as statements
 from topmatch.settlement.periods import parse_period
@@ -279,6 +282,15 @@ def read_descriptors(folder: Path) -> list[PeerDescriptor]:
         raise AuditInputError(f"{folder}: not a folder of peer descriptors: {e}") from e
 
 
+def _across(rosters: Sequence[Roster]) -> list[PeerDescriptor]:
+    if not rosters:
+        return []
+    try:
+        return roster_verify.descriptors_across(rosters)
+    except RosterError as e:
+        raise AuditInputError(f"the roster given: {e.message}") from e
+
+
 def read_agreements(folder: Path) -> list[tuple[str, bytes]]:
     """Every ``*.json`` fee agreement document in ``folder`` (an auditor's own copies)."""
     if not folder.is_dir():
@@ -291,24 +303,26 @@ def run(
     *,
     trusted_keys: Path | None = None,
     trusted: Sequence[PeerDescriptor] | None = None,
+    rosters: Sequence[Roster] = (),
     trust_bundle_keys: bool = False,
     agreements: Path | None = None,
 ) -> AuditReport:
     """Read and verify every bundle, then :func:`audit` them; unreadable inputs are listed
     in the report (exit code 2) instead of raised.
 
-    Keys are anchored as :func:`topmatch.ledger.bundle.verify` anchors them: ``trusted``
-    (descriptors from the federation roster, say) and/or ``trusted_keys`` (a folder of
-    descriptors); without either, only ``trust_bundle_keys`` lets the bundles vouch for
-    their own keys, and every bundle's report says so.
+    Keys are anchored as :func:`topmatch.ledger.bundle.verify` anchors them: ``rosters``
+    (the federation roster versions the auditor pinned), ``trusted`` (descriptors) and/or
+    ``trusted_keys`` (a folder of descriptors); without any, only ``trust_bundle_keys``
+    lets the bundles vouch for their own keys, and every bundle's report says so.
     """
     failed = AuditReport()
     read_bundles: list[Bundle] = []
     reports: dict[str, bundle.Report] = {}
     try:
         anchor: list[PeerDescriptor] | None = None
-        if trusted is not None or trusted_keys is not None:
+        if trusted is not None or trusted_keys is not None or rosters:
             by_node = {d.node_id: d for d in trusted or ()}
+            by_node.update((d.node_id, d) for d in _across(rosters))
             if trusted_keys is not None:
                 by_node.update((d.node_id, d) for d in read_descriptors(trusted_keys))
             anchor = list(by_node.values())
@@ -324,7 +338,11 @@ def run(
             continue
         read_bundles.append(found)
         reports[found.label] = bundle.verify(
-            directory, trusted=anchor, trust_bundle_keys=trust_bundle_keys
+            directory,
+            trusted=trusted,
+            rosters=rosters,
+            trusted_keys=trusted_keys,
+            trust_bundle_keys=trust_bundle_keys,
         )
     if failed.unreadable:
         return failed

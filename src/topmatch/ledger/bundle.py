@@ -11,6 +11,8 @@ A bundle is a folder::
     agreements/<sha256>.json  every signed fee agreement the entries name
     keys/<node>.json          the peer descriptor (all keys, retired ones too) of the owner,
                               every party, agreement member and witness
+    roster/<version>.json     the federation roster versions the node held (none when it
+                              runs without a roster), as topmatch writes them
     README.md                 how to check it, by hand or with ``topmatch ledger verify``
 
 :func:`verify` needs the folder and the keys the auditor trusts (descriptors from the
@@ -36,6 +38,9 @@ from topmatch.ledger import canonical, fees, merkle, note
 from topmatch.ledger.errors import BundleError, LedgerError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import SignedEntry
+from topmatch.roster import verify as roster_verify
+from topmatch.roster.errors import RosterError
+from topmatch.roster.models import Roster
 from topmatch.settlement import agreement as pricing
 from topmatch.settlement.schemas import FeeAgreement, SignedAgreement
 
@@ -61,10 +66,15 @@ This folder is a complete, self-contained copy of one bureau's fee ledger.
   owner and cosigned by witnesses (c2sp.org/tlog-cosignature). Leaf i of the tree is
   SHA-256(0x00 || line i of entries.jsonl without its newline); inner nodes are
   SHA-256(0x01 || left || right) (RFC 9162 section 2.1).
+- `roster/<version>.json`: the versions of the signed federation roster the node held
+  (peers/README.md in the Topmatch repository), each signed by a threshold of the
+  members of the version before. They anchor nothing on their own: pin the first version
+  you obtained yourself, and the later ones here must follow from it.
 - `manifest.json`: the log's owner, the checkpoint origin, the note verifier key and
-  the counts, in RFC 8785 canonical JSON.
+  the counts (entries, checkpoints, roster versions), in RFC 8785 canonical JSON.
 
-To check: run `topmatch ledger verify <this folder> --trusted-keys <descriptors>`
+To check: run `topmatch ledger verify <this folder> --roster <roster you pinned>` or
+`topmatch ledger verify <this folder> --trusted-keys <descriptors>`
 (add `--witness-quorum 1` or more to require witnesses' cosignatures), or write your
 own verifier from the above; docs/ledger.md in the Topmatch repository describes every
 field and every check.
@@ -82,6 +92,7 @@ class Manifest(BaseModel):
     note_key: str = Field(description="verifier key (vkey) of the checkpoint signatures")
     entries: Count
     checkpoints: Count
+    rosters: Count = Field(description="roster versions in roster/")
     exported_at: datetime
 
 
@@ -101,6 +112,7 @@ class Report:
     anchored: bool = False
     agreements: int = 0
     witnesses: list[str] = field(default_factory=list)
+    roster: int | None = None  # the latest roster version in the bundle
 
     def summary(self) -> str:
         if not self.ok:
@@ -131,17 +143,23 @@ def export(
     now: datetime,
     agreements: Iterable[SignedAgreement] = (),
     cosignatures: Mapping[int, Sequence[bytes]] | None = None,
+    rosters: Iterable[Roster] = (),
 ) -> None:
     """Write a bundle (the folder must be empty or absent).
 
     ``agreements``: the signed fee agreements the entries name; ``cosignatures``: per tree
     size, the witnesses' cosignature lines (c2sp.org/tlog-cosignature), added to that
-    checkpoint's note as extra signature lines.
+    checkpoint's note as extra signature lines; ``rosters``: the federation roster versions
+    the node holds.
     """
     if directory.exists() and any(directory.iterdir()):
         raise LedgerError(f"{directory} is not empty: export into a new folder")
-    for folder in ("checkpoints", "keys", "agreements"):
+    for folder in _FOLDERS:
         (directory / folder).mkdir(parents=True, exist_ok=True)
+    written = {roster.signed.version: roster for roster in rosters}
+    for version, roster in written.items():
+        path = directory / "roster" / f"{version}.json"
+        path.write_bytes(roster_verify.dump_roster(roster))
     (directory / "entries.jsonl").write_bytes(b"".join(e + b"\n" for e in entries))
     lines = cosignatures or {}
     for size, signed_note in checkpoints:
@@ -158,6 +176,7 @@ def export(
         note_key=vkey,
         entries=len(entries),
         checkpoints=len(checkpoints),
+        rosters=len(written),
         exported_at=now,
     )
     (directory / "manifest.json").write_bytes(_json_bytes(manifest))
@@ -170,9 +189,9 @@ NO_ANCHOR: Final = (
     "federation roster); --trust-bundle-keys checks against the bundle's own keys/ instead, "
     "which proves the bundle is intact but not who signed it"
 )
-_LAYOUT: Final = frozenset(
-    {"manifest.json", "entries.jsonl", "README.md", "checkpoints", "keys", "agreements"}
-)
+_FOLDERS: Final = ("checkpoints", "keys", "agreements", "roster")
+_LAYOUT: Final = frozenset({"manifest.json", "entries.jsonl", "README.md", *_FOLDERS})
+_ROSTER_NAME: Final = re.compile(r"([1-9][0-9]{0,9})\.json")
 _NOTE_NAME: Final = re.compile(r"(0|[1-9][0-9]{0,18})\.note")
 _KEY_NAME: Final = re.compile(r"[a-z0-9][a-z0-9-]{1,62}\.json")
 _AGREEMENT_NAME: Final = re.compile(r"[0-9a-f]{64}\.json")
@@ -187,6 +206,7 @@ class _Bundle:
     lines: list[bytes]
     checkpoints: list[tuple[int, Path]]
     keys: dict[str, PeerDescriptor]
+    rosters: list[Roster]
 
 
 def _check_layout(directory: Path) -> None:
@@ -200,7 +220,7 @@ def _check_layout(directory: Path) -> None:
         path = directory / name
         if not path.exists():
             raise BundleError(name, "layout", "missing")
-        if path.is_dir() != (name in {"checkpoints", "keys", "agreements"}):
+        if path.is_dir() != (name in _FOLDERS):
             raise BundleError(name, "layout", "a file where a folder belongs, or the reverse")
     if (directory / "README.md").read_bytes() != README.encode():
         raise BundleError("README.md", "content", f"not the README of the {FORMAT} format")
@@ -308,7 +328,43 @@ def _read(directory: Path) -> _Bundle:
             f"says {manifest.checkpoints} checkpoints, checkpoints/ holds {len(checkpoints)}",
         )
     keys = _descriptors(directory / "keys", label="keys")
-    return _Bundle(manifest, lines, checkpoints, keys)
+    rosters = _rosters(directory / "roster")
+    if manifest.rosters != len(rosters):
+        raise BundleError(
+            "manifest.json",
+            "counts",
+            f"says {manifest.rosters} roster versions, roster/ holds {len(rosters)}",
+        )
+    return _Bundle(manifest, lines, checkpoints, keys, rosters)
+
+
+def _rosters(folder: Path) -> list[Roster]:
+    """The roster versions in ``roster/``: each named for its version, written as topmatch
+    writes it, linked into one chain (the lowest pinned by its own threshold), and every
+    signature on them valid. They anchor nothing alone (see :func:`_anchor`)."""
+    found: list[Roster] = []
+    for path in sorted(folder.iterdir()):
+        file = f"roster/{path.name}"
+        name = _ROSTER_NAME.fullmatch(path.name)
+        if name is None or not path.is_file():
+            raise BundleError(file, "layout", "stray file: roster versions are named N.json")
+        raw = path.read_bytes()
+        try:
+            roster = roster_verify.parse_roster(raw)
+        except RosterError as e:
+            raise BundleError(file, "roster", e.message) from e
+        if roster_verify.dump_roster(roster) != raw:
+            raise BundleError(file, "framing", "not written as topmatch writes a roster")
+        if roster.signed.version != int(name[1]):
+            raise BundleError(file, "roster", f"holds version {roster.signed.version}")
+        found.append(roster)
+    if found:
+        try:
+            roster_verify.follow_chain(found)
+            roster_verify.require_every_signature(found)
+        except RosterError as e:
+            raise BundleError("roster", "roster", e.message) from e
+    return sorted(found, key=lambda r: r.signed.version)
 
 
 def _unanchored_keys(found: PeerDescriptor, trusted: PeerDescriptor) -> str | None:
@@ -345,21 +401,27 @@ def _same_key(anchored: PublicKey, listed: PublicKey) -> bool:
 
 
 def _anchor(
-    own: dict[str, PeerDescriptor],
+    found: _Bundle,
     *,
     trusted_keys: Path | None,
     trusted: Sequence[PeerDescriptor] | None,
+    rosters: Sequence[Roster],
     trust_bundle_keys: bool,
 ) -> tuple[dict[str, PeerDescriptor], bool]:
     """The descriptors to verify with, and whether they are anchored outside the bundle.
 
-    With an anchor, every key in keys/ must be one the anchor lists for its node.
+    With an anchor, every key in keys/ must be one the anchor lists for its node. The
+    auditor's ``rosters`` anchor the members' keys, extended by the bundle's own later
+    versions when these follow validly from them.
     """
-    if trusted is None and trusted_keys is None:
+    own = found.keys
+    if trusted is None and trusted_keys is None and not rosters:
         if not trust_bundle_keys:
             raise BundleError("keys", "anchor", NO_ANCHOR)
         return own, False
     anchor = {d.node_id: d for d in trusted or ()}
+    if rosters:
+        anchor.update((d.node_id, d) for d in _roster_anchor(rosters, found.rosters))
     if trusted_keys is not None:
         anchor.update(_descriptors(trusted_keys, label=str(trusted_keys), in_bundle=False))
     for node, descriptor in own.items():
@@ -374,6 +436,18 @@ def _anchor(
                 f"keys/{node}.json", "anchor", f"not the trusted descriptor of {node}: {problem}"
             )
     return anchor, True
+
+
+def _roster_anchor(pinned: Sequence[Roster], carried: Sequence[Roster]) -> list[PeerDescriptor]:
+    """The members' keys from the auditor's roster versions and the bundle's versions from
+    the auditor's lowest on: one chain, the lowest pinned by its own threshold. A version
+    both have must be the same (else the federation forked, or someone tried)."""
+    lowest = min(r.signed.version for r in pinned)
+    chain = [*pinned, *(r for r in carried if r.signed.version >= lowest)]
+    try:
+        return roster_verify.descriptors_across(chain)
+    except RosterError as e:
+        raise BundleError("roster", "anchor", f"the roster given and roster/: {e.message}") from e
 
 
 def _check_entries(
@@ -559,14 +633,17 @@ def verify(
     *,
     trusted_keys: Path | None = None,
     trusted: Sequence[PeerDescriptor] | None = None,
+    rosters: Sequence[Roster] = (),
     trust_bundle_keys: bool = False,
     witness_quorum: int = 0,
 ) -> Report:
     """Check a bundle: framing and completeness, every signature with keys anchored outside
     the bundle, every entry under its checkpoints, and every checkpoint.
 
-    Keys come from ``trusted`` (descriptors from the federation roster, say) and/or
-    ``trusted_keys`` (a folder of descriptor files obtained from the bureaus themselves);
+    Keys come from ``rosters`` (the federation roster versions the auditor pinned, extended
+    by later versions in the bundle's ``roster/`` that follow from them), ``trusted``
+    (descriptors) and/or ``trusted_keys`` (a folder of descriptor files obtained from the
+    bureaus themselves);
     every key in the bundle's ``keys/`` must be one the anchor lists for its node.
     Without either, verify refuses, unless ``trust_bundle_keys`` says to use the bundle's
     own ``keys/``; the report then says the keys were not anchored (``Report.anchored``).
@@ -579,6 +656,7 @@ def verify(
             report,
             trusted_keys=trusted_keys,
             trusted=trusted,
+            rosters=rosters,
             trust_bundle_keys=trust_bundle_keys,
             witness_quorum=witness_quorum,
         )
@@ -601,16 +679,19 @@ def _verify(
     *,
     trusted_keys: Path | None,
     trusted: Sequence[PeerDescriptor] | None,
+    rosters: Sequence[Roster],
     trust_bundle_keys: bool,
     witness_quorum: int,
 ) -> None:
     found = _read(directory)
     anchor, report.anchored = _anchor(
-        found.keys,
+        found,
         trusted_keys=trusted_keys,
         trusted=trusted,
+        rosters=rosters,
         trust_bundle_keys=trust_bundle_keys,
     )
+    report.roster = found.rosters[-1].signed.version if found.rosters else None
     report.keys = {node: [k.key_id for k in d.keys] for node, d in found.keys.items()}
     book = KeyBook(anchor.values())
     _owner_verifiers(found.manifest, book)  # the manifest names the owner and its key

@@ -9,7 +9,7 @@ the parties, the agreements' members and the witnesses. The caller owns the tran
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.ledger import bundle, note
 from topmatch.ledger import service as ledger
 from topmatch.ledger.models import Cosignature
+from topmatch.roster.models import Roster
 from topmatch.settlement import service as settlement
 from topmatch.settlement.models import FeeAgreementRecord
 from topmatch.settlement.schemas import SignedAgreement
@@ -31,6 +32,7 @@ class Exported:
     checkpoints: int
     agreements: int
     cosignatures: int
+    rosters: int = 0
 
 
 def agreements_named(session: Session, canonicals: Iterable[bytes]) -> list[SignedAgreement]:
@@ -70,8 +72,10 @@ def export_bundle(
     own: PeerDescriptor,
     peers: Iterable[PeerDescriptor],
     now: datetime,
+    rosters: Sequence[Roster] = (),
 ) -> Exported:
-    """Sign a checkpoint of the log as it is now, then write the bundle to ``out``."""
+    """Sign a checkpoint of the log as it is now, then write the bundle to ``out``, with
+    ``rosters``: the federation roster versions the node holds."""
     origin = ledger.log_origin(own.node_id)
     ledger.checkpoint(session, signer=signer, origin=origin, now=now)
     rows = ledger.entries(session, limit=10_000_000)
@@ -92,5 +96,12 @@ def export_bundle(
         now=now,
         agreements=agreements,
         cosignatures=lines,
+        rosters=rosters,
     )
-    return Exported(len(rows), len(points), len(agreements), sum(len(v) for v in lines.values()))
+    return Exported(
+        len(rows),
+        len(points),
+        len(agreements),
+        sum(len(v) for v in lines.values()),
+        len(rosters),
+    )

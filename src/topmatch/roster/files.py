@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
-from topmatch.identity.descriptor import PeerDescriptor
 from topmatch.roster import verify
 from topmatch.roster.errors import RosterError
 from topmatch.roster.models import Roster
@@ -40,15 +38,3 @@ def write_roster(path: Path, roster: Roster) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(verify.dump_roster(roster))
     tmp.replace(path)
-
-
-def anchor_descriptors(paths: Sequence[Path]) -> list[PeerDescriptor]:
-    """The peer descriptors an auditor anchors ledger keys in: the roster files given (the
-    first pinned, each next one an update of the one before, in any order), merged by
-    :func:`topmatch.roster.verify.descriptors_across`."""
-    rosters = [read_roster(path) for path in paths]
-    try:
-        return verify.descriptors_across(rosters)
-    except RosterError as e:
-        names = ", ".join(str(p) for p in paths)
-        raise type(e)(f"{names}: {e.message}", field=e.field) from e

@@ -71,6 +71,15 @@ class RosterStore:
         except RosterError as e:
             return _Held(stamp=stamp, latest=None, problem=e.message)
 
+    def chain(self) -> list[Roster]:
+        """The pinned version and every accepted version after it, in order: the chain
+        that :meth:`latest` follows (a ledger export carries it)."""
+        pinned = files.read_roster(self.pinned)
+        later = [files.read_roster(path) for path in self._paths()[1:]]
+        chain = [pinned, *(r for r in later if r.signed.version > pinned.signed.version)]
+        verify.follow_chain(chain)
+        return sorted(chain, key=lambda r: r.signed.version)
+
     def latest(self) -> Roster:
         """The last version the chain validly reaches, expired or not."""
         held = self._current()

@@ -336,6 +336,31 @@ def trusted_descriptors(roster: Roster, *, purpose: Purpose | None = None) -> li
     return result
 
 
+def require_every_signature(rosters: Sequence[Roster]) -> None:
+    """Every signature on a linked chain counts: by a key the version itself lists for its
+    member, or (for an update) the version before it. Stricter than :func:`follow_chain`,
+    which needs only the thresholds: an archived chain (a ledger bundle's ``roster/``)
+    carries no signature that does not verify. Version 1 is signed by its own members only.
+    When the chain starts at a later version, signatures on it by nodes that are not its
+    members cannot be checked (the version before is not at hand) and are left alone."""
+    ordered = _distinct_versions(rosters)
+    before: RosterSigned | None = None
+    for roster in ordered:
+        payload = signed_bytes(roster.signed)
+        for signature in roster.signatures:
+            under = [roster.signed] if before is None else [roster.signed, before]
+            first = before is None and roster.signed.version > 1
+            if first and roster.signed.member(signature.node_id) is None:
+                continue
+            reasons = [_refusal(signature, payload, roster.signed, by) for by in under]
+            if all(reasons):
+                why = "; ".join(dict.fromkeys(r for r in reasons if r))
+                raise RosterThresholdError(
+                    f"version {roster.signed.version}: a signature does not count: {why}"
+                )
+        before = roster.signed
+
+
 def descriptors_across(rosters: Sequence[Roster]) -> list[PeerDescriptor]:
     """Every member's keys over a validly linked chain of rosters, for checking old
     signatures (an auditor's anchor for ledger bundles spanning several versions).

@@ -455,17 +455,34 @@ def _retrieve_by_occupation(
     rows: list[Any] = []
     if sought.isco08:
         same = col(ReplicaSummary.isco08).in_(sought.isco08)
-        rows = list(
-            session.execute(
-                sa_select(*_RANKING).where(*conditions, same).order_by(*order).limit(CANDIDATES)
-            ).all()
-        )
+        rows = _first(session, [*conditions, same], order, CANDIDATES)
         conditions = [*conditions, or_(col(ReplicaSummary.isco08).is_(None), ~same)]
     if len(rows) < CANDIDATES:
-        rows += session.execute(
-            sa_select(*_RANKING).where(*conditions).order_by(*order).limit(CANDIDATES - len(rows))
-        ).all()
+        rows += _first(session, conditions, order, CANDIDATES - len(rows))
     return [(_Row(*row), 0.0) for row in rows]
+
+
+def _first(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    order: list[ColumnElement[Any]],
+    limit: int,
+) -> list[Any]:
+    """The ranking columns of the first ``limit`` openings meeting ``conditions`` in
+    ``order``.
+
+    On SQLite the openings are chosen by their rowid on the ranking index alone (it covers
+    every column the conditions and the orders read), and only the chosen ones are read
+    from the table: asked in one statement, SQLite reads every row in the place box (the
+    skills and the body's label are not in the index) to keep 200, about six times
+    slower at 100,000 openings (``bench/search_compare.py``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement = sa_select(*_RANKING).where(*conditions)
+        return list(session.execute(statement.order_by(*order).limit(limit)).all())
+    rowid = literal_column("federation_summary.rowid")
+    chosen = sa_select(rowid).where(*conditions).order_by(*order).limit(limit)
+    statement = sa_select(*_RANKING).where(rowid.in_(chosen.scalar_subquery()))
+    return list(session.execute(statement.order_by(*order)).all())
 
 
 def _nearness(origin: tuple[float, float]) -> ColumnElement[Any]:

@@ -25,6 +25,7 @@ from topmatch.publishing.anonymise import NOT_A_NAME, Scrubber, name_words
         ("KvK 12345678", "12345678", "[nummer]"),
         ("IBAN NL91 ABNA 0417 1643 00", "0417", "[iban]"),
         ("Adres: Grotestraat 12a, 5141 JA", "Grotestraat", "[adres]"),
+        ("Adres: KERKWEG\t7, Tilburg", "KERKWEG", "[adres]"),
         ("Postcode 5141JA Waalwijk", "5141JA", "[postcode]"),
         ("Geboren 12-04-1999", "1999", "[datum]"),
         ("Geboren op 3 maart 1998", "1998", "[datum]"),

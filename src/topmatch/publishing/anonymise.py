@@ -55,9 +55,18 @@ _PHONE = re.compile(
 )
 _DIGITS = re.compile(r"\b\d(?:[\s.]?\d){5,}\b")
 _POSTCODE = re.compile(r"\b[1-9]\d{3}\s?[A-Za-z]{2}\b")
+_STREET_WORDS = (
+    "straat", "laan", "weg", "plein", "gracht", "kade", "singel", "dreef", "hof", "park",
+    "steeg", "pad", "dijk", "baan", "markt", "erf", "veld", "hoek", "wal", "haven", "ring",
+)  # fmt: skip
 _STREET = re.compile(
-    r"\b[\w'-]*(?:straat|laan|weg|plein|gracht|kade|singel|dreef|hof|park|steeg|pad|dijk|"
-    r"baan|markt|erf|veld|hoek|wal|haven|ring)\s+\d+\s?[a-zA-Z]?\b",
+    rf"\b[\w'-]*(?:{'|'.join(_STREET_WORDS)})\s+\d+\s?[a-zA-Z]?\b", re.IGNORECASE | re.UNICODE
+)
+#: Part of every street address, searched first: the whole pattern is slow to try at every
+#: position (its leading ``[\w'-]*`` backtracks over each word); this one looks back for a
+#: street word only where whitespace is followed by a digit.
+_STREET_HINT = re.compile(
+    rf"(?=\s)(?:{'|'.join(f'(?<={word})' for word in _STREET_WORDS)})\s+\d",
     re.IGNORECASE | re.UNICODE,
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
@@ -201,13 +210,15 @@ class Scrubber:
 
 
 def _patterns(text: str) -> str:
-    """``text`` with every pattern replaced, in a fixed order. The checks for "@" and for
-    a digit only skip patterns that could not match (this runs for every free-text field
-    of every wire model built, e.g. each search hit read from the replica)."""
+    """``text`` with every pattern replaced, in a fixed order. The checks for "@", for a
+    digit and for a street word before a number only skip patterns that could not match
+    (this runs for every free-text field of every wire model built, e.g. each search hit
+    read from the replica)."""
     if "@" in text:  # an e-mail address has one
         text = _EMAIL.sub("[e-mail]", text)
     text = _URL.sub("[link]", text)
     if _A_DIGIT.search(text):
         for pattern, placeholder in _NEED_A_DIGIT:
-            text = pattern.sub(placeholder, text)
+            if pattern is not _STREET or _STREET_HINT.search(text):
+                text = pattern.sub(placeholder, text)
     return text

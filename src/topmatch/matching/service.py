@@ -479,7 +479,7 @@ def _first(
     if session.get_bind().dialect.name == "postgresql":
         statement = sa_select(*_RANKING).where(*conditions)
         return list(session.execute(statement.order_by(*order).limit(limit)).all())
-    rowid = literal_column("federation_summary.rowid")
+    rowid: ColumnElement[int] = literal_column("federation_summary.rowid")
     chosen = sa_select(rowid).where(*conditions).order_by(*order).limit(limit)
     statement = sa_select(*_RANKING).where(rowid.in_(chosen.scalar_subquery()))
     return list(session.execute(statement.order_by(*order)).all())

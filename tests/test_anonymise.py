@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,6 +25,7 @@ from topmatch.publishing.anonymise import NOT_A_NAME, Scrubber, name_words
         ("KvK 12345678", "12345678", "[nummer]"),
         ("IBAN NL91 ABNA 0417 1643 00", "0417", "[iban]"),
         ("Adres: Grotestraat 12a, 5141 JA", "Grotestraat", "[adres]"),
+        ("Adres: KERKWEG\t7, Tilburg", "KERKWEG", "[adres]"),
         ("Postcode 5141JA Waalwijk", "5141JA", "[postcode]"),
         ("Geboren 12-04-1999", "1999", "[datum]"),
         ("Geboren op 3 maart 1998", "1998", "[datum]"),
@@ -81,3 +85,28 @@ def test_no_name_or_long_number_survives(first: str, last: str, number: int, fil
     assert first not in scrubbed.lower()
     assert last not in scrubbed.lower()
     assert str(number) not in scrubbed
+
+
+def test_control_characters_go_and_a_scrubber_without_names_keeps_every_word() -> None:
+    # Unicode category Cc is U+0000-U+001F and U+007F-U+009F; U+00AD (soft hyphen) is Cf
+    text = "Bakker\x00 Chloë\x9f werkt\x7f\u00adgraag"
+    assert Scrubber([]).scrub(text) == "Bakker Chloë werkt\u00adgraag"
+    assert Scrubber(["Bakker"]).scrub(text) == "[naam] Chloë werkt\u00adgraag"
+
+
+@given(st.text(max_size=80))
+def test_a_text_without_digits_at_signs_or_links_only_loses_spacing_and_controls(
+    text: str,
+) -> None:
+    plain = "".join(c for c in text if not c.isdigit() and c not in "@.:")
+    assert Scrubber([]).scrub(plain) == _spacing_and_controls(plain)
+
+
+def _spacing_and_controls(text: str) -> str:
+    """Whitespace collapsed and stripped, control characters dropped, until nothing changes."""
+    while True:
+        spaced = " ".join(re.split(r"\s+", text)).strip()
+        done = "".join(c for c in spaced if unicodedata.category(c) != "Cc")
+        if done == text:
+            return done
+        text = done

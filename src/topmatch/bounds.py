@@ -19,6 +19,7 @@ use the same types and the same messages.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,9 +87,15 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."  # noqa: PLR2004 - a readable cut
 
 
+#: Unicode category Cc, exactly: U+0000-U+001F and U+007F-U+009F.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def control_characters(text: str, *, allowed: str = LINE_BREAKS) -> list[str]:
     """The control characters in ``text`` (Unicode category Cc) that are not ``allowed``,
     as ``U+0000`` code points, each once, in order of first appearance."""
+    if not _CONTROL.search(text):  # the common case, without a loop in Python
+        return []
     found: dict[str, None] = {}
     for char in text:
         if char not in allowed and unicodedata.category(char) == "Cc":

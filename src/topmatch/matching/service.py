@@ -455,17 +455,34 @@ def _retrieve_by_occupation(
     rows: list[Any] = []
     if sought.isco08:
         same = col(ReplicaSummary.isco08).in_(sought.isco08)
-        rows = list(
-            session.execute(
-                sa_select(*_RANKING).where(*conditions, same).order_by(*order).limit(CANDIDATES)
-            ).all()
-        )
+        rows = _first(session, [*conditions, same], order, CANDIDATES)
         conditions = [*conditions, or_(col(ReplicaSummary.isco08).is_(None), ~same)]
     if len(rows) < CANDIDATES:
-        rows += session.execute(
-            sa_select(*_RANKING).where(*conditions).order_by(*order).limit(CANDIDATES - len(rows))
-        ).all()
+        rows += _first(session, conditions, order, CANDIDATES - len(rows))
     return [(_Row(*row), 0.0) for row in rows]
+
+
+def _first(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    order: list[ColumnElement[Any]],
+    limit: int,
+) -> list[Any]:
+    """The ranking columns of the first ``limit`` openings meeting ``conditions`` in
+    ``order``.
+
+    On SQLite the openings are chosen by their rowid on the ranking index alone (it covers
+    every column the conditions and the orders read), and only the chosen ones are read
+    from the table: asked in one statement, SQLite reads every row in the place box (the
+    skills and the body's label are not in the index) to keep 200, about six times
+    slower at 100,000 openings (``bench/search_compare.py``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement = sa_select(*_RANKING).where(*conditions)
+        return list(session.execute(statement.order_by(*order).limit(limit)).all())
+    rowid: ColumnElement[int] = literal_column("federation_summary.rowid")
+    chosen = sa_select(rowid).where(*conditions).order_by(*order).limit(limit)
+    statement = sa_select(*_RANKING).where(rowid.in_(chosen.scalar_subquery()))
+    return list(session.execute(statement.order_by(*order)).all())
 
 
 def _nearness(origin: tuple[float, float]) -> ColumnElement[Any]:
@@ -520,9 +537,37 @@ def offered_of(full: ReplicaSummary) -> scoring.Offered:
 
 def opening_of(full: ReplicaSummary) -> VacancySummary | BaanopeningSummary:
     """The published summary a replica row holds."""
-    if full.type == "vacancy":
-        return VacancySummary.model_validate(full.body)
-    return BaanopeningSummary.model_validate(full.body)
+    return _opening(full.type, full.body)
+
+
+def _opening(kind: str, body: dict[str, Any]) -> VacancySummary | BaanopeningSummary:
+    """A stored body read back through its wire model: validated, and its free text
+    scrubbed again by the privacy gate, as every wire model built is."""
+    if kind == "vacancy":
+        return VacancySummary.model_validate(body)
+    return BaanopeningSummary.model_validate(body)
+
+
+def _openings(
+    session: Session, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], VacancySummary | BaanopeningSummary]:
+    """The published summaries of the replica rows ``keys`` (origin, summary id), read in
+    one query of the type and body only (not one ORM load of the whole row per hit).
+
+    The query asks for every origin and every id of ``keys`` (the primary key's index
+    answers both lists; SQLite scans the table for a list of (origin, id) pairs) and
+    keeps the pairs asked for."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    origin, summary_id = col(ReplicaSummary.origin), col(ReplicaSummary.summary_id)
+    statement = sa_select(
+        origin, summary_id, col(ReplicaSummary.type), col(ReplicaSummary.body)
+    ).where(
+        origin.in_(sorted({o for o, _ in wanted})), summary_id.in_(sorted({s for _, s in wanted}))
+    )
+    rows = session.execute(statement).all()
+    return {(o, s): _opening(kind, body) for o, s, kind, body in rows if (o, s) in wanted}
 
 
 def rank(
@@ -553,20 +598,18 @@ def rank(
             pair[1].summary_id,
         )
     )
-    hits = []
-    for match, row in scored[: request.limit]:
-        full = session.get(ReplicaSummary, (row.origin, row.summary_id))
-        assert full is not None  # noqa: S101 - read in this same transaction
-        opening = opening_of(full)
-        hits.append(
-            Hit(
-                score=match.score,
-                explanation=scoring.explain(match),
-                reasons=[r.text for r in match.reasons],
-                bureau=bureau_names.get(row.origin, row.origin),
-                opening=opening,
-            )
+    shown = scored[: request.limit]
+    openings = _openings(session, [(row.origin, row.summary_id) for _, row in shown])
+    hits = [
+        Hit(
+            score=match.score,
+            explanation=scoring.explain(match),
+            reasons=[r.text for r in match.reasons],
+            bureau=bureau_names.get(row.origin, row.origin),
+            opening=openings[row.origin, row.summary_id],  # read in this same transaction
         )
+        for match, row in shown
+    ]
     short = _short_reason(len(hits), request.limit, weak, min_score)
     return SearchResult(
         hits=hits,

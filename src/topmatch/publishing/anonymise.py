@@ -55,12 +55,34 @@ _PHONE = re.compile(
 )
 _DIGITS = re.compile(r"\b\d(?:[\s.]?\d){5,}\b")
 _POSTCODE = re.compile(r"\b[1-9]\d{3}\s?[A-Za-z]{2}\b")
+_STREET_WORDS = (
+    "straat", "laan", "weg", "plein", "gracht", "kade", "singel", "dreef", "hof", "park",
+    "steeg", "pad", "dijk", "baan", "markt", "erf", "veld", "hoek", "wal", "haven", "ring",
+)  # fmt: skip
 _STREET = re.compile(
-    r"\b[\w'-]*(?:straat|laan|weg|plein|gracht|kade|singel|dreef|hof|park|steeg|pad|dijk|"
-    r"baan|markt|erf|veld|hoek|wal|haven|ring)\s+\d+\s?[a-zA-Z]?\b",
+    rf"\b[\w'-]*(?:{'|'.join(_STREET_WORDS)})\s+\d+\s?[a-zA-Z]?\b", re.IGNORECASE | re.UNICODE
+)
+#: Part of every street address, searched first: the whole pattern is slow to try at every
+#: position (its leading ``[\w'-]*`` backtracks over each word); this one looks back for a
+#: street word only where whitespace is followed by a digit.
+_STREET_HINT = re.compile(
+    rf"(?=\s)(?:{'|'.join(f'(?<={word})' for word in _STREET_WORDS)})\s+\d",
     re.IGNORECASE | re.UNICODE,
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
+#: Each of these needs a digit to match (in this order, after e-mail and URL).
+_NEED_A_DIGIT = (
+    (_IBAN, "[iban]"),
+    (_DATE, "[datum]"),
+    (_STREET, "[adres]"),
+    (_POSTCODE, "[postcode]"),
+    (_PHONE, "[telefoon]"),
+    (_DIGITS, "[nummer]"),
+)
+_A_DIGIT = re.compile(r"\d")
+_SPACES = re.compile(r"\s+")
+#: Unicode category Cc, exactly: U+0000-U+001F and U+007F-U+009F.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Words that occur inside names but carry nothing identifying on their own: tussenvoegsels,
 # legal forms, and the like. They are not scrubbed when they appear alone.
@@ -167,21 +189,12 @@ class Scrubber:
         return text
 
     def _once(self, text: str, max_length: int | None) -> str:
-        for pattern, placeholder in (
-            (_EMAIL, "[e-mail]"),
-            (_URL, "[link]"),
-            (_IBAN, "[iban]"),
-            (_DATE, "[datum]"),
-            (_STREET, "[adres]"),
-            (_POSTCODE, "[postcode]"),
-            (_PHONE, "[telefoon]"),
-            (_DIGITS, "[nummer]"),
-        ):
-            text = pattern.sub(placeholder, text)
-        text = _WORD.sub(self._name_or_word, text)
-        text = re.sub(r"\s+", " ", text).strip()
+        text = _patterns(text)
+        if self._names or self._suppressed:  # else every word would be kept as it is
+            text = _WORD.sub(self._name_or_word, text)
+        text = _SPACES.sub(" ", text).strip()
         # text stored before control characters were refused must not break publishing
-        text = "".join(c for c in text if unicodedata.category(c) != "Cc")
+        text = _CONTROL.sub("", text)
         if max_length is not None and len(text) > max_length:
             text = text[: max_length - 1].rstrip() + "…"
         return text
@@ -194,3 +207,18 @@ class Scrubber:
         if self._suppressed and word_digest(self._key, folded) in self._suppressed:
             return "[naam]"
         return word
+
+
+def _patterns(text: str) -> str:
+    """``text`` with every pattern replaced, in a fixed order. The checks for "@", for a
+    digit and for a street word before a number only skip patterns that could not match
+    (this runs for every free-text field of every wire model built, e.g. each search hit
+    read from the replica)."""
+    if "@" in text:  # an e-mail address has one
+        text = _EMAIL.sub("[e-mail]", text)
+    text = _URL.sub("[link]", text)
+    if _A_DIGIT.search(text):
+        for pattern, placeholder in _NEED_A_DIGIT:
+            if pattern is not _STREET or _STREET_HINT.search(text):
+                text = pattern.sub(placeholder, text)
+    return text

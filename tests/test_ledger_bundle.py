@@ -31,7 +31,7 @@ from topmatch.ledger.schemas import (
 )
 from topmatch.roster import edit
 from topmatch.roster import verify as roster_verify
-from topmatch.roster.models import ALL_PURPOSES, Roster, RosterKey, RosterMember
+from topmatch.roster.models import ALL_PURPOSES, Purpose, Roster, RosterKey, RosterMember
 
 ORIGIN = ledger.log_origin("alfa")
 PLACED = entry_id_for("placement.started", "intro-0001")
@@ -56,9 +56,12 @@ class Federation:
     def trusted(self) -> list[PeerDescriptor]:
         return [p.descriptor for p in self.peers.values()]
 
-    def rosters(self, *, fork: bool = False) -> list[Roster]:
+    def rosters(
+        self, *, fork: bool = False, purposes: dict[str, list[Purpose]] | None = None
+    ) -> list[Roster]:
         """Version 1 of the federation's roster (threshold 2, signed by alfa and bravo) and
-        version 2 (renewed, signed by all three); ``fork``: another version 2 (threshold 3)."""
+        version 2 (renewed, signed by all three); ``fork``: another version 2 (threshold 3);
+        ``purposes``: what a member's key may sign, when not everything."""
         members = [
             RosterMember(
                 node_id=p.node_id,
@@ -69,7 +72,7 @@ class Federation:
                         key_id=k.key_id,
                         public_key=k.public_key,
                         valid_from=k.valid_from,
-                        purposes=list(ALL_PURPOSES),
+                        purposes=(purposes or {}).get(p.node_id, list(ALL_PURPOSES)),
                     )
                     for k in p.descriptor.keys
                 ],
@@ -645,3 +648,32 @@ def test_keys_anchored_in_the_roster_the_auditor_pinned(
     stranger = Federation(fed.clock)
     report = bundle.verify(out, rosters=stranger.rosters()[:1])
     assert report.check == "anchor"
+
+
+def test_a_key_verifies_only_what_the_roster_lists_it_for(
+    fed: Federation, engine: Engine, tmp_path: Path
+) -> None:
+    """Keys per purpose (issue 14, item 4): a key the roster lists for HTTP and ledger only
+    cosigns nothing; one listed for HTTP and witnessing signs no entry."""
+    out = fed.export(engine, tmp_path / "bundle")
+    no_witness = {"charlie": [Purpose.http, Purpose.ledger]}
+    (pinned,) = fed.rosters(purposes=no_witness)[:1]
+    assert bundle.verify(out, rosters=[pinned]).check == "anchor"  # not the bundle's chain
+    assert bundle.verify(out, rosters=fed.rosters()[:1], witness_quorum=1).ok
+
+    folder = tmp_path / "roster-purposes"
+    shutil.copytree(out, folder)
+    for roster in fed.rosters(purposes=no_witness):
+        path = folder / "roster" / f"{roster.signed.version}.json"
+        path.write_bytes(roster_verify.dump_roster(roster))
+    report = bundle.verify(folder, rosters=[pinned], witness_quorum=1)
+    assert (report.ok, report.file) == (False, "checkpoints/6.note"), report.failure
+
+    no_ledger = {"bravo": [Purpose.http, Purpose.witness]}
+    shutil.rmtree(folder)
+    shutil.copytree(out, folder)
+    for roster in fed.rosters(purposes=no_ledger):
+        path = folder / "roster" / f"{roster.signed.version}.json"
+        path.write_bytes(roster_verify.dump_roster(roster))
+    report = bundle.verify(folder, rosters=fed.rosters(purposes=no_ledger)[:1])
+    assert (report.ok, report.file, report.check) == (False, "entries.jsonl", "entries")

@@ -40,7 +40,7 @@ from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import SignedEntry
 from topmatch.roster import verify as roster_verify
 from topmatch.roster.errors import RosterError
-from topmatch.roster.models import Roster
+from topmatch.roster.models import Purpose, Roster
 from topmatch.settlement import agreement as pricing
 from topmatch.settlement.schemas import FeeAgreement, SignedAgreement
 
@@ -400,6 +400,17 @@ def _same_key(anchored: PublicKey, listed: PublicKey) -> bool:
     return end == claimed or (end is not None and (claimed is None or end < claimed))
 
 
+@dataclass(frozen=True)
+class _Anchor:
+    """The trusted descriptors per use: ``ledger`` for entries, checkpoints and agreements,
+    ``witness`` for cosignatures. Without a roster both are the same; a roster lists each
+    key's purposes, and a key verifies only what it is listed for."""
+
+    ledger: dict[str, PeerDescriptor]
+    witness: dict[str, PeerDescriptor]
+    anchored: bool
+
+
 def _anchor(
     found: _Bundle,
     *,
@@ -407,7 +418,7 @@ def _anchor(
     trusted: Sequence[PeerDescriptor] | None,
     rosters: Sequence[Roster],
     trust_bundle_keys: bool,
-) -> tuple[dict[str, PeerDescriptor], bool]:
+) -> _Anchor:
     """The descriptors to verify with, and whether they are anchored outside the bundle.
 
     With an anchor, every key in keys/ must be one the anchor lists for its node. The
@@ -418,12 +429,14 @@ def _anchor(
     if trusted is None and trusted_keys is None and not rosters:
         if not trust_bundle_keys:
             raise BundleError("keys", "anchor", NO_ANCHOR)
-        return own, False
+        return _Anchor(own, own, anchored=False)
     anchor = {d.node_id: d for d in trusted or ()}
-    if rosters:
-        anchor.update((d.node_id, d) for d in _roster_anchor(rosters, found.rosters))
     if trusted_keys is not None:
         anchor.update(_descriptors(trusted_keys, label=str(trusted_keys), in_bundle=False))
+    ledger, witness = dict(anchor), dict(anchor)
+    if rosters:
+        for purpose, into in ((None, anchor), (Purpose.ledger, ledger), (Purpose.witness, witness)):
+            into.update((d.node_id, d) for d in _roster_anchor(rosters, found.rosters, purpose))
     for node, descriptor in own.items():
         expected = anchor.get(node)
         if expected is None:
@@ -435,17 +448,19 @@ def _anchor(
             raise BundleError(
                 f"keys/{node}.json", "anchor", f"not the trusted descriptor of {node}: {problem}"
             )
-    return anchor, True
+    return _Anchor(ledger, witness, anchored=True)
 
 
-def _roster_anchor(pinned: Sequence[Roster], carried: Sequence[Roster]) -> list[PeerDescriptor]:
+def _roster_anchor(
+    pinned: Sequence[Roster], carried: Sequence[Roster], purpose: Purpose | None
+) -> list[PeerDescriptor]:
     """The members' keys from the auditor's roster versions and the bundle's versions from
     the auditor's lowest on: one chain, the lowest pinned by its own threshold. A version
     both have must be the same (else the federation forked, or someone tried)."""
     lowest = min(r.signed.version for r in pinned)
     chain = [*pinned, *(r for r in carried if r.signed.version >= lowest)]
     try:
-        return roster_verify.descriptors_across(chain)
+        return roster_verify.descriptors_across(chain, purpose=purpose)
     except RosterError as e:
         raise BundleError("roster", "anchor", f"the roster given and roster/: {e.message}") from e
 
@@ -505,12 +520,15 @@ def _check_parties_keys(keys: dict[str, PeerDescriptor], needed: dict[str, str])
 
 
 def _check_checkpoints(
-    found: _Bundle, book: KeyBook, leaves: list[bytes], report: Report
+    found: _Bundle, book: KeyBook, witnesses_book: KeyBook, leaves: list[bytes], report: Report
 ) -> list[str]:
     """Every checkpoint signed by the owner, named for its size, over the entries, each
     consistent with the one before; the witnesses that cosigned the latest."""
     manifest = found.manifest
-    verifiers = [*_owner_verifiers(manifest, book), *_witness_verifiers(book, manifest.owner)]
+    verifiers = [
+        *_owner_verifiers(manifest, book),
+        *_witness_verifiers(witnesses_book, manifest.owner),
+    ]
     previous: tuple[int, bytes] | None = None
     witnesses: list[str] = []
     for size, path in found.checkpoints:
@@ -684,16 +702,17 @@ def _verify(
     witness_quorum: int,
 ) -> None:
     found = _read(directory)
-    anchor, report.anchored = _anchor(
+    anchor = _anchor(
         found,
         trusted_keys=trusted_keys,
         trusted=trusted,
         rosters=rosters,
         trust_bundle_keys=trust_bundle_keys,
     )
+    report.anchored = anchor.anchored
     report.roster = found.rosters[-1].signed.version if found.rosters else None
     report.keys = {node: [k.key_id for k in d.keys] for node, d in found.keys.items()}
-    book = KeyBook(anchor.values())
+    book = KeyBook(anchor.ledger.values())
     _owner_verifiers(found.manifest, book)  # the manifest names the owner and its key
     owner = found.manifest.owner
     leaves, entries = _check_entries(found.lines, owner, book, report)
@@ -707,7 +726,8 @@ def _verify(
     }
     _check_parties_keys(found.keys, needed)
     fees.check_fees(entries, agreements)
-    report.witnesses = _check_checkpoints(found, book, leaves, report)
+    witnesses = KeyBook(anchor.witness.values())
+    report.witnesses = _check_checkpoints(found, book, witnesses, leaves, report)
     if len(report.witnesses) < witness_quorum:
         _, path = found.checkpoints[-1] if found.checkpoints else (0, Path("none"))
         raise BundleError(

@@ -361,7 +361,9 @@ def require_every_signature(rosters: Sequence[Roster]) -> None:
         before = roster.signed
 
 
-def descriptors_across(rosters: Sequence[Roster]) -> list[PeerDescriptor]:
+def descriptors_across(
+    rosters: Sequence[Roster], *, purpose: Purpose | None = None
+) -> list[PeerDescriptor]:
     """Every member's keys over a validly linked chain of rosters, for checking old
     signatures (an auditor's anchor for ledger bundles spanning several versions).
 
@@ -369,12 +371,13 @@ def descriptors_across(rosters: Sequence[Roster]) -> list[PeerDescriptor]:
     of the latest version that lists it; a key that a later version no longer lists is
     trusted only until that version was issued (dropping a key revokes it from then on).
     A member's name, address and encryption key are those of the latest version listing it.
+    With ``purpose``, only the keys listed for it (a member without one is left out).
     """
     follow_chain(rosters)
     merged: dict[str, PeerDescriptor] = {}
     for roster in _distinct_versions(rosters):
         issued = roster.signed.issued_at
-        listed = {d.node_id: d for d in trusted_descriptors(roster)}
+        listed = {d.node_id: d for d in trusted_descriptors(roster, purpose=purpose)}
         for node_id, before in list(merged.items()):
             now_listed = listed.get(node_id)
             kept_ids = {k.key_id for k in now_listed.keys} if now_listed else set()

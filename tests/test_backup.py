@@ -267,6 +267,9 @@ def test_restored_node_has_the_same_keys_ledger_and_cardbox(
     code, _, err = run(capsys, "ledger", "export", "--out", str(tmp_path / "before"))
     assert code == 0, err
 
+    # a roster version the node accepted (the bytes are only copied, never read here)
+    (node.data_dir / "roster").mkdir()
+    (node.data_dir / "roster" / "2.json").write_bytes(b'{"accepted": 2}\n')
     archive = tmp_path / "backups" / "werkpad.tar.gz"
     out = _backup(capsys, archive)
     assert "store it encrypted" in out
@@ -285,6 +288,7 @@ def test_restored_node_has_the_same_keys_ledger_and_cardbox(
         "node/node.json",
         "node/topmatch.toml",
         "peers/bravo.json",
+        "roster/2.json",
         backup.DATABASE[manifest.database.kind],
     }
 
@@ -308,6 +312,8 @@ def test_restored_node_has_the_same_keys_ledger_and_cardbox(
     assert (target / "peers" / "bravo.json").read_bytes() == (
         node.data_dir / "peers" / "bravo.json"
     ).read_bytes()
+    assert restored.roster_dir() == target / "roster"
+    assert (target / "roster" / "2.json").read_bytes() == b'{"accepted": 2}\n'
 
     # The ledger: exported from the restored node, verified offline, the same entries.
     code, _, err = run(capsys, "ledger", "export", "--out", str(tmp_path / "after"))
@@ -649,3 +655,29 @@ def test_pg_tools_are_found_in_the_newest_bindir_or_named_when_missing(
         (bindir / "pg_dump").chmod(0o755)
     found = backup.find_pg_tool("pg_dump", bin_glob=pattern)
     assert found == tmp_path / "postgresql" / "16" / "bin" / "pg_dump"
+
+
+def test_the_pinned_roster_is_backed_up_and_goes_where_the_target_pins(tmp_path: Path) -> None:
+    pinned = tmp_path / "federation" / "roster.json"
+    pinned.parent.mkdir()
+    pinned.write_bytes(b'{"pinned": 1}\n')
+    (tmp_path / "data" / "roster").mkdir(parents=True)
+    (tmp_path / "data" / "roster" / "3.json").write_bytes(b"3\n")
+    (tmp_path / "data" / "roster" / "notes.txt").write_bytes(b"not a version\n")
+    settings = Settings(data_dir=tmp_path / "data", roster_file=pinned)
+    assert backup._roster_files(settings) == {
+        "roster/pinned.json": b'{"pinned": 1}\n',
+        "roster/3.json": b"3\n",
+    }
+    assert all(backup.is_member_name(name) for name in ("roster/pinned.json", "roster/3.json"))
+    assert not backup.is_member_name("roster/03.json")
+    assert backup._other_place("roster/pinned.json", settings) == (pinned, 0o644)
+    assert backup._other_place("roster/3.json", settings) == (
+        tmp_path / "data" / "roster" / "3.json",
+        0o644,
+    )
+    # a target that pins no roster: the pinned file is not written anywhere
+    assert backup._other_place("roster/pinned.json", Settings(data_dir=tmp_path / "x")) is None
+    pinned.unlink()
+    with pytest.raises(ConfigurationError, match="cannot read the pinned roster"):
+        backup._roster_files(settings)

@@ -10,6 +10,8 @@ One gzip'ed tar, format ``topmatch.backup/1`` (docs/operations.md, "Backup and r
     node/node.json           the public descriptor
     node/topmatch.toml       the config file (when there is one)
     peers/<name>.json        the peers' descriptors
+    roster/pinned.json       the federation roster the node pins (setting roster_file)
+    roster/<version>.json    every later roster version the node accepted
     database/topmatch.db     SQLite: a consistent copy made with the online backup API, or
     database/topmatch.dump   PostgreSQL: ``pg_dump --format=custom``
 
@@ -80,6 +82,8 @@ DATABASE: dict[DatabaseKind, str] = {
     "postgresql": "database/topmatch.dump",
 }
 _PEER_FILE = re.compile(r"peers/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.json")
+ROSTER_PINNED = "roster/pinned.json"
+_ROSTER_VERSION = re.compile(r"roster/[1-9][0-9]{0,9}\.json")
 
 # A payload is held in memory (small files) or in a private temporary file (the database).
 Payload = bytes | Path
@@ -87,7 +91,12 @@ Payload = bytes | Path
 
 def is_member_name(name: str) -> bool:
     """Whether ``name`` is one of the members a backup may hold (besides the manifest)."""
-    return name in NODE_FILES or name in DATABASE.values() or bool(_PEER_FILE.fullmatch(name))
+    return (
+        name in NODE_FILES
+        or name in DATABASE.values()
+        or name == ROSTER_PINNED
+        or bool(_PEER_FILE.fullmatch(name) or _ROSTER_VERSION.fullmatch(name))
+    )
 
 
 # --- the manifest ----------------------------------------------------------------------
@@ -214,7 +223,7 @@ def _node_files(settings: Settings, config_file: Path) -> dict[str, bytes]:
         CONFIG: _read(config_file, required=False),
     }
     files = {name: data for name, data in found.items() if data is not None}
-    return files | _peer_files(settings.peers_dir)
+    return files | _peer_files(settings.peers_dir) | _roster_files(settings)
 
 
 def _read(path: Path, *, required: bool) -> bytes | None:
@@ -243,6 +252,27 @@ def _peer_files(peers_dir: Path) -> dict[str, bytes]:
                 f"cannot back up peer file {path}: rename it to <node id>.json"
             )
         if path.is_file():
+            files[name] = path.read_bytes()
+    return files
+
+
+def _roster_files(settings: Settings) -> dict[str, bytes]:
+    """The pinned roster (when ``roster_file`` is set) and the versions accepted after it
+    (``<data_dir>/roster/<version>.json``): without them a restored node would fall back
+    to its pinned version and refuse the updates it had taken."""
+    files: dict[str, bytes] = {}
+    if settings.roster_file is not None:
+        try:
+            files[ROSTER_PINNED] = settings.roster_file.read_bytes()
+        except OSError as e:
+            raise ConfigurationError(
+                f"cannot read the pinned roster {settings.roster_file} (roster_file): "
+                f"{e.strerror}; nothing was backed up"
+            ) from e
+    folder = settings.roster_dir()
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        name = f"roster/{path.name}"
+        if _ROSTER_VERSION.fullmatch(name) and path.is_file():
             files[name] = path.read_bytes()
     return files
 
@@ -564,7 +594,10 @@ def _plan(
     for f in manifest.files:
         if f.name.startswith("database/"):
             continue
-        path, mode = places.get(f.name) or (settings.peers_dir / PurePosixPath(f.name).name, 0o644)
+        place = places.get(f.name) or _other_place(f.name, settings)
+        if place is None:
+            continue
+        path, mode = place
         source = staging / f.name
         if f.name == CONFIG and path.is_file():
             if path.read_bytes() == source.read_bytes():
@@ -573,6 +606,17 @@ def _plan(
             kept, path = path, path.with_name(path.name + ".from-backup")
         targets.append(_Target(source=source, path=path, mode=mode))
     return targets, kept
+
+
+def _other_place(name: str, settings: Settings) -> tuple[Path, int] | None:
+    """Where a peer descriptor or a roster file goes (public documents: 0644); None for the
+    pinned roster when the target node pins none (its config decides, and says where)."""
+    base = PurePosixPath(name).name
+    if name == ROSTER_PINNED:
+        return None if settings.roster_file is None else (settings.roster_file, 0o644)
+    if name.startswith("roster/"):
+        return settings.roster_dir() / base, 0o644
+    return settings.peers_dir / base, 0o644
 
 
 def _check_target(

@@ -358,13 +358,14 @@ def _rosters(folder: Path) -> list[Roster]:
         if roster.signed.version != int(name[1]):
             raise BundleError(file, "roster", f"holds version {roster.signed.version}")
         found.append(roster)
-    if found:
+    found.sort(key=lambda r: r.signed.version)
+    for n, roster in enumerate(found):  # each version checked on its own, named by its file
         try:
-            roster_verify.follow_chain(found)
-            roster_verify.require_every_signature(found)
+            roster_verify.follow_chain(found[: n + 1])
+            roster_verify.require_every_signature(found[max(0, n - 1) : n + 1])
         except RosterError as e:
-            raise BundleError("roster", "roster", e.message) from e
-    return sorted(found, key=lambda r: r.signed.version)
+            raise BundleError(f"roster/{roster.signed.version}.json", "roster", e.message) from e
+    return found
 
 
 def _unanchored_keys(found: PeerDescriptor, trusted: PeerDescriptor) -> str | None:

@@ -319,12 +319,11 @@ def run(
     read_bundles: list[Bundle] = []
     reports: dict[str, bundle.Report] = {}
     try:
+        given = [*(trusted or ()), *(read_descriptors(trusted_keys) if trusted_keys else ())]
         anchor: list[PeerDescriptor] | None = None
         if trusted is not None or trusted_keys is not None or rosters:
-            by_node = {d.node_id: d for d in trusted or ()}
+            by_node = {d.node_id: d for d in given}
             by_node.update((d.node_id, d) for d in _across(rosters))
-            if trusted_keys is not None:
-                by_node.update((d.node_id, d) for d in read_descriptors(trusted_keys))
             anchor = list(by_node.values())
         extra = read_agreements(agreements) if agreements is not None else []
     except AuditInputError as e:
@@ -339,9 +338,8 @@ def run(
         read_bundles.append(found)
         reports[found.label] = bundle.verify(
             directory,
-            trusted=trusted,
-            rosters=rosters,
-            trusted_keys=trusted_keys,
+            trusted=given if trusted is not None or trusted_keys is not None else None,
+            rosters=rosters,  # the folder of descriptors read once, above, not per bundle
             trust_bundle_keys=trust_bundle_keys,
         )
     if failed.unreadable:

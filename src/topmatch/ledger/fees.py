@@ -29,9 +29,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from topmatch.errors import TopmatchError
-from topmatch.identity import keys
 from topmatch.ledger import canonical
-from topmatch.ledger.errors import BundleError, EntrySignatureError, LedgerError
+from topmatch.ledger.errors import BundleError, LedgerError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.schemas import EntryBody
 from topmatch.settlement import agreement as pricing
@@ -49,21 +48,6 @@ def agreement_file(sha256: str) -> str:
 def agreement_bytes(signed: SignedAgreement) -> bytes:
     """How a bundle stores an agreement: its RFC 8785 bytes, signatures included, and LF."""
     return canonical.canonical(signed.model_dump(mode="json")) + b"\n"
-
-
-def _any_key(book: KeyBook) -> canonical.KeyResolver:
-    """An agreement stays signed after a key rotation: any key a member ever had counts."""
-
-    def resolve(party: str, key_id: str) -> Any:
-        descriptor = book.descriptors.get(party)
-        if descriptor is None:
-            raise EntrySignatureError(f"no trusted descriptor of {party}: its keys are unknown")
-        for key in descriptor.keys:
-            if key.key_id == key_id:
-                return keys.public_from_raw(keys.b64url_decode(key.public_key))
-        raise EntrySignatureError(f"key {key_id} is not one of {party}'s keys")
-
-    return resolve
 
 
 def check_agreement(file: str, raw: bytes, book: KeyBook) -> FeeAgreement:
@@ -85,7 +69,9 @@ def check_agreement(file: str, raw: bytes, book: KeyBook) -> FeeAgreement:
     if file != agreement_file(digest):
         raise BundleError(file, "agreement hash", f"the agreement's SHA-256 is {digest}")
     try:
-        canonical.verify_entry(data, resolve_key=_any_key(book), required_parties=terms.members)
+        canonical.verify_entry(
+            data, resolve_key=book.resolver(None), required_parties=terms.members
+        )
     except LedgerError as e:
         raise BundleError(file, "agreement signatures", f"not in force: {e.diagnostics()}") from e
     return terms

@@ -21,8 +21,9 @@ class KeyBook:
     def __init__(self, descriptors: Iterable[PeerDescriptor]) -> None:
         self.descriptors = {d.node_id: d for d in descriptors}
 
-    def resolver(self, at: datetime) -> Callable[[str, str], Ed25519PublicKey]:
-        """A key resolver for an entry dated ``at``."""
+    def resolver(self, at: datetime | None) -> Callable[[str, str], Ed25519PublicKey]:
+        """A key resolver for an entry dated ``at``; with None, any key a member ever had
+        counts (a fee agreement stays signed after a key rotation)."""
 
         def resolve(party: str, key_id: str) -> Ed25519PublicKey:
             descriptor = self.descriptors.get(party)
@@ -31,7 +32,7 @@ class KeyBook:
             for key in descriptor.keys:
                 if key.key_id != key_id:
                     continue
-                if key.valid_from > at or (key.valid_until is not None and key.valid_until <= at):
+                if at is not None and not _valid_at(key.valid_from, key.valid_until, at):
                     until = key.valid_until.isoformat() if key.valid_until else "open end"
                     raise EntrySignatureError(
                         f"key {key_id} of {party} was not valid at {at.isoformat()} "
@@ -47,3 +48,7 @@ class KeyBook:
         if descriptor is None:
             return []
         return [keys.public_from_raw(keys.b64url_decode(k.public_key)) for k in descriptor.keys]
+
+
+def _valid_at(valid_from: datetime, valid_until: datetime | None, at: datetime) -> bool:
+    return valid_from <= at and (valid_until is None or at < valid_until)

@@ -22,11 +22,10 @@ from topmatch.errors import (
     TooEarlyError,
     input_error,
 )
-from topmatch.identity import keys
 from topmatch.identity.service import NodeIdentity
 from topmatch.ledger import canonical
 from topmatch.ledger import service as ledger
-from topmatch.ledger.errors import EntrySignatureError, LedgerError
+from topmatch.ledger.errors import LedgerError
 from topmatch.ledger.keybook import KeyBook
 from topmatch.ledger.models import LedgerEntry
 from topmatch.ledger.schemas import ENTRY_FORMAT, EntryBody, closing_entry_id
@@ -85,22 +84,6 @@ def get_agreement(session: Session, version: str) -> FeeAgreementRecord:
     return record
 
 
-def _any_key(book: KeyBook) -> canonical.KeyResolver:
-    """Agreement signatures are checked against every key a member has had (current or
-    retired): an agreement signed years ago stays signed after a key rotation."""
-
-    def resolve(party: str, key_id: str) -> Any:
-        descriptor = book.descriptors.get(party)
-        if descriptor is None:
-            raise EntrySignatureError(f"no descriptor of {party}: its keys are unknown")
-        for key in descriptor.keys:
-            if key.key_id == key_id:
-                return keys.public_from_raw(keys.b64url_decode(key.public_key))
-        raise EntrySignatureError(f"key {key_id} is not one of {party}'s keys")
-
-    return resolve
-
-
 def _valid_signatures(
     signed: SignedAgreement, book: KeyBook
 ) -> tuple[list[dict[str, str]], list[str]]:
@@ -115,7 +98,7 @@ def _valid_signatures(
         try:
             canonical.verify_entry(
                 {**data, "signatures": [item]},
-                resolve_key=_any_key(book),
+                resolve_key=book.resolver(None),
                 required_parties={item["party"]},
             )
         except LedgerError as e:
